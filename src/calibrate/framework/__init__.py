@@ -1,0 +1,46 @@
+"""Policy frameworks: a typed model of a points scheme, validated YAML I/O, edits.
+
+>>> from calibrate.framework import load_framework
+>>> f = load_framework("longwan-2022")
+>>> f.table().loc["rd_intensity", "growth"]  # doctest: +SKIP
+"""
+
+from calibrate.framework._parse import SCHEMA
+from calibrate.framework.core import Framework, load_framework, shipped_frameworks
+from calibrate.framework.model import (
+    Band,
+    BandsRule,
+    BinaryRule,
+    CountRule,
+    Group,
+    Indicator,
+    LinearRule,
+    Name,
+    Penalty,
+    PercentileRule,
+    Provenance,
+    Stage,
+    Subsidy,
+    Tier,
+)
+
+__all__ = [
+    "SCHEMA",
+    "Band",
+    "BandsRule",
+    "BinaryRule",
+    "CountRule",
+    "Framework",
+    "Group",
+    "Indicator",
+    "LinearRule",
+    "Name",
+    "Penalty",
+    "PercentileRule",
+    "Provenance",
+    "Stage",
+    "Subsidy",
+    "Tier",
+    "load_framework",
+    "shipped_frameworks",
+]

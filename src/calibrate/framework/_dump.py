@@ -1,0 +1,148 @@
+"""Framework → plain document, in the canonical key order of the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from calibrate.framework._parse import SCHEMA
+from calibrate.framework.model import (
+    BandsRule,
+    CountRule,
+    FrameworkData,
+    LinearRule,
+    Name,
+    Provenance,
+    Rule,
+    StageValue,
+)
+
+
+def _num(value: float) -> float | int:
+    # Whole numbers are written without ".0" so hand-written files round-trip unchanged.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _stage_value(value: StageValue) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _num(v) for k, v in value.items()}
+    return _num(value)
+
+
+def _name(name: Name) -> dict[str, str]:
+    return {"zh": name.zh, "en": name.en}
+
+
+def _provenance(p: Provenance) -> dict[str, str]:
+    out = {"status": p.status}
+    if p.source is not None:
+        out["source"] = p.source
+    if p.reasoning is not None:
+        out["reasoning"] = p.reasoning
+    return out
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": rule.kind}
+    if isinstance(rule, LinearRule):
+        out["low"] = _stage_value(rule.low)
+        out["high"] = _stage_value(rule.high)
+    elif isinstance(rule, BandsRule):
+        if rule.value_is != "fraction":
+            out["value_is"] = rule.value_is
+
+        def table(bands: Any) -> list[dict[str, Any]]:
+            return [{"min": _num(b.min), "value": _num(b.value)} for b in bands]
+
+        if isinstance(rule.bands, Mapping):
+            out["bands"] = {k: table(v) for k, v in rule.bands.items()}
+        else:
+            out["bands"] = table(rule.bands)
+    elif isinstance(rule, CountRule):
+        out["per_unit"] = _stage_value(rule.per_unit)
+    return out
+
+
+def to_document(f: FrameworkData) -> dict[str, Any]:
+    """The framework as a plain, YAML-ready mapping (optional fields only when set)."""
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "id": f.id,
+        "version": f.version,
+        "name": _name(f.name),
+    }
+    if f.description is not None:
+        doc["description"] = f.description
+    doc["provenance"] = _provenance(f.provenance)
+    doc["ranking_group"] = list(f.ranking_group)
+    doc["decimals"] = f.decimals
+    doc["core_budget"] = _num(f.core_budget)
+    doc["stages"] = [
+        {
+            "id": s.id,
+            "name": _name(s.name),
+            "revenue_min": _num(s.revenue_min),
+            **({"revenue_max": _num(s.revenue_max)} if s.revenue_max is not None else {}),
+            "provenance": _provenance(s.provenance),
+        }
+        for s in f.stages
+    ]
+    doc["groups"] = [
+        {
+            "id": g.id,
+            "name": _name(g.name),
+            "kind": g.kind,
+            **({"cap": _num(g.cap)} if g.cap is not None else {}),
+            "provenance": _provenance(g.provenance),
+        }
+        for g in f.groups
+    ]
+    indicators = []
+    for ind in f.indicators:
+        item: dict[str, Any] = {"id": ind.id, "name": _name(ind.name), "unit": ind.unit, "group": ind.group}
+        if ind.aliases:
+            item["aliases"] = list(ind.aliases)
+        if ind.description is not None:
+            item["description"] = ind.description
+        item["missing"] = ind.missing
+        item["rule"] = _rule(ind.rule)
+        item["points"] = {k: _num(v) for k, v in ind.points.items()}
+        item["provenance"] = _provenance(ind.provenance)
+        indicators.append(item)
+    doc["indicators"] = indicators
+    if f.penalties:
+        doc["penalties"] = [
+            {
+                "id": p.id,
+                "name": _name(p.name),
+                **({"aliases": list(p.aliases)} if p.aliases else {}),
+                "action": p.action,
+                **({"points": _stage_value(p.points)} if p.points is not None else {}),
+                "provenance": _provenance(p.provenance),
+            }
+            for p in f.penalties
+        ]
+    if f.tiers or f.tier_seats != "floor":
+        doc["tier_seats"] = f.tier_seats
+    if f.tiers:
+        doc["tiers"] = [
+            {"id": t.id, "name": _name(t.name), "top_fraction": _num(t.top_fraction),
+             "provenance": _provenance(t.provenance)}
+            for t in f.tiers
+        ]
+    if f.subsidies:
+        doc["subsidies"] = [
+            {
+                "stage": s.stage,
+                "top_fraction": _num(s.top_fraction),
+                "amount_wan": _num(s.amount_wan),
+                **({"max_firms": s.max_firms} if s.max_firms is not None else {}),
+                "provenance": _provenance(s.provenance),
+            }
+            for s in f.subsidies
+        ]
+    if f.calibration is not None:
+        doc["calibration"] = dict(f.calibration)
+    return doc

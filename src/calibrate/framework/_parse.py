@@ -1,0 +1,581 @@
+"""Turn a YAML mapping into a :class:`FrameworkData`, reporting every problem with its YAML path.
+
+Parsing and validation are one pass: each reader appends a :class:`Problem` and carries on with a
+placeholder, so a user sees all mistakes in a file at once (pandera's lazy validation).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, cast
+
+from calibrate.exceptions import FrameworkError, Problem
+from calibrate.framework.model import (
+    Band,
+    BandsRule,
+    BinaryRule,
+    CountRule,
+    FrameworkData,
+    Group,
+    Indicator,
+    LinearRule,
+    Name,
+    Penalty,
+    PercentileRule,
+    Provenance,
+    Rule,
+    Stage,
+    StageValue,
+    Subsidy,
+    Tier,
+    value_at,
+)
+
+SCHEMA = "calibrate/framework@1"
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_FRAMEWORK_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_TOL = 1e-9
+
+# Messages are constants so tests can compare them exactly (fairlearn habit).
+MSG_UNKNOWN_KEY = "unknown key {key!r}{hint}; allowed keys: {allowed}"
+MSG_MISSING_KEY = "required key {key!r} is missing"
+MSG_NOT_NUMBER = "expected a number, found {found!r}"
+MSG_NOT_MAPPING = "expected a mapping (key: value), found {found}"
+MSG_NOT_LIST = "expected a list, found {found}"
+MSG_BAD_ID = "id {found!r} must be lower-case letters, digits and '_' and start with a letter"
+MSG_DUPLICATE_ID = "duplicate id {found!r} (first used at {first}); ids must be unique"
+MSG_SCHEMA = "schema must be {expected!r}, found {found!r}; this file was written for another version"
+MSG_STAGE_GAP = (
+    "stage {stage!r} starts at {start} but the previous stage {prev!r} ends at {end}; "
+    "stages must be contiguous (each revenue_min equal to the previous revenue_max)"
+)
+MSG_STAGE_EMPTY = "revenue_max {hi} must be greater than revenue_min {lo}"
+MSG_STAGE_OPEN = "only the last stage may leave revenue_max empty (open-ended)"
+MSG_CORE_BUDGET = (
+    "core points in stage {stage!r} add up to {total:g}, not the core budget {budget:g}; "
+    "change the points of the core indicators ({ids}) so they sum to {budget:g}"
+)
+MSG_POINTS_STAGES = "points are missing for stage(s) {stages}; give points for every stage"
+MSG_POINTS_UNKNOWN = "points given for unknown stage(s) {stages}; stages are {known}"
+MSG_UNKNOWN_GROUP = "group {found!r} is not defined under groups ({known})"
+MSG_UNKNOWN_STAGE = "stage {found!r} is not defined under stages ({known})"
+MSG_TIERS_ORDER = (
+    "top_fraction {found:g} must be larger than the previous tier's {prev:g}; "
+    "list tiers from the smallest (best) list to the largest"
+)
+MSG_FRACTION_RANGE = "must be a fraction in (0, 1], found {found!r}"
+MSG_BONUS_CAP = "a bonus group needs cap > 0 (the most bonus points a firm can earn)"
+MSG_CORE_CAP = "a core group cannot have a cap; core groups share core_budget instead"
+MSG_BANDS_ORDER = "band minimums must strictly increase; found {found} after {prev}"
+MSG_BANDS_FRACTION = "with value_is: fraction each band value must be in [0, 1], found {found!r}"
+MSG_BANDS_POINTS = (
+    "with value_is: points the largest band value in stage {stage!r} is {top:g} but the indicator "
+    "has {points:g} points there; make them equal or use value_is: fraction"
+)
+MSG_LINEAR_EQUAL = "low and high are both {found:g} in stage {stage!r}; goalposts must differ"
+MSG_DEDUCT_POINTS = "a deduct penalty needs points > 0 (how many points it takes away)"
+MSG_VETO_POINTS = "a veto penalty takes no points (it removes the firm from ranking); drop 'points'"
+MSG_PROVENANCE = (
+    "provenance status {found!r} is not one of 'official', 'reconstructed'; "
+    "say whether the number is published or reconstructed"
+)
+MSG_OFFICIAL_SOURCE = "official provenance needs a source (the document it comes from)"
+MSG_RECONSTRUCTED_WHY = "reconstructed provenance needs reasoning (why this number)"
+MSG_CHOICE = "must be one of {choices}, found {found!r}"
+MSG_NEGATIVE = "must be >= 0, found {found!r}"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return type(value).__name__
+
+
+class _Reader:
+    """Reads a nested mapping, collecting problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(Problem(where or "<top>", message))
+
+    # -- primitives ---------------------------------------------------------------------------
+    def mapping(self, value: Any, where: str) -> Mapping[str, Any] | None:
+        if isinstance(value, Mapping):
+            return value
+        self.add(where, MSG_NOT_MAPPING.format(found=_type_name(value)))
+        return None
+
+    def keys(
+        self, obj: Mapping[str, Any], where: str, required: set[str], optional: set[str]
+    ) -> None:
+        allowed = required | optional
+        for key in obj:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.add(
+                    _join(where, str(key)),
+                    MSG_UNKNOWN_KEY.format(key=key, hint=hint, allowed=", ".join(sorted(allowed))),
+                )
+        for key in sorted(required - set(obj)):
+            self.add(_join(where, key), MSG_MISSING_KEY.format(key=key))
+
+    def number(self, value: Any, where: str, *, minimum: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            self.add(where, MSG_NOT_NUMBER.format(found=value))
+            return math.nan
+        if minimum is not None and value < minimum:
+            self.add(where, MSG_NEGATIVE.format(found=value))
+        return float(value)
+
+    def text(self, value: Any, where: str) -> str:
+        if isinstance(value, str) and value.strip():
+            return value
+        self.add(where, f"expected non-empty text, found {value!r}")
+        return ""
+
+    def ident(self, value: Any, where: str, pattern: re.Pattern[str] = _ID) -> str:
+        if isinstance(value, str) and pattern.match(value):
+            return value
+        self.add(where, MSG_BAD_ID.format(found=value))
+        return str(value)
+
+    def choice(self, value: Any, where: str, choices: tuple[str, ...]) -> str:
+        if value in choices:
+            return cast(str, value)
+        self.add(where, MSG_CHOICE.format(choices=", ".join(choices), found=value))
+        return choices[0]
+
+    def items(self, value: Any, where: str) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        self.add(where, MSG_NOT_LIST.format(found=_type_name(value)))
+        return []
+
+    def fraction(self, value: Any, where: str) -> float:
+        number = self.number(value, where)
+        if not math.isnan(number) and not 0.0 < number <= 1.0:
+            self.add(where, MSG_FRACTION_RANGE.format(found=value))
+        return number
+
+    # -- shared structures --------------------------------------------------------------------
+    def name(self, value: Any, where: str) -> Name:
+        obj = self.mapping(value, where)
+        if obj is None:
+            return Name("", "")
+        self.keys(obj, where, {"zh", "en"}, set())
+        return Name(self.text(obj.get("zh"), _join(where, "zh")), self.text(obj.get("en"), _join(where, "en")))
+
+    def provenance(self, value: Any, where: str) -> Provenance:
+        obj = self.mapping(value, where)
+        if obj is None:
+            return Provenance("reconstructed", reasoning="")
+        self.keys(obj, where, {"status"}, {"source", "reasoning"})
+        status = obj.get("status")
+        if status not in ("official", "reconstructed"):
+            if "status" in obj:
+                self.add(_join(where, "status"), MSG_PROVENANCE.format(found=status))
+            status = "reconstructed"
+        source = obj.get("source")
+        reasoning = obj.get("reasoning")
+        if status == "official" and not (isinstance(source, str) and source.strip()):
+            self.add(_join(where, "source"), MSG_OFFICIAL_SOURCE)
+        if status == "reconstructed" and not (isinstance(reasoning, str) and reasoning.strip()):
+            self.add(_join(where, "reasoning"), MSG_RECONSTRUCTED_WHY)
+        return Provenance(status, source=source, reasoning=reasoning)
+
+    def stage_value(
+        self, value: Any, where: str, stages: list[str], *, minimum: float | None = None
+    ) -> StageValue:
+        """A number, or a mapping with a number for every stage."""
+        if isinstance(value, Mapping):
+            self._stage_keys(value, where, stages)
+            return {str(k): self.number(v, _join(where, str(k)), minimum=minimum) for k, v in value.items()}
+        return self.number(value, where, minimum=minimum)
+
+    def _stage_keys(self, value: Mapping[str, Any], where: str, stages: list[str]) -> None:
+        missing = [s for s in stages if s not in value]
+        unknown = [str(k) for k in value if k not in stages]
+        if missing:
+            self.add(where, MSG_POINTS_STAGES.format(stages=", ".join(missing)))
+        if unknown:
+            self.add(where, MSG_POINTS_UNKNOWN.format(stages=", ".join(unknown), known=", ".join(stages)))
+
+
+def _join(where: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+def _unique_ids(reader: _Reader, seen: dict[str, str], ident: str, where: str) -> None:
+    if ident in seen:
+        reader.add(where, MSG_DUPLICATE_ID.format(found=ident, first=seen[ident]))
+    else:
+        seen[ident] = where
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def _stages(r: _Reader, raw: Any) -> tuple[Stage, ...]:
+    stages: list[Stage] = []
+    seen: dict[str, str] = {}
+    items = r.items(raw, "stages")
+    if raw is not None and not items:
+        r.add("stages", "a framework needs at least one stage")
+    for i, item in enumerate(items):
+        where = _join("stages", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(obj, where, {"id", "name", "revenue_min", "provenance"}, {"revenue_max"})
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        lo = r.number(obj.get("revenue_min"), _join(where, "revenue_min"), minimum=0)
+        hi_raw = obj.get("revenue_max")
+        hi = None if hi_raw is None else r.number(hi_raw, _join(where, "revenue_max"))
+        if hi is not None and not math.isnan(lo) and not math.isnan(hi) and hi <= lo:
+            r.add(_join(where, "revenue_max"), MSG_STAGE_EMPTY.format(hi=hi, lo=lo))
+        stages.append(
+            Stage(ident, r.name(obj.get("name"), _join(where, "name")), lo, hi,
+                  r.provenance(obj.get("provenance"), _join(where, "provenance")))
+        )
+    for i in range(1, len(stages)):
+        prev, cur = stages[i - 1], stages[i]
+        if prev.revenue_max is None:
+            r.add(_join(_join("stages", i - 1), "revenue_max"), MSG_STAGE_OPEN)
+        elif not (math.isnan(prev.revenue_max) or math.isnan(cur.revenue_min)) and (
+            prev.revenue_max != cur.revenue_min
+        ):
+            r.add(
+                _join(_join("stages", i), "revenue_min"),
+                MSG_STAGE_GAP.format(stage=cur.id, start=cur.revenue_min, prev=prev.id, end=prev.revenue_max),
+            )
+    return tuple(stages)
+
+
+def _groups(r: _Reader, raw: Any) -> tuple[Group, ...]:
+    groups: list[Group] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(r.items(raw, "groups")):
+        where = _join("groups", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(obj, where, {"id", "name", "kind", "provenance"}, {"cap"})
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        kind = r.choice(obj.get("kind"), _join(where, "kind"), ("core", "bonus"))
+        cap: float | None = None
+        if kind == "bonus":
+            if obj.get("cap") is None:
+                r.add(_join(where, "cap"), MSG_BONUS_CAP)
+            else:
+                cap = r.number(obj.get("cap"), _join(where, "cap"))
+                if not math.isnan(cap) and cap <= 0:
+                    r.add(_join(where, "cap"), MSG_BONUS_CAP)
+        elif obj.get("cap") is not None:
+            r.add(_join(where, "cap"), MSG_CORE_CAP)
+        groups.append(
+            Group(ident, r.name(obj.get("name"), _join(where, "name")), cast(Any, kind),
+                  r.provenance(obj.get("provenance"), _join(where, "provenance")), cap)
+        )
+    return tuple(groups)
+
+
+def _bands(r: _Reader, raw: Any, where: str) -> tuple[Band, ...]:
+    bands: list[Band] = []
+    items = r.items(raw, where)
+    if raw is not None and not items:
+        r.add(where, "a band table needs at least one band")
+    for i, item in enumerate(items):
+        bwhere = _join(where, i)
+        obj = r.mapping(item, bwhere)
+        if obj is None:
+            continue
+        r.keys(obj, bwhere, {"min", "value"}, set())
+        bands.append(Band(r.number(obj.get("min"), _join(bwhere, "min")),
+                          r.number(obj.get("value"), _join(bwhere, "value"), minimum=0)))
+    for i in range(1, len(bands)):
+        if not bands[i].min > bands[i - 1].min:
+            r.add(_join(_join(where, i), "min"), MSG_BANDS_ORDER.format(found=bands[i].min, prev=bands[i - 1].min))
+    return tuple(bands)
+
+
+_RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
+    "linear": ({"kind", "low", "high"}, set()),
+    "bands": ({"kind", "bands"}, {"value_is"}),
+    "percentile": ({"kind"}, set()),
+    "count": ({"kind", "per_unit"}, set()),
+    "binary": ({"kind"}, set()),
+}
+
+
+def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
+    obj = r.mapping(raw, where)
+    if obj is None:
+        return BinaryRule()
+    kind = r.choice(obj.get("kind"), _join(where, "kind"), tuple(_RULE_KEYS))
+    required, optional = _RULE_KEYS[kind]
+    r.keys(obj, where, required, optional)
+    if kind == "linear":
+        low = r.stage_value(obj.get("low"), _join(where, "low"), stages)
+        high = r.stage_value(obj.get("high"), _join(where, "high"), stages)
+        for s in stages:
+            try:
+                lo, hi = value_at(low, s), value_at(high, s)
+            except KeyError:
+                continue
+            if lo == hi:
+                r.add(where, MSG_LINEAR_EQUAL.format(found=lo, stage=s))
+        return LinearRule(low, high)
+    if kind == "bands":
+        value_is = r.choice(obj.get("value_is", "fraction"), _join(where, "value_is"), ("fraction", "points"))
+        raw_bands = obj.get("bands")
+        bwhere = _join(where, "bands")
+        bands: tuple[Band, ...] | dict[str, tuple[Band, ...]]
+        if isinstance(raw_bands, Mapping):
+            r._stage_keys(raw_bands, bwhere, stages)
+            bands = {str(k): _bands(r, v, _join(bwhere, str(k))) for k, v in raw_bands.items()}
+            tables = list(bands.values())
+        else:
+            bands = _bands(r, raw_bands, bwhere)
+            tables = [bands]
+        if value_is == "fraction":
+            for table in tables:
+                for b in table:
+                    if not math.isnan(b.value) and b.value > 1:
+                        r.add(bwhere, MSG_BANDS_FRACTION.format(found=b.value))
+        return BandsRule(bands, cast(Any, value_is))
+    if kind == "percentile":
+        return PercentileRule()
+    if kind == "count":
+        return CountRule(r.stage_value(obj.get("per_unit"), _join(where, "per_unit"), stages, minimum=0))
+    return BinaryRule()
+
+
+def _indicators(
+    r: _Reader, raw: Any, stages: list[str], groups: dict[str, Group], seen: dict[str, str]
+) -> tuple[Indicator, ...]:
+    indicators: list[Indicator] = []
+    items = r.items(raw, "indicators")
+    if raw is not None and not items:
+        r.add("indicators", "a framework needs at least one indicator")
+    for i, item in enumerate(items):
+        where = _join("indicators", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(
+            obj, where, {"id", "name", "unit", "group", "rule", "points", "provenance"},
+            {"missing", "aliases", "description"},
+        )
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        group = obj.get("group")
+        if group not in groups:
+            r.add(_join(where, "group"), MSG_UNKNOWN_GROUP.format(found=group, known=", ".join(groups)))
+        rule = _rule(r, obj.get("rule"), _join(where, "rule"), stages)
+        points_raw = obj.get("points")
+        pwhere = _join(where, "points")
+        points: dict[str, float] = {}
+        pobj = r.mapping(points_raw, pwhere) if points_raw is not None else None
+        if points_raw is None:
+            r.add(pwhere, MSG_MISSING_KEY.format(key="points"))
+        if pobj is not None:
+            r._stage_keys(pobj, pwhere, stages)
+            points = {str(k): r.number(v, _join(pwhere, str(k)), minimum=0) for k, v in pobj.items()}
+        if isinstance(rule, BandsRule) and rule.value_is == "points":
+            for s in stages:
+                if s in points and not math.isnan(points[s]):
+                    try:
+                        top = max((b.value for b in rule.bands_at(s)), default=0.0)
+                    except KeyError:
+                        continue
+                    if abs(top - points[s]) > _TOL:
+                        r.add(pwhere, MSG_BANDS_POINTS.format(stage=s, top=top, points=points[s]))
+        aliases = tuple(str(a) for a in r.items(obj.get("aliases"), _join(where, "aliases")))
+        for j, alias in enumerate(aliases):
+            _unique_ids(r, seen, alias, _join(_join(where, "aliases"), j))
+        indicators.append(
+            Indicator(
+                id=ident,
+                name=r.name(obj.get("name"), _join(where, "name")),
+                unit=r.text(obj.get("unit"), _join(where, "unit")),
+                group=str(group),
+                rule=rule,
+                points=points,
+                provenance=r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                missing=cast(Any, r.choice(obj.get("missing", "zero"), _join(where, "missing"),
+                                           ("zero", "error", "median"))),
+                aliases=aliases,
+                description=obj.get("description"),
+            )
+        )
+    return tuple(indicators)
+
+
+def _penalties(r: _Reader, raw: Any, stages: list[str], seen: dict[str, str]) -> tuple[Penalty, ...]:
+    penalties: list[Penalty] = []
+    for i, item in enumerate(r.items(raw, "penalties")):
+        where = _join("penalties", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(obj, where, {"id", "name", "action", "provenance"}, {"points", "aliases"})
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        action = r.choice(obj.get("action"), _join(where, "action"), ("deduct", "veto"))
+        points: StageValue | None = None
+        if action == "deduct":
+            if obj.get("points") is None:
+                r.add(_join(where, "points"), MSG_DEDUCT_POINTS)
+            else:
+                points = r.stage_value(obj.get("points"), _join(where, "points"), stages, minimum=0)
+        elif obj.get("points") is not None:
+            r.add(_join(where, "points"), MSG_VETO_POINTS)
+        aliases = tuple(str(a) for a in r.items(obj.get("aliases"), _join(where, "aliases")))
+        penalties.append(
+            Penalty(ident, r.name(obj.get("name"), _join(where, "name")), cast(Any, action),
+                    r.provenance(obj.get("provenance"), _join(where, "provenance")), points, aliases)
+        )
+    return tuple(penalties)
+
+
+def _tiers(r: _Reader, raw: Any) -> tuple[Tier, ...]:
+    tiers: list[Tier] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(r.items(raw, "tiers")):
+        where = _join("tiers", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(obj, where, {"id", "name", "top_fraction", "provenance"}, set())
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        frac = r.fraction(obj.get("top_fraction"), _join(where, "top_fraction"))
+        if tiers and not math.isnan(frac) and not frac > tiers[-1].top_fraction:
+            r.add(_join(where, "top_fraction"), MSG_TIERS_ORDER.format(found=frac, prev=tiers[-1].top_fraction))
+        tiers.append(Tier(ident, r.name(obj.get("name"), _join(where, "name")), frac,
+                          r.provenance(obj.get("provenance"), _join(where, "provenance"))))
+    return tuple(tiers)
+
+
+def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
+    out: list[Subsidy] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(r.items(raw, "subsidies")):
+        where = _join("subsidies", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(obj, where, {"stage", "top_fraction", "amount_wan", "provenance"}, {"max_firms"})
+        stage = obj.get("stage")
+        if stage not in stages:
+            r.add(_join(where, "stage"), MSG_UNKNOWN_STAGE.format(found=stage, known=", ".join(stages)))
+        else:
+            _unique_ids(r, seen, str(stage), _join(where, "stage"))
+        max_firms = obj.get("max_firms")
+        if max_firms is not None and (isinstance(max_firms, bool) or not isinstance(max_firms, int) or max_firms < 1):
+            r.add(_join(where, "max_firms"), f"must be a whole number >= 1 or left out, found {max_firms!r}")
+            max_firms = None
+        out.append(
+            Subsidy(
+                str(stage),
+                r.fraction(obj.get("top_fraction"), _join(where, "top_fraction")),
+                r.number(obj.get("amount_wan"), _join(where, "amount_wan"), minimum=0),
+                r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                max_firms,
+            )
+        )
+    return tuple(out)
+
+
+_TOP_REQUIRED = {"schema", "id", "version", "name", "provenance", "core_budget", "stages", "groups", "indicators"}
+_TOP_OPTIONAL = {"penalties", "tiers", "subsidies", "ranking_group", "tier_seats", "decimals", "description",
+                 "calibration"}
+
+
+def parse_framework(raw: Any, source: str) -> FrameworkData:
+    """Build a framework from a parsed YAML document, or raise :class:`FrameworkError` with every problem."""
+    r = _Reader()
+    obj = r.mapping(raw, "")
+    if obj is None:
+        raise FrameworkError(source, r.problems)
+    r.keys(obj, "", _TOP_REQUIRED, _TOP_OPTIONAL)
+    if "schema" in obj and obj.get("schema") != SCHEMA:
+        r.add("schema", MSG_SCHEMA.format(expected=SCHEMA, found=obj.get("schema")))
+    ident = r.ident(obj.get("id"), "id", _FRAMEWORK_ID)
+    version = str(obj.get("version", ""))
+    stages = _stages(r, obj.get("stages"))
+    stage_ids = [s.id for s in stages]
+    groups = _groups(r, obj.get("groups"))
+    group_map = {g.id: g for g in groups}
+    seen: dict[str, str] = {}
+    indicators = _indicators(r, obj.get("indicators"), stage_ids, group_map, seen)
+    penalties = _penalties(r, obj.get("penalties"), stage_ids, seen)
+    tiers = _tiers(r, obj.get("tiers"))
+    subsidies = _subsidies(r, obj.get("subsidies"), stage_ids)
+    budget = r.number(obj.get("core_budget"), "core_budget", minimum=0)
+    name = r.name(obj.get("name"), "name")
+    provenance = r.provenance(obj.get("provenance"), "provenance")
+    tier_seats = r.choice(obj.get("tier_seats", "floor"), "tier_seats", ("floor", "ceil", "round"))
+
+    ranking_raw = obj.get("ranking_group", ["park", "stage", "year"])
+    ranking = r.items(ranking_raw, "ranking_group")
+    if not ranking or not all(isinstance(c, str) and c for c in ranking) or len(set(ranking)) != len(ranking):
+        r.add("ranking_group", f"must be a non-empty list of distinct column names, found {ranking_raw!r}")
+
+    decimals = obj.get("decimals", 2)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
+        r.add("decimals", f"must be a whole number from 0 to 6, found {decimals!r}")
+        decimals = 2
+
+    # Core points must add up to the budget in every stage — the invariant parks publish.
+    core_groups = {g.id for g in groups if g.kind == "core"}
+    core = [ind for ind in indicators if ind.group in core_groups]
+    if not math.isnan(budget) and core:
+        for s in stage_ids:
+            values = [ind.points.get(s, math.nan) for ind in core]
+            if any(math.isnan(v) for v in values):
+                continue  # already reported
+            total = math.fsum(values)
+            if abs(total - budget) > _TOL:
+                r.add(
+                    f"indicators[*].points.{s}",
+                    MSG_CORE_BUDGET.format(stage=s, total=total, budget=budget,
+                                           ids=", ".join(ind.id for ind in core)),
+                )
+    calibration = obj.get("calibration")
+    if calibration is not None and not isinstance(calibration, Mapping):
+        r.add("calibration", MSG_NOT_MAPPING.format(found=_type_name(calibration)))
+        calibration = None
+
+    if r.problems:
+        raise FrameworkError(source, r.problems)
+    return FrameworkData(
+        id=ident,
+        version=version,
+        name=name,
+        provenance=provenance,
+        core_budget=budget,
+        stages=stages,
+        groups=groups,
+        indicators=indicators,
+        penalties=penalties,
+        tiers=tiers,
+        subsidies=subsidies,
+        ranking_group=tuple(ranking),
+        tier_seats=cast(Any, tier_seats),
+        decimals=decimals,
+        description=obj.get("description"),
+        calibration=calibration,
+    )

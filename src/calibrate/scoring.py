@@ -1,0 +1,497 @@
+"""Vectorised policy scorer: enterprise table + framework → points, ranks, lists, subsidies.
+
+Every step runs over whole columns; there is no per-row Python. The edge rules below are policy
+decisions, documented in ``docs/scoring-rules.md`` and pinned by ``tests/cases/*.yaml``:
+
+* **Stage**: ``revenue_min <= revenue < revenue_max`` (lower bound inclusive): a firm with revenue
+  exactly 500 is in the stage that starts at 500.
+* **Points**: ``points[stage] × fraction`` per indicator, rounded half-up to ``decimals`` places;
+  subtotals, bonus and total are re-rounded after summing so published scores are exact decimals.
+* **Bonus**: each bonus group's subtotal is capped at the group's ``cap``; ``bonus`` is the sum of
+  the capped subtotals. ``total = core + bonus − deduction`` (it may be negative).
+* **Veto**: a vetoed firm keeps its points on record but is not ranked, on no list, gets no subsidy.
+* **Rank**: competition ranking ("1224") by total, descending, within the ranking group; tied
+  firms share the best rank. ``percentile`` = share of ranked firms in the group whose total is
+  ≤ the firm's (1.0 = best).
+* **Lists (tiers)**: a list for the top fraction ``f`` of a group of ``n`` ranked firms has
+  ``seats = floor(f·n)`` (``tier_seats`` may say ``ceil`` or ``round``); a firm is on it iff its rank
+  ≤ seats. A tie at the cut-off therefore keeps *everyone* tied on the list (the list may run
+  over its seats); "top 5 % of 7" has 0 seats under ``floor``. A firm sits on the first
+  (smallest) list it makes.
+* **Subsidies**: the same seat rule within each group of the subsidy's stage, capped at
+  ``max_firms``; when a tie at the cut-off would push the number of winners past ``max_firms``,
+  *no one* in that tie gets the subsidy (a cap is a budget, so it is never exceeded).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from calibrate.exceptions import DataContractError, Problem
+from calibrate.framework import (
+    BandsRule,
+    BinaryRule,
+    CountRule,
+    Framework,
+    LinearRule,
+    PercentileRule,
+)
+from calibrate.framework.model import value_at
+
+__all__ = [
+    "ScoreResult",
+    "assign_stages",
+    "competition_rank",
+    "ranking_codes",
+    "round_half_up",
+    "score",
+    "seats",
+]
+
+KEY_COLUMNS = ("enterprise_id", "year", "park")
+#: Descriptive columns carried into the scores output when present.
+CARRIED_COLUMNS = ("industry", "carrier")
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+# --- small vectorised building blocks -------------------------------------------------------
+
+
+def round_half_up(values: FloatArray, decimals: int) -> FloatArray:
+    """Round half away from zero for positives (四舍五入), as parks publish scores.
+
+    ``np.round`` rounds half to even on the binary value, so 0.125 → 0.12; parks write 0.13. The
+    tiny epsilon absorbs binary representation error (1.005 is stored as 1.00499999…).
+    """
+    scale = 10.0**decimals
+    return np.floor(values * scale + 0.5 + 1e-9) / scale
+
+
+def seats(fraction: float, n: IntArray, rule: str = "floor") -> IntArray:
+    """Number of list seats for the top ``fraction`` of groups of ``n`` firms."""
+    raw = fraction * n
+    if rule == "floor":
+        out = np.floor(raw + 1e-9)  # 0.29 × 100 is 28.999… in binary; it means 29 seats
+    elif rule == "ceil":
+        out = np.ceil(raw - 1e-9)
+    else:
+        out = np.floor(raw + 0.5 + 1e-9)
+    return out.astype(np.int64)
+
+
+def competition_rank(values: FloatArray, codes: IntArray, *, descending: bool = True) -> IntArray:
+    """Rank within groups, ties sharing the best rank ("1224"), in one sort.
+
+    Parameters
+    ----------
+    values : array of float
+        What is ranked (no NaN).
+    codes : array of int
+        Group code per element.
+    descending : bool
+        Largest value gets rank 1 (scores); ``False`` ranks the smallest first.
+    """
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = -values if descending else values
+    order = np.lexsort((key, codes))
+    c = codes[order]
+    v = key[order]
+    idx = np.arange(n, dtype=np.int64)
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(c[1:], c[:-1], out=new_group[1:])
+    new_value = new_group.copy()
+    new_value[1:] |= v[1:] != v[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, idx, 0))
+    value_start = np.maximum.accumulate(np.where(new_value, idx, 0))
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = value_start - group_start + 1
+    return ranks
+
+
+def assign_stages(revenue: FloatArray, framework: Framework) -> IntArray:
+    """Stage index per firm (position in ``framework.stages``); -1 when no stage fits or revenue is missing."""
+    lows = np.array([s.revenue_min for s in framework.stages], dtype=np.float64)
+    last_max = framework.stages[-1].revenue_max
+    idx = np.searchsorted(lows, revenue, side="right").astype(np.int64) - 1
+    bad = np.isnan(revenue) | (idx < 0)
+    if last_max is not None:
+        bad |= revenue >= last_max
+    idx[bad] = -1
+    return idx
+
+
+def ranking_codes(data: pd.DataFrame, stage_index: IntArray, columns: tuple[str, ...]) -> IntArray:
+    """One integer code per ranking group (e.g. park × stage × year), dense from 0, sorted by key."""
+    code = np.zeros(len(data), dtype=np.int64)
+    for col in columns:
+        if col == "stage":
+            part = stage_index.astype(np.int64)
+            size = int(part.max()) + 2 if part.size else 1
+            part = part + 1  # -1 (no stage) becomes its own code
+        else:
+            part, uniques = pd.factorize(data[col], sort=True, use_na_sentinel=False)
+            part = part.astype(np.int64)
+            size = max(len(uniques), 1)
+        code = code * size + part
+    dense, _ = pd.factorize(code, sort=True)
+    return dense.astype(np.int64)
+
+
+# --- fractions ------------------------------------------------------------------------------
+
+
+def _per_stage(value: Any, stages: tuple[str, ...], stage_index: IntArray) -> FloatArray:
+    table = np.array([value_at(value, s) for s in stages], dtype=np.float64)
+    return table[stage_index]
+
+
+def _fraction(
+    rule: Any,
+    x: FloatArray,
+    stage_index: IntArray,
+    stages: tuple[str, ...],
+    points: FloatArray,
+    codes: IntArray,
+) -> FloatArray:
+    """Fraction in [0, 1] of the indicator's points for every firm (NaN x → 0)."""
+    present = ~np.isnan(x)
+    if isinstance(rule, LinearRule):
+        low = _per_stage(rule.low, stages, stage_index)
+        high = _per_stage(rule.high, stages, stage_index)
+        f = np.clip((x - low) / (high - low), 0.0, 1.0)
+    elif isinstance(rule, BandsRule):
+        f = np.zeros_like(x)
+        per_stage = isinstance(rule.bands, Mapping)
+        for s_pos, stage in enumerate(stages if per_stage else stages[:1]):
+            mins, vals = _band_arrays(rule, stage)
+            mask = (stage_index == s_pos) if per_stage else slice(None)
+            f[mask] = vals[np.searchsorted(mins, x[mask], side="right")]
+    elif isinstance(rule, PercentileRule):
+        f = np.zeros_like(x)
+        if present.any():
+            xs, cs = x[present], codes[present]
+            below = competition_rank(xs, cs, descending=False) - 1  # firms strictly lower
+            n = np.bincount(cs)[cs]
+            f[present] = np.where(n > 1, below / np.maximum(n - 1, 1), 1.0)
+    elif isinstance(rule, CountRule):
+        per_unit = _per_stage(rule.per_unit, stages, stage_index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(points > 0, np.minimum(x * per_unit / points, 1.0), 0.0)
+        f = np.maximum(f, 0.0)
+    elif isinstance(rule, BinaryRule):
+        f = (x > 0).astype(np.float64)
+    else:  # pragma: no cover - the parser admits no other kinds
+        raise TypeError(f"unknown rule {rule!r}")
+    f[~present] = 0.0
+    return f
+
+
+def _band_arrays(rule: BandsRule, stage: str) -> tuple[FloatArray, FloatArray]:
+    """Band minimums and the fraction for "below the first band" followed by each band's."""
+    bands = rule.bands_at(stage)
+    mins = np.array([b.min for b in bands], dtype=np.float64)
+    vals = np.array([b.value for b in bands], dtype=np.float64)
+    if rule.value_is == "points":
+        top = vals.max() if vals.size else 0.0
+        vals = vals / top if top > 0 else np.zeros_like(vals)
+    return mins, np.append(0.0, vals)
+
+
+def _impute_median(x: FloatArray, codes: IntArray) -> FloatArray:
+    medians = pd.Series(x).groupby(codes).transform("median").to_numpy(dtype=np.float64)
+    return np.where(np.isnan(x), medians, x)
+
+
+# --- result -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """Scores of one framework on one enterprise table.
+
+    Attributes
+    ----------
+    framework : Framework
+    frame : pandas.DataFrame
+        The scores output of DESIGN.md (keys, stage, ``pts__*``, group subtotals, bonus,
+        deduction, vetoed, total, rank, percentile, tier, subsidy_wan), one row per input row, in
+        input order.
+    fractions : ndarray, shape (n_firms, n_indicators)
+        Fraction of each indicator's points each firm earns; ``points = fraction × table`` — reused
+        by comparison, sensitivity and re-weighting so raw data are scored once.
+    stage_index, group_code : ndarray of int
+        Stage position and ranking-group code per firm.
+    missing : pandas.Series
+        Missing raw values per indicator.
+    """
+
+    framework: Framework
+    frame: pd.DataFrame
+    fractions: FloatArray = field(repr=False)
+    stage_index: IntArray = field(repr=False)
+    group_code: IntArray = field(repr=False)
+    missing: pd.Series = field(repr=False)
+
+    @property
+    def n_firms(self) -> int:
+        return len(self.frame)
+
+    @cached_property
+    def points(self) -> pd.DataFrame:
+        """Points per indicator (``pts__`` prefix dropped), one row per firm."""
+        cols = [f"pts__{i}" for i in self.framework.indicator_ids]
+        out = self.frame[cols]
+        out.columns = list(self.framework.indicator_ids)
+        return out
+
+    def tier_counts(self) -> pd.DataFrame:
+        """Firms per stage and tier (tiers in framework order, then ``none`` and ``vetoed``)."""
+        f = self.frame
+        tier = f["tier"].astype("string").fillna("none").where(~f["vetoed"], "vetoed")
+        order = [t.id for t in self.framework.tiers] + ["none", "vetoed"]
+        table = pd.crosstab(f["stage"], pd.Categorical(tier, categories=order), dropna=False)
+        table.columns.name = "tier"
+        return table
+
+    def lists(self) -> dict[str, pd.DataFrame]:
+        """The published lists: ``{tier_id: firms on it, best first}``."""
+        out = {}
+        for t in self.framework.tiers:
+            members = self.frame[self.frame["tier"] == t.id]
+            out[t.id] = members.sort_values(["stage", "rank", "enterprise_id"])
+        return out
+
+    def missing_report(self) -> pd.DataFrame:
+        """Missing values per indicator, count and share, with both names."""
+        rows = []
+        n = max(self.n_firms, 1)
+        for ind in self.framework.indicators:
+            k = int(self.missing[ind.id])
+            rows.append({"indicator": ind.id, "name_zh": ind.name.zh, "name_en": ind.name.en,
+                         "missing": k, "share": k / n, "policy": ind.missing})
+        return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The scores output table."""
+        return self.frame
+
+
+# --- the scorer -------------------------------------------------------------------------------
+
+
+def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
+    problems: list[Problem] = []
+    needed = ["revenue", *[c for c in framework.ranking_group if c != "stage"]]
+    needed += [i.id for i in framework.indicators] + [p.id for p in framework.penalties]
+    seen: set[str] = set()
+    for col in needed:
+        if col in seen:
+            continue
+        seen.add(col)
+        if col not in data.columns:
+            problems.append(Problem(f"{source}, column {col}",
+                                    f"required by framework {framework.id} but missing; add the column"))
+    if problems:
+        raise DataContractError(source, problems)
+
+
+def _numeric(data: pd.DataFrame, col: str) -> FloatArray:
+    series = data[col]
+    if series.dtype == bool:
+        return series.to_numpy(dtype=np.float64)
+    return pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -> ScoreResult:
+    """Score every firm-year in ``data`` under ``framework``.
+
+    Parameters
+    ----------
+    framework : Framework
+    data : pandas.DataFrame
+        An enterprise-year table (see ``calibrate.data.load_enterprises`` for validated
+        intake); one column per indicator id and penalty id, plus revenue and the ranking-group
+        columns.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    DataContractError
+        Missing columns, a missing value where the framework says ``missing: error``, or firms
+        that fit no stage — every such row listed.
+    """
+    _require(data, framework, source)
+    n = len(data)
+    stages = framework.stage_ids
+    revenue = _numeric(data, "revenue")
+    stage_index = assign_stages(revenue, framework)
+    problems: list[Problem] = []
+    unstaged = np.flatnonzero(stage_index < 0)
+    for pos in unstaged[:50]:
+        problems.append(Problem(f"{source}, row {pos + 1}, column revenue",
+                                f"revenue {revenue[pos]!r} fits no stage of {framework.id} "
+                                f"(stages start at {framework.stages[0].revenue_min:g}); fix the value"))
+    if len(unstaged) > 50:
+        problems.append(Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage"))
+
+    codes = ranking_codes(data, stage_index, framework.ranking_group)
+    k = len(framework.indicators)
+    decimals = framework.decimals
+    fractions = np.empty((n, k), dtype=np.float64, order="F")
+    pts = np.empty((n, k), dtype=np.float64, order="F")
+    missing = {}
+    safe_stage = np.maximum(stage_index, 0)
+    for j, ind in enumerate(framework.indicators):
+        x = _numeric(data, ind.id)
+        nan = np.isnan(x)
+        missing[ind.id] = int(nan.sum())
+        if ind.missing == "error" and missing[ind.id]:
+            for pos in np.flatnonzero(nan)[:20]:
+                problems.append(Problem(f"{source}, row {pos + 1}, column {ind.id}",
+                                        "missing, and the framework says missing: error; supply the value"))
+        elif ind.missing == "median" and missing[ind.id]:
+            x = _impute_median(x, codes)
+        table = np.array([ind.points[s] for s in stages], dtype=np.float64)
+        stage_points = table[safe_stage]
+        f = _fraction(ind.rule, x, safe_stage, stages, stage_points, codes)
+        fractions[:, j] = f
+        pts[:, j] = round_half_up(stage_points * f, decimals)
+    if problems:
+        raise DataContractError(source, problems)
+
+    # group subtotals, capped bonus
+    subtotals: dict[str, FloatArray] = {}
+    core = np.zeros(n)
+    bonus = np.zeros(n)
+    group_of = np.array([ind.group for ind in framework.indicators])
+    for g in framework.groups:
+        cols = np.flatnonzero(group_of == g.id)
+        sub = round_half_up(pts[:, cols].sum(axis=1), decimals) if cols.size else np.zeros(n)
+        subtotals[g.id] = sub
+        if g.kind == "core":
+            core += sub
+        else:
+            bonus += np.minimum(sub, g.cap if g.cap is not None else math.inf)
+    core = round_half_up(core, decimals)
+    bonus = round_half_up(bonus, decimals)
+
+    deduction = np.zeros(n)
+    vetoed = np.zeros(n, dtype=bool)
+    for p in framework.penalties:
+        flag = _numeric(data, p.id)
+        hit = np.nan_to_num(flag, nan=0.0) > 0
+        if p.action == "veto":
+            vetoed |= hit
+        else:
+            deduction += np.where(hit, _per_stage(p.points, stages, safe_stage), 0.0)
+    deduction = round_half_up(deduction, decimals)
+    total = round_half_up(core + bonus - deduction, decimals)
+
+    rank, percentile, tier_code, subsidy = _rank_and_lists(framework, total, vetoed, codes, stage_index)
+
+    frame = _assemble(data, framework, stage_index, pts, subtotals, core, bonus, deduction, vetoed,
+                      total, rank, percentile, tier_code, subsidy)
+    return ScoreResult(framework, frame, fractions, stage_index, codes,
+                       pd.Series(missing, name="missing", dtype="int64"))
+
+
+def _rank_and_lists(
+    framework: Framework, total: FloatArray, vetoed: npt.NDArray[np.bool_], codes: IntArray, stage_index: IntArray
+) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
+    n = total.shape[0]
+    ranked = ~vetoed
+    rank = np.zeros(n, dtype=np.int64)  # 0 = not ranked
+    rank[ranked] = competition_rank(total[ranked], codes[ranked])
+    n_groups = int(codes.max()) + 1 if n else 0
+    group_size = np.bincount(codes[ranked], minlength=n_groups)
+    size = group_size[codes]
+    percentile = np.full(n, np.nan)
+    percentile[ranked] = (size[ranked] - rank[ranked] + 1) / size[ranked]
+
+    tier_code = np.full(n, -1, dtype=np.int64)
+    for t_pos in range(len(framework.tiers) - 1, -1, -1):  # smallest list written last, so it wins
+        cut = seats(framework.tiers[t_pos].top_fraction, group_size, framework.tier_seats)[codes]
+        tier_code[ranked & (rank <= cut)] = t_pos
+
+    subsidy = np.zeros(n)
+    for rule in framework.subsidies:
+        s_pos = framework.stage_ids.index(rule.stage)
+        in_stage = ranked & (stage_index == s_pos)
+        if not in_stage.any():
+            continue
+        k = seats(rule.top_fraction, group_size, framework.tier_seats)
+        if rule.max_firms is not None:
+            k = np.minimum(k, rule.max_firms)
+        wins = in_stage & (rank <= k[codes])
+        if rule.max_firms is not None and wins.any():
+            winners = np.bincount(codes[wins], minlength=n_groups)
+            over = winners > rule.max_firms
+            if over.any():
+                # the tie at the cut-off would break the cap: nobody in that tie wins
+                last = np.zeros(n_groups, dtype=np.int64)
+                np.maximum.at(last, codes[wins], rank[wins])
+                wins &= ~(over[codes] & (rank == last[codes]))
+        subsidy[wins] = rule.amount_wan
+    return rank, percentile, tier_code, subsidy
+
+
+def _assemble(
+    data: pd.DataFrame,
+    framework: Framework,
+    stage_index: IntArray,
+    pts: FloatArray,
+    subtotals: dict[str, FloatArray],
+    core: FloatArray,
+    bonus: FloatArray,
+    deduction: FloatArray,
+    vetoed: npt.NDArray[np.bool_],
+    total: FloatArray,
+    rank: IntArray,
+    percentile: FloatArray,
+    tier_code: IntArray,
+    subsidy: FloatArray,
+) -> pd.DataFrame:
+    index = data.index
+    keys = [c for c in (*KEY_COLUMNS, *CARRIED_COLUMNS) if c in data.columns]
+    for c in framework.ranking_group:
+        if c != "stage" and c not in keys:
+            keys.append(c)
+    head = data[keys]
+    stage = pd.Categorical.from_codes(stage_index, categories=list(framework.stage_ids))
+    parts = [
+        head,
+        pd.DataFrame({"stage": stage}, index=index),
+        pd.DataFrame(pts, columns=[f"pts__{i}" for i in framework.indicator_ids], index=index),
+    ]
+    rest: dict[str, Any] = {f"grp__{g}": v for g, v in subtotals.items()}
+    rest.update(
+        core=core,
+        bonus=bonus,
+        deduction=deduction,
+        vetoed=vetoed,
+        total=total,
+        rank=pd.arrays.IntegerArray(rank, mask=vetoed.copy()),  # vetoed firms are not ranked
+        percentile=percentile,
+        tier=pd.Categorical.from_codes(tier_code, categories=[t.id for t in framework.tiers]),
+        subsidy_wan=subsidy,
+    )
+    tail = pd.DataFrame(rest, index=index)
+    return pd.concat(parts + [tail], axis=1)
