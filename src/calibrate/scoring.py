@@ -475,7 +475,7 @@ def _assemble(
         if c != "stage" and c not in keys:
             keys.append(c)
     head = data[keys]
-    stage = pd.Categorical.from_codes(stage_index, categories=list(framework.stage_ids))
+    stage = pd.Categorical.from_codes(stage_index, categories=pd.Index(framework.stage_ids))
     parts = [
         head,
         pd.DataFrame({"stage": stage}, index=index),
@@ -490,7 +490,7 @@ def _assemble(
         total=total,
         rank=pd.arrays.IntegerArray(rank, mask=vetoed.copy()),  # vetoed firms are not ranked
         percentile=percentile,
-        tier=pd.Categorical.from_codes(tier_code, categories=[t.id for t in framework.tiers]),
+        tier=pd.Categorical.from_codes(tier_code, categories=pd.Index([t.id for t in framework.tiers], dtype="str")),
         subsidy_wan=subsidy,
     )
     tail = pd.DataFrame(rest, index=index)

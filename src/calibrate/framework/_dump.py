@@ -36,7 +36,7 @@ def _name(name: Name) -> dict[str, str]:
 
 
 def _provenance(p: Provenance) -> dict[str, str]:
-    out = {"status": p.status}
+    out: dict[str, str] = {"status": p.status}
     if p.source is not None:
         out["source"] = p.source
     if p.reasoning is not None:

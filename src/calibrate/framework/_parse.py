@@ -189,7 +189,7 @@ class _Reader:
             self.add(_join(where, "source"), MSG_OFFICIAL_SOURCE)
         if status == "reconstructed" and not (isinstance(reasoning, str) and reasoning.strip()):
             self.add(_join(where, "reasoning"), MSG_RECONSTRUCTED_WHY)
-        return Provenance(status, source=source, reasoning=reasoning)
+        return Provenance(cast(Any, status), source=source, reasoning=reasoning)
 
     def stage_value(
         self, value: Any, where: str, stages: list[str], *, minimum: float | None = None

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from calibrate.exceptions import FrameworkError, Problem
 from calibrate.framework._dump import to_document
@@ -221,7 +221,7 @@ class Framework(FrameworkData):
         if not isinstance(points, Mapping):
             frame = points
             stage_cols = [c for c in frame.columns if c in self.stage_ids]
-            points = {str(idx): {s: float(frame.at[idx, s]) for s in stage_cols} for idx in frame.index}
+            points = {str(idx): {s: float(cast(Any, frame.at[idx, s])) for s in stage_cols} for idx in frame.index}
         unknown = [k for k in points if k not in self.indicator_ids]
         if unknown:
             raise FrameworkError(
