@@ -36,7 +36,7 @@ from calibrate.framework.model import (
 
 SCHEMA = "calibrate/framework@1"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_FRAMEWORK_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_FRAMEWORK_ID = re.compile(r"^[a-z0-9][a-z0-9_.+-]*$")
 _TOL = 1e-9
 
 # Messages are constants so tests can compare them exactly (fairlearn habit).

@@ -1,0 +1,509 @@
+"""Suggest re-weighted points that predict an outcome, under constraints a policy office accepts.
+
+The search reuses the base framework's fraction matrix ``F`` (firm × indicator, from one scoring
+pass): a candidate points table ``W`` (indicator × stage) gives every firm the total
+``F_i · W[:, stage_i] + bonus_i − deduction_i``, so thousands of candidates are evaluated without
+touching raw data. Only core points are re-weighted; bonus points, caps, penalties, rules and
+stages stay as they are.
+
+Objectives and solvers (chosen by measurement — see ``benchmarks/bench_suggest.py``):
+
+* ``loglik`` (default) — a per-stage logistic model ``P(y) = σ(α_s + β_s · total)``; smooth, so it
+  is solved with SLSQP (scipy) under the linear constraints, from today's points.
+* ``auc`` and ``top5`` / ``top10`` / ``top20`` (precision on the lists within ranking groups) —
+  piecewise constant in the points, so gradients are useless: Optuna's TPE sampler proposes
+  points inside the bounds, which are projected onto the budget and group limits, and batches of
+  candidates are scored at once with :func:`calibrate.metrics.batch_evaluate`. The search is
+  seeded with today's points and the ``loglik`` solution, so it never ends worse than either on
+  the training years.
+
+The continuous optimum is rounded to the granularity with the budget kept exact
+(:func:`calibrate.constraints.round_to_grid`). Uncertainty: the whole procedure is repeated on
+bootstrap samples of **firms** (all years of a drawn firm come together), giving an interval for
+every suggested point value. Held-out metrics of today's and the suggested framework are computed
+with the real scorer on later years.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from calibrate import metrics
+from calibrate.constraints import Box, ConstraintSet, project, round_to_grid
+from calibrate.data import fingerprint
+from calibrate.exceptions import ConstraintError, DataContractError, Problem
+from calibrate.framework import Framework
+from calibrate.outcomes import make_labels
+from calibrate.scoring import ScoreResult, score
+
+__all__ = ["OBJECTIVES", "Suggestion", "evaluate_policy", "suggest"]
+
+FloatArray = npt.NDArray[np.float64]
+Objective = Literal["loglik", "auc", "top5", "top10", "top20"]
+OBJECTIVES: tuple[str, ...] = ("loglik", "auc", "top5", "top10", "top20")
+_TOP = {"top5": 0.05, "top10": 0.10, "top20": 0.20}
+FRACTIONS = (0.05, 0.10, 0.20)
+INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % interval)
+
+
+# --- evaluation shared by reporting --------------------------------------------------------
+
+
+def evaluate_policy(y: npt.ArrayLike, result: ScoreResult, mask: npt.NDArray[np.bool_]) -> dict[str, float]:
+    """Outcome metrics of a scored framework on the rows in ``mask`` (ranked, labelled firms).
+
+    ``auc`` is the AUC of the within-group percentile — what the lists act on, comparable across
+    ranking groups; ``auc_total`` uses raw totals; ``prec_topK`` / ``lift_topK`` are the event
+    rates on the lists (top K % of each ranking group, the scorer's seat rule).
+    """
+    yy = np.asarray(y, dtype=np.int8)
+    frame = result.frame
+    pct = frame["percentile"].to_numpy(dtype=np.float64)[mask]
+    total = frame["total"].to_numpy(dtype=np.float64)[mask]
+    group = result.group_code[mask]
+    out: dict[str, float] = {"n": float(mask.sum()), "events": float(yy.sum()), "base_rate": float(yy.mean())}
+    both = 0 < yy.sum() < len(yy)
+    out["auc"] = metrics.roc_auc(yy, pct) if both else math.nan
+    out["auc_total"] = metrics.roc_auc(yy, total) if both else math.nan
+    for f in FRACTIONS:
+        key = f"{round(f * 100)}"
+        out[f"prec_top{key}"] = metrics.precision_at_top(yy, total, group, f)
+        out[f"lift_top{key}"] = metrics.lift_at_top(yy, total, group, f) if yy.sum() else math.nan
+    return out
+
+
+# --- result --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Suggestion:
+    """A suggested framework with its evidence.
+
+    Attributes
+    ----------
+    base, framework : Framework
+        Today's framework and the suggested one (same schema, with a ``calibration`` block).
+    points : pandas.DataFrame
+        One row per core indicator and stage: ``current``, ``suggested``, ``continuous`` (before
+        rounding), ``low`` / ``high`` (bootstrap interval), ``change``.
+    metrics : pandas.DataFrame
+        Held-out metrics, one row per metric, columns ``current`` and ``suggested``.
+    metrics_by_year : pandas.DataFrame
+        The same per held-out year (long form).
+    """
+
+    base: Framework
+    framework: Framework
+    points: pd.DataFrame
+    metrics: pd.DataFrame
+    metrics_by_year: pd.DataFrame
+    objective: str
+    solver: str
+    target: str
+    horizon: int
+    constraints: ConstraintSet
+    train_years: tuple[int, ...]
+    test_years: tuple[int, ...]
+    n_bootstrap: int
+    seed: int
+    data_fingerprint: str
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """Held-out metrics side by side (alias of :attr:`metrics`)."""
+        return self.metrics
+
+    def diff(self) -> pd.DataFrame:
+        """A readable diff: changed points only, largest moves first, with names and intervals."""
+        changed = self.points[self.points["change"] != 0].copy()
+        changed["abs"] = changed["change"].abs()
+        return changed.sort_values(["abs", "indicator", "stage"], ascending=[False, True, True]).drop(columns="abs")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``calibration`` block written into the suggested framework file."""
+        assert self.framework.calibration is not None
+        return dict(self.framework.calibration)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the suggested framework (with its calibration block) as YAML."""
+        return self.framework.save(path)
+
+
+# --- the optimisation problem -------------------------------------------------------------
+
+
+@dataclass
+class _Problem:
+    """Training rows of one re-weighting problem, arranged for fast evaluation."""
+
+    F: FloatArray  # rows × core indicators
+    fixed: FloatArray  # bonus − deduction per row (not re-weighted)
+    y: FloatArray
+    stage: npt.NDArray[np.int64]  # stage position per row
+    group: npt.NDArray[np.int64]  # ranking group per row
+    firm: npt.NDArray[np.int64]  # firm code per row (bootstrap clusters)
+    n_firms: int
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _fit_loglik(
+    F: FloatArray, fixed: FloatArray, y: FloatArray, weight: FloatArray, w0: FloatArray,
+    lo: FloatArray, hi: FloatArray, budget: float, groups: Sequence[tuple[str, FloatArray, float, float]],
+) -> FloatArray:
+    """Maximise the weighted log-likelihood of σ(α + β·(F·w + fixed)) over w (one stage), SLSQP."""
+    from scipy.optimize import minimize
+
+    k = F.shape[1]
+    wsum = weight.sum()
+    if wsum <= 0 or y[weight > 0].min() == y[weight > 0].max():
+        return w0.copy()  # nothing to learn from one class
+    scale = 100.0  # β is ~0.05 per point; optimise b = 100·β so variables have similar size
+
+    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
+        w, alpha, b = theta[:k], theta[k], theta[k + 1]
+        t = F @ w + fixed
+        z = alpha + (b / scale) * t
+        # weighted negative log-likelihood (mean), stable form
+        loss = float(weight @ (np.logaddexp(0.0, z) - y * z)) / wsum
+        r = weight * (_sigmoid(z) - y) / wsum
+        grad = np.empty_like(theta)
+        grad[:k] = (b / scale) * (F.T @ r)
+        grad[k] = r.sum()
+        grad[k + 1] = float(r @ t) / scale
+        return loss, grad
+
+    # initial α, b from a 1-D logistic fit of today's totals (a few Newton steps)
+    t0 = F @ w0 + fixed
+    alpha, beta = 0.0, 0.0
+    for _ in range(25):
+        z = alpha + beta * t0
+        p = _sigmoid(z)
+        g = np.array([weight @ (p - y), weight @ ((p - y) * t0)])
+        h = weight * p * (1 - p)
+        H = np.array([[h.sum(), h @ t0], [h @ t0, h @ (t0 * t0)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        alpha, beta = alpha - step[0], beta - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    theta0 = np.concatenate([w0, [alpha, beta * scale]])
+    bounds = [*zip(lo, hi, strict=True), (None, None), (None, None)]
+    ones = np.concatenate([np.ones(k), [0.0, 0.0]])
+    cons: list[dict[str, Any]] = [{"type": "eq", "fun": lambda th: th[:k].sum() - budget, "jac": lambda th: ones}]
+    for _, member, gmin, gmax in groups:
+        m = np.concatenate([member, [0.0, 0.0]])
+        cons.append({"type": "ineq", "fun": lambda th, m=m, g0=gmin: m @ th - g0, "jac": lambda th, m=m: m})
+        cons.append({"type": "ineq", "fun": lambda th, m=m, g1=gmax: g1 - m @ th, "jac": lambda th, m=m: -m})
+    res = minimize(fun, theta0, jac=True, method="SLSQP", bounds=bounds, constraints=cons,
+                   options={"maxiter": 300, "ftol": 1e-10})
+    w = res.x[:k]
+    return project(np.clip(w, lo, hi), lo, hi, budget, groups)
+
+
+def _metric_values(
+    objective: str, y: FloatArray, scores: FloatArray, group: npt.NDArray[np.int64]
+) -> FloatArray:
+    """Objective for every column of ``scores`` (higher is better)."""
+    if objective == "auc":
+        return metrics.batch_auc(y, scores)
+    frac = _TOP[objective]
+    table = metrics.batch_evaluate(y, scores, group, fractions=(frac,), auc=False)
+    col = [c for c in table.columns if c.startswith("prec")][0]
+    return table[col].to_numpy(dtype=np.float64)
+
+
+def _fit_search(
+    objective: str, F: FloatArray, fixed: FloatArray, y: FloatArray, group: npt.NDArray[np.int64],
+    starts: Sequence[FloatArray], lo: FloatArray, hi: FloatArray, budget: float,
+    groups: Sequence[tuple[str, FloatArray, float, float]], n_trials: int, seed: int, batch: int = 64,
+) -> FloatArray:
+    """Maximise a non-smooth objective with Optuna (TPE), batches of candidates scored at once."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    k = F.shape[1]
+    if y.min() == y.max():
+        return starts[0].copy()
+    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(32, n_trials))
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    free = [j for j in range(k) if hi[j] > lo[j]]
+    for start in starts:
+        study.enqueue_trial({f"w{j}": float(np.clip(start[j], lo[j], hi[j])) for j in free})
+    best_w, best_v = starts[0].copy(), -math.inf
+    done = 0
+    while done < n_trials:
+        size = min(batch, n_trials - done)
+        trials = [study.ask() for _ in range(size)]
+        W = np.empty((k, size))
+        for c, trial in enumerate(trials):
+            raw = lo.copy()
+            for j in free:
+                raw[j] = trial.suggest_float(f"w{j}", float(lo[j]), float(hi[j]))
+            W[:, c] = project(raw, lo, hi, budget, groups)
+        values = _metric_values(objective, y, F @ W + fixed[:, None], group)
+        values = np.nan_to_num(values, nan=-1.0)
+        for c, trial in enumerate(trials):
+            study.tell(trial, float(values[c]))
+            if values[c] > best_v:  # ties keep the earlier (today's points first)
+                best_v, best_w = float(values[c]), W[:, c].copy()
+        done += size
+    return best_w
+
+
+# --- main entry ----------------------------------------------------------------------------
+
+
+def _split_years(
+    years: npt.NDArray[np.int64], labelled: npt.NDArray[np.bool_],
+    train_years: Sequence[int] | None, test_years: Sequence[int] | None,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    available = sorted({int(v) for v in years[labelled]})
+    if not available:
+        raise DataContractError("labels", [Problem("labels", "no firm-year has a label: every year is censored "
+                                                             "or excluded; use more years of events or a shorter horizon")])
+    test = tuple(sorted(test_years)) if test_years else (available[-1],)
+    train = tuple(sorted(train_years)) if train_years else tuple(y for y in available if y < min(test))
+    if not train:
+        raise DataContractError("labels", [Problem("labels", f"no labelled year before the held-out years {test}; "
+                                                             "give --train-years or use data with more years")])
+    overlap = set(train) & set(test)
+    if overlap:
+        raise DataContractError("labels", [Problem("years", f"years {sorted(overlap)} are both training and held-out")])
+    return train, test
+
+
+def suggest(
+    framework: Framework,
+    data: pd.DataFrame,
+    events: pd.DataFrame,
+    target: str,
+    horizon: int = 1,
+    *,
+    constraints: ConstraintSet | None = None,
+    objective: Objective = "loglik",
+    train_years: Sequence[int] | None = None,
+    test_years: Sequence[int] | None = None,
+    n_bootstrap: int = 200,
+    n_trials: int = 400,
+    bootstrap_trials: int = 64,
+    seed: int = 0,
+    progress: bool = True,
+    base_scores: ScoreResult | None = None,
+) -> Suggestion:
+    """Suggest new core points for ``framework`` that best predict ``target``.
+
+    Parameters
+    ----------
+    framework : Framework
+        Today's framework; any valid framework (one stage or five, any ranking group).
+    data : pandas.DataFrame
+        Enterprise-year table (validated, e.g. ``load_enterprises(...).frame``).
+    events : pandas.DataFrame
+        Long events table ``enterprise_id, year, event``.
+    target : str
+        Any event name (``hte_certified``, ``tech_sme_registered``, ``loan_default`` have their
+        population rules, see :mod:`calibrate.outcomes`).
+    horizon : int
+        Label = the event happens within ``horizon`` years after the data year.
+    constraints : ConstraintSet, optional
+        Defaults to whole points, bounds 0 … budget, no other limits.
+    objective : {"loglik", "auc", "top5", "top10", "top20"}
+    train_years, test_years : sequence of int, optional
+        Default: the last labelled year is held out, all earlier labelled years train.
+    n_bootstrap : int
+        Bootstrap samples of firms for the intervals (0 = none).
+    n_trials, bootstrap_trials : int
+        Optuna candidates for non-smooth objectives (full fit, each bootstrap fit).
+    seed : int
+        Same inputs and seed → the same suggestion, byte for byte.
+
+    Returns
+    -------
+    Suggestion
+    """
+    if objective not in OBJECTIVES:
+        raise ConstraintError("objective", [Problem("objective", f"unknown objective {objective!r}; "
+                                                                 f"choose one of {', '.join(OBJECTIVES)}")])
+    constraints = constraints or ConstraintSet()
+    box = constraints.box(framework)
+    scores = base_scores if base_scores is not None else score(framework, data)
+    labels = make_labels(data, events, target, horizon)
+    labelled = labels.labelled_mask
+    y_all = labels.frame["label"].fillna(0).to_numpy(dtype=np.float64)
+    years = data["year"].to_numpy(dtype=np.int64)
+    train, test = _split_years(years, labelled, train_years, test_years)
+    ranked = ~scores.frame["vetoed"].to_numpy(dtype=bool)
+    train_mask = labelled & ranked & np.isin(years, train)
+    test_mask = labelled & ranked & np.isin(years, test)
+
+    core_pos = [framework.indicator_ids.index(i) for i in box.ids]
+    frame = scores.frame
+    fixed_all = (frame["bonus"] - frame["deduction"]).to_numpy(dtype=np.float64)
+    firm_codes, firm_uniques = pd.factorize(data["enterprise_id"], sort=True)
+    prob = _Problem(
+        F=np.ascontiguousarray(scores.fractions[train_mask][:, core_pos]),
+        fixed=fixed_all[train_mask],
+        y=y_all[train_mask],
+        stage=scores.stage_index[train_mask],
+        group=scores.group_code[train_mask],
+        firm=firm_codes[train_mask].astype(np.int64),
+        n_firms=len(firm_uniques),
+    )
+    solver = "slsqp" if objective == "loglik" else "optuna-tpe"
+
+    def fit(weight: FloatArray, trials: int, trial_seed: int, start: FloatArray | None = None) -> FloatArray:
+        """Continuous points (indicators × stages) for one weighting of the training rows."""
+        stages = range(len(box.stages))
+        out = np.empty_like(box.current)
+        cols = [list(stages)] if box.same_across_stages else [[c] for c in stages]
+        for cset in cols:
+            c0 = cset[0]
+            rows = np.isin(prob.stage, cset) & (weight > 0)
+            lo, hi = box.lo[:, c0], box.hi[:, c0]
+            w0 = start[:, c0] if start is not None else project(box.current[:, c0], lo, hi, box.budget, box.groups)
+            F, fixed, y = prob.F[rows], prob.fixed[rows], prob.y[rows]
+            w = _fit_loglik(F, fixed, y, weight[rows], w0, lo, hi, box.budget, box.groups)
+            if objective != "loglik":
+                # search on the rows as drawn: repeat rows by their bootstrap count
+                reps = weight[rows].astype(np.int64)
+                idx = np.repeat(np.arange(rows.sum()), reps)
+                w = _fit_search(objective, F[idx], fixed[idx], y[idx], prob.group[rows][idx],
+                                [w0, w], lo, hi, box.budget, box.groups, trials, trial_seed)
+            for c in cset:
+                out[:, c] = w
+        return out
+
+    def rounded(points: FloatArray) -> FloatArray:
+        out = np.empty_like(points)
+        for c in range(points.shape[1]):
+            out[:, c] = round_to_grid(points[:, c], box.lo[:, c], box.hi[:, c], box.budget,
+                                      box.granularity, box.groups)
+        return out
+
+    ones = np.ones(len(prob.y))
+    continuous = fit(ones, n_trials, seed)
+    suggested = rounded(continuous)
+    violations = box.violations(suggested)
+    if violations:  # defensive: rounding guarantees these; never write a table that breaks them
+        raise ConstraintError(f"suggestion for {framework.id}", violations)
+
+    # bootstrap over firms: a firm drawn k times brings all its training rows k times
+    rng = np.random.default_rng(seed)
+    draws = np.empty((n_bootstrap, *suggested.shape))
+    train_firms = np.unique(prob.firm)
+    iterator: Any = range(n_bootstrap)
+    if progress and n_bootstrap:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="bootstrap", unit="sample")
+    for b in iterator:
+        picked = rng.choice(train_firms, size=train_firms.size, replace=True)
+        counts = np.bincount(picked, minlength=prob.n_firms).astype(np.float64)
+        weight = counts[prob.firm]
+        draws[b] = rounded(fit(weight, bootstrap_trials, seed + 1 + b, start=continuous))
+    if n_bootstrap:
+        low = np.quantile(draws, INTERVAL[0], axis=0, method="inverted_cdf")
+        high = np.quantile(draws, INTERVAL[1], axis=0, method="inverted_cdf")
+    else:
+        low = high = np.full_like(suggested, np.nan)
+
+    # the suggested framework, scored by the real scorer for held-out metrics
+    table = {ident: {s: float(suggested[r, c]) for c, s in enumerate(box.stages)} for r, ident in enumerate(box.ids)}
+    draft = framework.with_points(table)
+    new_scores = score(draft, data)
+    metrics_rows, by_year = _held_out(y_all, scores, new_scores, test_mask, years, test)
+
+    points = _points_table(framework, box, suggested, continuous, low, high)
+    data_fp = fingerprint(data.drop(columns=["source_row"], errors="ignore"))
+    events_fp = fingerprint(events.drop(columns=["source_row"], errors="ignore"))
+    block = {
+        "objective": objective,
+        "solver": solver,
+        "target": target,
+        "horizon": horizon,
+        "base_framework": framework.id,
+        "base_fingerprint": framework.fingerprint,
+        "data_fingerprint": data_fp,
+        "events_fingerprint": events_fp,
+        "train_years": list(train),
+        "test_years": list(test),
+        "seed": seed,
+        "n_bootstrap": n_bootstrap,
+        "interval": f"bootstrap over firms, {int(INTERVAL[0] * 100)}th–{int(INTERVAL[1] * 100)}th percentile",
+        "constraints": constraints.to_dict(),
+        "labels": labels.to_dict()["counts"],
+        "points": [
+            {"indicator": r.indicator, "stage": r.stage, "current": _num(r.current), "suggested": _num(r.suggested),
+             "low": _num(r.low), "high": _num(r.high)}
+            for r in points.itertuples()
+        ],
+        "held_out": {m: {"current": _num(row["current"]), "suggested": _num(row["suggested"])}
+                     for m, row in metrics_rows.iterrows()},
+        "python": platform.python_version(),
+    }
+    suggested_fw = framework.with_points(
+        table,
+        id=f"{framework.id}+{target}",
+        version=f"{framework.version}-suggested",
+        calibration=block,
+    )
+    return Suggestion(
+        base=framework, framework=suggested_fw, points=points, metrics=metrics_rows, metrics_by_year=by_year,
+        objective=objective, solver=solver, target=target, horizon=horizon, constraints=constraints,
+        train_years=train, test_years=test, n_bootstrap=n_bootstrap, seed=seed,
+        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"],
+    )
+
+
+def _num(x: Any) -> Any:
+    x = float(x)
+    if math.isnan(x):
+        return None
+    return int(x) if x.is_integer() else round(x, 6)
+
+
+def _held_out(
+    y: FloatArray, base: ScoreResult, new: ScoreResult, test_mask: npt.NDArray[np.bool_],
+    years: npt.NDArray[np.int64], test_years: tuple[int, ...],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    overall = pd.DataFrame({
+        "current": evaluate_policy(y[test_mask], base, test_mask),
+        "suggested": evaluate_policy(y[test_mask], new, test_mask),
+    })
+    overall.index.name = "metric"
+    rows = []
+    for yr in test_years:
+        mask = test_mask & (years == yr)
+        if not mask.any():
+            continue
+        for name, res in (("current", base), ("suggested", new)):
+            for metric, value in evaluate_policy(y[mask], res, mask).items():
+                rows.append({"year": yr, "framework": name, "metric": metric, "value": value})
+    return overall, pd.DataFrame(rows)
+
+
+def _points_table(framework: Framework, box: Box, suggested: FloatArray, continuous: FloatArray,
+                  low: FloatArray, high: FloatArray) -> pd.DataFrame:
+    rows = []
+    for r, ident in enumerate(box.ids):
+        ind = framework.indicator(ident)
+        for c, stage in enumerate(box.stages):
+            rows.append({
+                "indicator": ident, "name_zh": ind.name.zh, "name_en": ind.name.en, "group": ind.group,
+                "stage": stage, "current": box.current[r, c], "suggested": suggested[r, c],
+                "continuous": continuous[r, c], "low": low[r, c], "high": high[r, c],
+                "change": suggested[r, c] - box.current[r, c],
+            })
+    return pd.DataFrame(rows)
