@@ -1,0 +1,97 @@
+"""Scoring speed and memory: 1,000,000 enterprise-years with longwan-2022.
+
+Prints seconds, enterprise-years per second, peak extra memory as a multiple of the input, and the
+speed-up over the straightforward row-by-row reference scorer kept in the tests (timed on a
+sample in the same process and scaled linearly). Run: ``python benchmarks/bench_score.py``.
+Goals (issue 2, 2-core machine): ≤ 0.5 s, ≥ 50× the reference, peak extra memory ≤ 3× the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from calibrate.framework import load_framework
+from calibrate.scoring import score
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def make_table(framework_id: str, n: int, seed: int = 0) -> pd.DataFrame:
+    """Random enterprise-years with every column the framework reads (coarse grids → ties)."""
+    f = load_framework(framework_id)
+    rng = np.random.default_rng(seed)
+    cols: dict[str, np.ndarray] = {
+        "enterprise_id": np.char.add("E", np.arange(n).astype(str)).astype(object),
+        "year": rng.integers(2019, 2024, n),
+        "park": rng.choice(np.array([f"P{i:02d}" for i in range(20)], dtype=object), n),
+        "revenue": np.round(rng.lognormal(6.0, 1.8, n), 1),
+    }
+    for ind in f.indicators:
+        if ind.id == "revenue":
+            continue
+        if ind.unit in ("fraction",):
+            x = np.round(rng.beta(1.2, 6.0, n), 3)
+        elif "万元" in ind.unit:
+            x = np.round(rng.lognormal(3.0, 2.0, n) * rng.binomial(1, 0.6, n), 1)
+        else:
+            x = rng.poisson(1.2, n).astype(np.float64)
+        x[rng.uniform(size=n) < 0.05] = np.nan  # administrative data has gaps
+        cols[ind.id] = x
+    for p in f.penalties:
+        cols[p.id] = rng.binomial(1, 0.003, n).astype(np.float64)
+    return pd.DataFrame(cols)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--framework", default="longwan-2022")
+    parser.add_argument("--reference-rows", type=int, default=3_000)
+    args = parser.parse_args()
+
+    f = load_framework(args.framework)
+    data = make_table(args.framework, args.rows)
+    input_bytes = data.memory_usage(deep=True).sum()
+    score(f, data.head(1000))  # warm up imports and caches
+
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = score(f, data)
+        times.append(time.perf_counter() - t0)
+    seconds = min(times)
+
+    tracemalloc.start()
+    score(f, data)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    from reference_scorer import reference_score  # the row-by-row oracle of the tests
+
+    sample = data.sample(args.reference_rows, random_state=0).reset_index(drop=True)
+    t0 = time.perf_counter()
+    reference_score(f, sample)
+    ref_per_row = (time.perf_counter() - t0) / len(sample)
+    fast_per_row = seconds / len(data)
+
+    print(f"framework            {f.id} ({len(f.indicators)} indicators, {len(f.stages)} stages)")
+    print(f"rows                 {len(data):,}")
+    print(f"input size           {input_bytes / 2**20:,.0f} MiB")
+    print(f"score() seconds      {seconds:.3f}  (best of 3; runs: {', '.join(f'{t:.3f}' for t in times)})")
+    print(f"enterprise-years/s   {len(data) / seconds:,.0f}")
+    print(f"peak extra memory    {peak / 2**20:,.0f} MiB = {peak / input_bytes:.2f}x input")
+    print(f"reference (row loop) {ref_per_row * 1e6:.1f} µs/row on {len(sample):,} rows "
+          f"-> {ref_per_row * len(data):.1f} s scaled to {len(data):,}")
+    print(f"speed-up             {ref_per_row / fast_per_row:,.0f}x")
+    print(f"firms on a list      {result.frame['tier'].notna().sum():,}; subsidised {(result.frame['subsidy_wan'] > 0).sum():,}")
+
+
+if __name__ == "__main__":
+    main()
