@@ -155,6 +155,160 @@ def run_score(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- synth -----------------------------------------------------------------------------------
+
+
+def _years(text: str) -> tuple[int, int]:
+    """``2018-2024`` or ``2023`` → (first, last)."""
+    try:
+        parts = [int(p) for p in text.split("-")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"years must look like 2018-2024 or 2023, not {text!r}") from None
+    if len(parts) == 1:
+        return parts[0], parts[0]
+    if len(parts) != 2 or parts[0] > parts[1]:
+        raise argparse.ArgumentTypeError(f"years must look like 2018-2024 (first <= last), not {text!r}")
+    return parts[0], parts[1]
+
+
+def _cfg_synth(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="folder for enterprises, events, truth and coefficients")
+    p.add_argument("--enterprises", type=int, default=3000, help="firms alive per year on average (default 3000)")
+    p.add_argument("--parks", type=int, default=2, help="number of parks (default 2)")
+    p.add_argument("--years", type=_years, default=(2018, 2024), help="data years, e.g. 2018-2024 (default)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes (default 0)")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@command("synth", "generate a synthetic multi-park panel with known ground truth", _cfg_synth)
+def run_synth(args: argparse.Namespace) -> int:
+    from calibrate.synth import SynthConfig, generate
+
+    config = SynthConfig(enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed)
+    panel = generate(config, progress=not args.no_progress)
+    paths = panel.write(args.out, fmt=args.format)
+    _print(f"{len(panel.enterprises):,} enterprise-years, {panel.enterprises['enterprise_id'].nunique():,} firms, "
+           f"{args.parks} parks, {args.years[0]}-{args.years[1]}; {len(panel.events):,} events")
+    for name, path in paths.items():
+        _print(f"  {name:<13} {path}")
+    return 0
+
+
+# --- suggest ---------------------------------------------------------------------------------
+
+
+def _group_limit(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected GROUP=POINTS such as tech=50, not {text!r}") from None
+
+
+def _outcome_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", required=True, help="events table: enterprise_id, year, event")
+    p.add_argument("--target", required=True, help="event to predict, e.g. hte_certified, tech_sme_registered, loan_default")
+    p.add_argument("--horizon", type=int, default=1, help="years after the data year in which the event counts (default 1)")
+
+
+def _cfg_suggest(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--framework", required=True, help="today's framework: shipped id or YAML path")
+    _data_options(p)
+    _outcome_options(p)
+    p.add_argument("--out", required=True, help="suggested framework YAML; a diff and a points table are written beside it")
+    c = p.add_argument_group("constraints (override --constraints FILE)")
+    c.add_argument("--constraints", metavar="FILE", help="constraints YAML (see calibrate.constraints)")
+    c.add_argument("--granularity", type=float, help="1 = whole points (default), 0.5 = half points, 0 = continuous")
+    c.add_argument("--min-points", type=float, help="lower bound for every core indicator")
+    c.add_argument("--max-points", type=float, help="upper bound for every core indicator")
+    c.add_argument("--max-change", type=float, help="largest change from today's points, in points")
+    c.add_argument("--max-change-relative", type=float, help="largest change as a share of today's points, e.g. 0.5")
+    c.add_argument("--group-min", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS")
+    c.add_argument("--group-max", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS")
+    c.add_argument("--same-across-stages", action="store_true", help="one set of points for every stage")
+    c.add_argument("--nonzero", nargs="+", default=[], metavar="INDICATOR", help="indicators that must keep points")
+    p.add_argument("--objective", choices=["loglik", "auc", "top5", "top10", "top20"], default="loglik",
+                   help="what to maximise on the training years (default loglik)")
+    p.add_argument("--direction", choices=["higher", "lower"],
+                   help="should high scorers be more (higher) or less (lower) likely to have the event; "
+                        "default lower for loan_default, else higher")
+    p.add_argument("--train-years", type=_years, help="e.g. 2018-2021 (default: every labelled year before the test years)")
+    p.add_argument("--test-years", type=_years, help="e.g. 2022 (default: the last labelled year)")
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap samples of firms for intervals (default 200)")
+    p.add_argument("--trials", type=int, default=400, help="search candidates for non-smooth objectives (default 400)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _constraints(args: argparse.Namespace) -> Any:
+    from calibrate.constraints import ConstraintSet
+
+    spec: dict[str, Any] = {}
+    if args.constraints:
+        spec = ConstraintSet.from_yaml(args.constraints).to_dict()
+    if args.granularity is not None:
+        spec["granularity"] = args.granularity
+    if args.min_points is not None or args.max_points is not None:
+        default = dict(spec.get("bounds", {}).get("default", {}))
+        if args.min_points is not None:
+            default["min"] = args.min_points
+        if args.max_points is not None:
+            default["max"] = args.max_points
+        spec.setdefault("bounds", {})["default"] = default
+    change = dict(spec.get("max_change", {}))
+    if args.max_change is not None:
+        change["absolute"] = args.max_change
+    if args.max_change_relative is not None:
+        change["relative"] = args.max_change_relative
+    if change:
+        spec["max_change"] = change
+    for key, pairs in (("min", args.group_min), ("max", args.group_max)):
+        for group, value in pairs:
+            spec.setdefault("groups", {}).setdefault(group, {})[key] = value
+    if args.same_across_stages:
+        spec["same_across_stages"] = True
+    if args.nonzero:
+        spec["nonzero"] = sorted({*spec.get("nonzero", []), *args.nonzero})
+    return ConstraintSet.from_dict(spec, args.constraints or "command line")
+
+
+def _span(years: tuple[int, int] | None) -> list[int] | None:
+    return None if years is None else list(range(years[0], years[1] + 1))
+
+
+@command("suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest)
+def run_suggest(args: argparse.Namespace) -> int:
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+    from calibrate.suggest import suggest
+
+    f = load_framework(args.framework)
+    table = _load_data(args, f)
+    events = load_events(args.events, encoding=args.encoding)
+    result = suggest(
+        f, table.frame, events.frame, args.target, args.horizon, constraints=_constraints(args),
+        objective=args.objective, direction=args.direction, train_years=_span(args.train_years),
+        test_years=_span(args.test_years), n_bootstrap=args.bootstrap, n_trials=args.trials, seed=args.seed,
+        progress=not args.no_progress,
+    )
+    out = Path(args.out)
+    result.save(out)
+    stem = out.with_suffix("")
+    _write_table(result.diff(), Path(f"{stem}.diff.csv"))
+    _write_table(result.points, Path(f"{stem}.points.csv"))
+    _print(f"suggested framework {result.framework.id} -> {out}")
+    _print(f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
+           f"({result.solver}); {result.n_bootstrap} bootstrap samples of firms")
+    _print("held-out metrics (today vs suggested):")
+    _print(result.metrics.loc[["auc", "prec_top5", "prec_top10", "prec_top20"]].round(4).to_string())
+    diff = result.diff()
+    _print(f"{len(diff)} point values changed; largest moves:")
+    _print(diff.head(10)[["indicator", "name_zh", "stage", "current", "suggested", "low", "high"]].to_string(index=False))
+    _print(f"diff -> {stem}.diff.csv; points with intervals -> {stem}.points.csv")
+    return 0
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

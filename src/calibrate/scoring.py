@@ -337,6 +337,10 @@ class ScoreResult:
 # --- the scorer -------------------------------------------------------------------------------
 
 
+def _show(value: float) -> str:
+    return "missing" if np.isnan(value) else f"{float(value):g}"
+
+
 def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
     problems: list[Problem] = []
     needed = ["revenue", *[c for c in framework.ranking_group if c != "stage"]]
@@ -394,7 +398,7 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     unstaged = np.flatnonzero(stage_index < 0)
     for pos in unstaged[:50]:
         problems.append(Problem(f"{source}, row {pos + 1}, column revenue",
-                                f"revenue {revenue[pos]!r} fits no stage of {framework.id} "
+                                f"revenue {_show(revenue[pos])} fits no stage of {framework.id} "
                                 f"(stages start at {framework.stages[0].revenue_min:g}); fix the value"))
     if len(unstaged) > 50:
         problems.append(Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage"))

@@ -50,6 +50,8 @@ __all__ = ["OBJECTIVES", "Suggestion", "evaluate_policy", "suggest"]
 FloatArray = npt.NDArray[np.float64]
 Objective = Literal["loglik", "auc", "top5", "top10", "top20"]
 OBJECTIVES: tuple[str, ...] = ("loglik", "auc", "top5", "top10", "top20")
+#: Events a policy should make *less* likely among high scorers (the score should rank them low).
+BAD_EVENTS = frozenset({"loan_default"})
 _TOP = {"top5": 0.05, "top10": 0.10, "top20": 0.20}
 FRACTIONS = (0.05, 0.10, 0.20)
 INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % interval)
@@ -109,6 +111,7 @@ class Suggestion:
     objective: str
     solver: str
     target: str
+    direction: str
     horizon: int
     constraints: ConstraintSet
     train_years: tuple[int, ...]
@@ -163,53 +166,75 @@ def _fit_loglik(
     F: FloatArray, fixed: FloatArray, y: FloatArray, weight: FloatArray, w0: FloatArray,
     lo: FloatArray, hi: FloatArray, budget: float, groups: Sequence[tuple[str, FloatArray, float, float]],
 ) -> FloatArray:
-    """Maximise the weighted log-likelihood of σ(α + β·(F·w + fixed)) over w (one stage), SLSQP."""
+    """Maximise the weighted likelihood of ``σ(α + β·(F·w + fixed))`` over points ``w`` (one stage).
+
+    Substituting ``θ = β·w`` makes the problem convex (a logistic regression with linear
+    constraints ``Σθ = β·budget``, ``β·lo ≤ θ ≤ β·hi``, group limits), so the optimum is global.
+    With only the default limits (``w ≥ 0``) ``β = Σθ / budget`` is eliminated and L-BFGS-B solves
+    it with simple bounds; otherwise SLSQP handles the linear constraints.
+    """
     from scipy.optimize import minimize
 
     k = F.shape[1]
     wsum = weight.sum()
     if wsum <= 0 or y[weight > 0].min() == y[weight > 0].max():
         return w0.copy()  # nothing to learn from one class
-    scale = 100.0  # β is ~0.05 per point; optimise b = 100·β so variables have similar size
+    alpha0, beta0 = _logit_1d(F @ w0 + fixed, y, weight)
+    beta0 = max(beta0, 1e-3)  # points must reward the outcome's direction
 
-    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        w, alpha, b = theta[:k], theta[k], theta[k + 1]
-        t = F @ w + fixed
-        z = alpha + (b / scale) * t
-        # weighted negative log-likelihood (mean), stable form
+    def loss_grad(theta: FloatArray, alpha: float, beta: float) -> tuple[float, FloatArray, float, float]:
+        z = alpha + F @ theta + beta * fixed
         loss = float(weight @ (np.logaddexp(0.0, z) - y * z)) / wsum
         r = weight * (_sigmoid(z) - y) / wsum
-        grad = np.empty_like(theta)
-        grad[:k] = (b / scale) * (F.T @ r)
-        grad[k] = r.sum()
-        grad[k + 1] = float(r @ t) / scale
-        return loss, grad
+        return loss, F.T @ r, float(r.sum()), float(r @ fixed)
 
-    # initial α, b from a 1-D logistic fit of today's totals (a few Newton steps)
-    t0 = F @ w0 + fixed
+    simple = not groups and bool(np.all(lo <= 0.0)) and bool(np.all(hi >= budget))
+    if simple:
+        def fun(v: FloatArray) -> tuple[float, FloatArray]:
+            theta, alpha = v[:k], v[k]
+            loss, g_theta, g_alpha, g_beta = loss_grad(theta, alpha, theta.sum() / budget)
+            return loss, np.concatenate([g_theta + g_beta / budget, [g_alpha]])
+
+        res = minimize(fun, np.concatenate([beta0 * w0, [alpha0]]), jac=True, method="L-BFGS-B",
+                       bounds=[(0.0, None)] * k + [(None, None)], options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-9})
+        theta = res.x[:k]
+        beta = theta.sum() / budget
+    else:
+        a_eq = np.concatenate([np.ones(k), [0.0, -budget]])
+        rows = [np.c_[np.eye(k), np.zeros(k), -lo], np.c_[-np.eye(k), np.zeros(k), hi]]
+        for _, member, gmin, gmax in groups:
+            rows.append(np.concatenate([member, [0.0, -gmin]])[None, :])
+            rows.append(np.concatenate([-member, [0.0, gmax]])[None, :])
+        a_in = np.vstack(rows)
+
+        def fun(v: FloatArray) -> tuple[float, FloatArray]:
+            loss, g_theta, g_alpha, g_beta = loss_grad(v[:k], v[k], v[k + 1])
+            return loss, np.concatenate([g_theta, [g_alpha, g_beta]])
+
+        cons = [{"type": "eq", "fun": lambda v: a_eq @ v, "jac": lambda v: a_eq},
+                {"type": "ineq", "fun": lambda v: a_in @ v, "jac": lambda v: a_in}]
+        res = minimize(fun, np.concatenate([beta0 * w0, [alpha0, beta0]]), jac=True, method="SLSQP",
+                       bounds=[(None, None)] * (k + 1) + [(0.0, None)], constraints=cons,
+                       options={"maxiter": 500, "ftol": 1e-12})
+        theta, beta = res.x[:k], res.x[k + 1]
+    if not beta > 1e-9:
+        return w0.copy()  # the points carry no signal in the outcome's direction: keep today's
+    return project(np.clip(theta / beta, lo, hi), lo, hi, budget, groups)
+
+
+def _logit_1d(t: FloatArray, y: FloatArray, weight: FloatArray) -> tuple[float, float]:
+    """Weighted logistic regression of ``y`` on one score (Newton steps): intercept and slope."""
     alpha, beta = 0.0, 0.0
-    for _ in range(25):
-        z = alpha + beta * t0
-        p = _sigmoid(z)
-        g = np.array([weight @ (p - y), weight @ ((p - y) * t0)])
+    for _ in range(50):
+        p = _sigmoid(alpha + beta * t)
+        g = np.array([weight @ (p - y), weight @ ((p - y) * t)])
         h = weight * p * (1 - p)
-        H = np.array([[h.sum(), h @ t0], [h @ t0, h @ (t0 * t0)]]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(H, g)
-        alpha, beta = alpha - step[0], beta - step[1]
+        hess = np.array([[h.sum(), h @ t], [h @ t, h @ (t * t)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, g)
+        alpha, beta = alpha - float(step[0]), beta - float(step[1])
         if np.abs(step).max() < 1e-10:
             break
-    theta0 = np.concatenate([w0, [alpha, beta * scale]])
-    bounds = [*zip(lo, hi, strict=True), (None, None), (None, None)]
-    ones = np.concatenate([np.ones(k), [0.0, 0.0]])
-    cons: list[dict[str, Any]] = [{"type": "eq", "fun": lambda th: th[:k].sum() - budget, "jac": lambda th: ones}]
-    for _, member, gmin, gmax in groups:
-        m = np.concatenate([member, [0.0, 0.0]])
-        cons.append({"type": "ineq", "fun": lambda th, m=m, g0=gmin: m @ th - g0, "jac": lambda th, m=m: m})
-        cons.append({"type": "ineq", "fun": lambda th, m=m, g1=gmax: g1 - m @ th, "jac": lambda th, m=m: -m})
-    res = minimize(fun, theta0, jac=True, method="SLSQP", bounds=bounds, constraints=cons,
-                   options={"maxiter": 300, "ftol": 1e-10})
-    w = res.x[:k]
-    return project(np.clip(w, lo, hi), lo, hi, budget, groups)
+    return alpha, beta
 
 
 def _metric_values(
@@ -301,6 +326,7 @@ def suggest(
     seed: int = 0,
     progress: bool = True,
     base_scores: ScoreResult | None = None,
+    direction: Literal["higher", "lower"] | None = None,
 ) -> Suggestion:
     """Suggest new core points for ``framework`` that best predict ``target``.
 
@@ -328,6 +354,11 @@ def suggest(
         Optuna candidates for non-smooth objectives (full fit, each bootstrap fit).
     seed : int
         Same inputs and seed → the same suggestion, byte for byte.
+    direction : {"higher", "lower"}, optional
+        Whether high scorers should be *more* likely to have the event (certification,
+        registration) or *less* likely (``loan_default``). Default: ``lower`` for
+        :data:`BAD_EVENTS`, else ``higher``. With ``lower`` every objective and held-out metric
+        is computed for the event *not* happening, so "higher is better" holds throughout.
 
     Returns
     -------
@@ -342,6 +373,9 @@ def suggest(
     labels = make_labels(data, events, target, horizon)
     labelled = labels.labelled_mask
     y_all = labels.frame["label"].fillna(0).to_numpy(dtype=np.float64)
+    direction = direction or ("lower" if target in BAD_EVENTS else "higher")
+    if direction == "lower":
+        y_all = np.where(labelled, 1.0 - y_all, 0.0)
     years = data["year"].to_numpy(dtype=np.int64)
     train, test = _split_years(years, labelled, train_years, test_years)
     ranked = ~scores.frame["vetoed"].to_numpy(dtype=bool)
@@ -361,7 +395,7 @@ def suggest(
         firm=firm_codes[train_mask].astype(np.int64),
         n_firms=len(firm_uniques),
     )
-    solver = "slsqp" if objective == "loglik" else "optuna-tpe"
+    solver = "convex-logit" if objective == "loglik" else "optuna-tpe"
 
     def fit(weight: FloatArray, trials: int, trial_seed: int, start: FloatArray | None = None) -> FloatArray:
         """Continuous points (indicators × stages) for one weighting of the training rows."""
@@ -390,10 +424,10 @@ def suggest(
         for c in range(points.shape[1]):
             out[:, c] = round_to_grid(points[:, c], box.lo[:, c], box.hi[:, c], box.budget,
                                       box.granularity, box.groups)
-        return out
+        return out + 0.0  # no negative zeros in tables
 
     ones = np.ones(len(prob.y))
-    continuous = fit(ones, n_trials, seed)
+    continuous = fit(ones, n_trials, seed) + 0.0
     suggested = rounded(continuous)
     violations = box.violations(suggested)
     if violations:  # defensive: rounding guarantees these; never write a table that breaks them
@@ -414,8 +448,8 @@ def suggest(
         weight = counts[prob.firm]
         draws[b] = rounded(fit(weight, bootstrap_trials, seed + 1 + b, start=continuous))
     if n_bootstrap:
-        low = np.quantile(draws, INTERVAL[0], axis=0, method="inverted_cdf")
-        high = np.quantile(draws, INTERVAL[1], axis=0, method="inverted_cdf")
+        low = np.quantile(draws, INTERVAL[0], axis=0, method="inverted_cdf") + 0.0
+        high = np.quantile(draws, INTERVAL[1], axis=0, method="inverted_cdf") + 0.0
     else:
         low = high = np.full_like(suggested, np.nan)
 
@@ -432,6 +466,8 @@ def suggest(
         "objective": objective,
         "solver": solver,
         "target": target,
+        "direction": direction,
+        "outcome_scored": target if direction == "higher" else f"no {target}",
         "horizon": horizon,
         "base_framework": framework.id,
         "base_fingerprint": framework.fingerprint,
@@ -461,7 +497,7 @@ def suggest(
     )
     return Suggestion(
         base=framework, framework=suggested_fw, points=points, metrics=metrics_rows, metrics_by_year=by_year,
-        objective=objective, solver=solver, target=target, horizon=horizon, constraints=constraints,
+        objective=objective, solver=solver, target=target, direction=direction, horizon=horizon, constraints=constraints,
         train_years=train, test_years=test, n_bootstrap=n_bootstrap, seed=seed,
         data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"],
     )

@@ -49,10 +49,10 @@ MSG_BAD_ID = "id {found!r} must be lower-case letters, digits and '_' and start 
 MSG_DUPLICATE_ID = "duplicate id {found!r} (first used at {first}); ids must be unique"
 MSG_SCHEMA = "schema must be {expected!r}, found {found!r}; this file was written for another version"
 MSG_STAGE_GAP = (
-    "stage {stage!r} starts at {start} but the previous stage {prev!r} ends at {end}; "
+    "stage {stage!r} starts at {start:g} but the previous stage {prev!r} ends at {end:g}; "
     "stages must be contiguous (each revenue_min equal to the previous revenue_max)"
 )
-MSG_STAGE_EMPTY = "revenue_max {hi} must be greater than revenue_min {lo}"
+MSG_STAGE_EMPTY = "revenue_max {hi:g} must be greater than revenue_min {lo:g}"
 MSG_STAGE_OPEN = "only the last stage may leave revenue_max empty (open-ended)"
 MSG_CORE_BUDGET = (
     "core points in stage {stage!r} add up to {total:g}, not the core budget {budget:g}; "
@@ -76,6 +76,10 @@ MSG_BANDS_POINTS = (
     "has {points:g} points there; make them equal or use value_is: fraction"
 )
 MSG_LINEAR_EQUAL = "low and high are both {found:g} in stage {stage!r}; goalposts must differ"
+MSG_LINEAR_DIRECTION = (
+    "high > low in some stages and high < low in others; an indicator must reward the same "
+    "direction in every stage (more is better, or less is better)"
+)
 MSG_DEDUCT_POINTS = "a deduct penalty needs points > 0 (how many points it takes away)"
 MSG_VETO_POINTS = "a veto penalty takes no points (it removes the firm from ranking); drop 'points'"
 MSG_PROVENANCE = (
@@ -99,6 +103,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self._missing: set[str] = set()  # paths already reported as missing keys
 
     def add(self, where: str, message: str) -> None:
         self.problems.append(Problem(where or "<top>", message))
@@ -124,8 +129,11 @@ class _Reader:
                 )
         for key in sorted(required - set(obj)):
             self.add(_join(where, key), MSG_MISSING_KEY.format(key=key))
+            self._missing.add(_join(where, key))
 
     def number(self, value: Any, where: str, *, minimum: float | None = None) -> float:
+        if value is None and where in self._missing:
+            return math.nan  # reported once, as a missing key
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
             self.add(where, MSG_NOT_NUMBER.format(found=value))
             return math.nan
@@ -136,6 +144,8 @@ class _Reader:
     def text(self, value: Any, where: str) -> str:
         if isinstance(value, str) and value.strip():
             return value
+        if value is None and where in self._missing:
+            return ""
         self.add(where, f"expected non-empty text, found {value!r}")
         return ""
 
@@ -179,12 +189,12 @@ class _Reader:
             return Provenance("reconstructed", reasoning="")
         self.keys(obj, where, {"status"}, {"source", "reasoning"})
         status = obj.get("status")
+        source = obj.get("source")
+        reasoning = obj.get("reasoning")
         if status not in ("official", "reconstructed"):
             if "status" in obj:
                 self.add(_join(where, "status"), MSG_PROVENANCE.format(found=status))
-            status = "reconstructed"
-        source = obj.get("source")
-        reasoning = obj.get("reasoning")
+            return Provenance("reconstructed", source=source, reasoning=reasoning)
         if status == "official" and not (isinstance(source, str) and source.strip()):
             self.add(_join(where, "source"), MSG_OFFICIAL_SOURCE)
         if status == "reconstructed" and not (isinstance(reasoning, str) and reasoning.strip()):
@@ -201,6 +211,8 @@ class _Reader:
         return self.number(value, where, minimum=minimum)
 
     def _stage_keys(self, value: Mapping[str, Any], where: str, stages: list[str]) -> None:
+        if not stages:
+            return  # the stages list itself is reported; per-stage keys cannot be checked
         missing = [s for s in stages if s not in value]
         unknown = [str(k) for k in value if k not in stages]
         if missing:
@@ -336,6 +348,14 @@ def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
                 continue
             if lo == hi:
                 r.add(where, MSG_LINEAR_EQUAL.format(found=lo, stage=s))
+        signs = set()
+        for s in stages:
+            try:
+                signs.add(value_at(high, s) > value_at(low, s))
+            except KeyError:
+                continue
+        if len(signs) > 1:
+            r.add(where, MSG_LINEAR_DIRECTION)
         return LinearRule(low, high)
     if kind == "bands":
         value_is = r.choice(obj.get("value_is", "fraction"), _join(where, "value_is"), ("fraction", "points"))
@@ -440,6 +460,9 @@ def _penalties(r: _Reader, raw: Any, stages: list[str], seen: dict[str, str]) ->
                 r.add(_join(where, "points"), MSG_DEDUCT_POINTS)
             else:
                 points = r.stage_value(obj.get("points"), _join(where, "points"), stages, minimum=0)
+                values = points.values() if isinstance(points, Mapping) else [points]
+                if any(not math.isnan(v) and v <= 0 for v in values):
+                    r.add(_join(where, "points"), MSG_DEDUCT_POINTS)
         elif obj.get("points") is not None:
             r.add(_join(where, "points"), MSG_VETO_POINTS)
         aliases = tuple(str(a) for a in r.items(obj.get("aliases"), _join(where, "aliases")))
@@ -514,7 +537,11 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
     if "schema" in obj and obj.get("schema") != SCHEMA:
         r.add("schema", MSG_SCHEMA.format(expected=SCHEMA, found=obj.get("schema")))
     ident = r.ident(obj.get("id"), "id", _FRAMEWORK_ID)
-    version = str(obj.get("version", ""))
+    raw_version = obj.get("version")
+    if raw_version is not None and not isinstance(raw_version, str):
+        r.add("version", f"write the version as quoted text (e.g. \"{raw_version}\"); YAML reads "
+                         f"{raw_version!r} as a number, so 1.10 would become 1.1")
+    version = str(raw_version) if raw_version is not None else ""
     stages = _stages(r, obj.get("stages"))
     stage_ids = [s.id for s in stages]
     groups = _groups(r, obj.get("groups"))
@@ -542,7 +569,8 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
     # Core points must add up to the budget in every stage — the invariant parks publish.
     core_groups = {g.id for g in groups if g.kind == "core"}
     core = [ind for ind in indicators if ind.group in core_groups]
-    if not math.isnan(budget) and core:
+    unknown_group = any(ind.group not in group_map for ind in indicators)
+    if not math.isnan(budget) and core and not unknown_group:
         for s in stage_ids:
             values = [ind.points.get(s, math.nan) for ind in core]
             if any(math.isnan(v) for v in values):
