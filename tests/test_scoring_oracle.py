@@ -64,12 +64,6 @@ def test_massive_ties_match_reference(seed: int) -> None:
     _agree(framework, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with a ranking group without stage, a stage's subsidy sizes its seats on the whole "
-    "pooled group and uses the pooled rank instead of the group's firms of that stage "
-    "(tests/cases/subsidy_custom_ranking_group.yaml)",
-)
 def test_subsidies_under_a_ranking_group_without_stage_match_reference() -> None:
     framework = every_rule_framework(ranking_group=["park", "year"])
     data = random_table(framework, np.random.default_rng(0), n=400)

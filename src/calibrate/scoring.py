@@ -18,7 +18,8 @@ decisions, documented in ``docs/scoring-rules.md`` and pinned by ``tests/cases/*
   ≤ seats. A tie at the cut-off therefore keeps *everyone* tied on the list (the list may run
   over its seats); "top 5 % of 7" has 0 seats under ``floor``. A firm sits on the first
   (smallest) list it makes.
-* **Subsidies**: the same seat rule within each group of the subsidy's stage, capped at
+* **Subsidies**: the same seat rule, counted over the firms of the subsidy's stage within each
+  ranking group (so a ranking group without stage still pays the stage's best firms), capped at
   ``max_firms``; when a tie at the cut-off would push the number of winners past ``max_firms``,
   *no one* in that tie gets the subsidy (a cap is a budget, so it is never exceeded).
 """
@@ -487,23 +488,27 @@ def _rank_and_lists(
 
     subsidy = np.zeros(n)
     for rule in framework.subsidies:
+        # A subsidy belongs to one stage: firms of that stage are ranked against each other
+        # within their ranking group (the same as `rank` when the group includes the stage).
         s_pos = framework.stage_ids.index(rule.stage)
-        in_stage = ranked & (stage_index == s_pos)
-        if not in_stage.any():
+        rows = np.flatnonzero(ranked & (stage_index == s_pos))
+        if rows.size == 0:
             continue
-        k = seats(rule.top_fraction, group_size, framework.tier_seats)
+        sub_codes = codes[rows]
+        sub_rank = competition_rank(total[rows], sub_codes)
+        k = seats(rule.top_fraction, np.bincount(sub_codes, minlength=n_groups), framework.tier_seats)
         if rule.max_firms is not None:
             k = np.minimum(k, rule.max_firms)
-        wins = in_stage & (rank <= k[codes])
+        wins = sub_rank <= k[sub_codes]
         if rule.max_firms is not None and wins.any():
-            winners = np.bincount(codes[wins], minlength=n_groups)
+            winners = np.bincount(sub_codes[wins], minlength=n_groups)
             over = winners > rule.max_firms
             if over.any():
                 # the tie at the cut-off would break the cap: nobody in that tie wins
                 last = np.zeros(n_groups, dtype=np.int64)
-                np.maximum.at(last, codes[wins], rank[wins])
-                wins &= ~(over[codes] & (rank == last[codes]))
-        subsidy[wins] = rule.amount_wan
+                np.maximum.at(last, sub_codes[wins], sub_rank[wins])
+                wins &= ~(over[sub_codes] & (sub_rank == last[sub_codes]))
+        subsidy[rows[wins]] = rule.amount_wan
     return rank, percentile, tier_code, subsidy
 
 

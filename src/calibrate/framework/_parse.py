@@ -73,7 +73,7 @@ MSG_BANDS_ORDER = "band minimums must strictly increase; found {found} after {pr
 MSG_BANDS_FRACTION = "with value_is: fraction each band value must be in [0, 1], found {found!r}"
 MSG_BANDS_POINTS = (
     "with value_is: points the largest band value in stage {stage!r} is {top:g} but the indicator "
-    "has {points:g} points there; make them equal or use value_is: fraction"
+    "has {points:g} points there; make them equal (or 0 to switch it off) or use value_is: fraction"
 )
 MSG_LINEAR_EQUAL = "low and high are both {found:g} in stage {stage!r}; goalposts must differ"
 MSG_LINEAR_DIRECTION = (
@@ -335,7 +335,10 @@ def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
     obj = r.mapping(raw, where)
     if obj is None:
         return BinaryRule()
-    kind = r.choice(obj.get("kind"), _join(where, "kind"), tuple(_RULE_KEYS))
+    if obj.get("kind") not in _RULE_KEYS:
+        r.choice(obj.get("kind"), _join(where, "kind"), tuple(_RULE_KEYS))
+        return BinaryRule()  # its parameters cannot be checked against an unknown kind
+    kind = str(obj["kind"])
     required, optional = _RULE_KEYS[kind]
     r.keys(obj, where, required, optional)
     if kind == "linear":
@@ -420,7 +423,7 @@ def _indicators(
                         top = max((b.value for b in rule.bands_at(s)), default=0.0)
                     except KeyError:
                         continue
-                    if abs(top - points[s]) > _TOL:
+                    if abs(top - points[s]) > _TOL and points[s] != 0:  # 0 points switches it off
                         r.add(pwhere, MSG_BANDS_POINTS.format(stage=s, top=top, points=points[s]))
         aliases = tuple(str(a) for a in r.items(obj.get("aliases"), _join(where, "aliases")))
         for j, alias in enumerate(aliases):

@@ -297,17 +297,23 @@ class Framework(FrameworkData):
 def _rescale_rule(ind: Indicator, new: Mapping[str, float], stages: tuple[str, ...]) -> Any:
     rule = ind.rule
     old = ind.points
+    # A stage set to 0 points keeps its rule parameters, so setting the points back restores the
+    # same fractions (0 points switch the indicator off; they carry no scale to rescale by).
     if isinstance(rule, CountRule):
         per_unit = {s: (rule.per_unit[s] if isinstance(rule.per_unit, Mapping) else rule.per_unit) for s in stages}
-        scaled = {s: per_unit[s] * new[s] / old[s] if old[s] > 0 else per_unit[s] for s in stages}
+        scaled = {s: per_unit[s] * new[s] / old[s] if old[s] > 0 and new[s] > 0 else per_unit[s] for s in stages}
         if len(set(scaled.values())) == 1:
             return CountRule(next(iter(scaled.values())))
         return CountRule(scaled)
     if isinstance(rule, BandsRule) and rule.value_is == "points":
-        tables = {
-            s: tuple(Band(b.min, b.value * new[s] / old[s] if old[s] > 0 else b.value) for b in rule.bands_at(s))
-            for s in stages
-        }
+        def rescaled(s: str) -> tuple[Band, ...]:
+            bands = rule.bands_at(s)
+            top = max((b.value for b in bands), default=0.0)
+            if new[s] <= 0 or top <= 0:
+                return bands
+            return tuple(Band(b.min, b.value * new[s] / top) for b in bands)
+
+        tables = {s: rescaled(s) for s in stages}
         first = next(iter(tables.values()))
         if all(t == first for t in tables.values()):
             return BandsRule(first, "points")
