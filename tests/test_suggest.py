@@ -130,7 +130,12 @@ def test_held_out_metrics_match_direct_computation(loglik: Suggestion, panel: tu
     hit = set(zip(ev["enterprise_id"], ev["year"], strict=True))
     test = (data["year"] == 2022).to_numpy() & ~res.frame["vetoed"].to_numpy()
     y = np.array([(e, yr + 1) in hit for e, yr in zip(data["enterprise_id"], data["year"], strict=True)])[test]
-    assert loglik.metrics.loc["auc", "suggested"] == roc_auc(y, res.frame["percentile"].to_numpy()[test])
+    # percentile within (park, stage) among the held-out firms, computed independently with pandas
+    held = res.frame.loc[test, ["park", "stage", "total"]]
+    rank = held.groupby(["park", "stage"], observed=True)["total"].rank(method="min", ascending=False)
+    size = held.groupby(["park", "stage"], observed=True)["total"].transform("size")
+    assert loglik.metrics.loc["auc", "suggested"] == roc_auc(y, ((size - rank + 1) / size).to_numpy())
+    assert loglik.metrics.loc["auc_total", "suggested"] == roc_auc(y, held["total"].to_numpy())
 
 
 def test_same_seed_same_bytes(fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame], loglik: Suggestion) -> None:

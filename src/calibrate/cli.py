@@ -309,6 +309,199 @@ def run_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- fit -------------------------------------------------------------------------------------
+
+
+def _tracking_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
+    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+
+
+def _cfg_fit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--framework", required=True, help="framework whose indicator fractions are the features")
+    _data_options(p)
+    _outcome_options(p)
+    p.add_argument("--model", choices=["logistic", "lightgbm"], default="lightgbm")
+    p.add_argument("--min-train-years", type=int, default=2, help="years in the first training window (default 2)")
+    p.add_argument("--shap-rows", type=int, default=2000, help="rows sampled for SHAP (lightgbm; default 2000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="folder for the per-year metrics, predictions and SHAP importance")
+    _tracking_options(p)
+
+
+@command("fit", "fit an outcome model with out-of-time validation (and SHAP drivers)", _cfg_fit)
+def run_fit(args: argparse.Namespace) -> int:
+    from calibrate.data import fingerprint, load_events
+    from calibrate.framework import load_framework
+    from calibrate.models import MonotoneGBM, PointsLogit, features_from_scores, fit_temporal, policy_directions
+    from calibrate.outcomes import make_labels
+    from calibrate.scoring import score
+
+    f = load_framework(args.framework)
+    table = _load_data(args, f)
+    events = load_events(args.events, encoding=args.encoding).frame
+    result = score(f, table.frame, source=table.source)
+    labels = make_labels(table.frame, events, args.target, args.horizon)
+    mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
+    X = features_from_scores(result, kind="fractions")[mask]
+    y = labels.frame["label"].to_numpy()[mask].astype("int8")
+    est: Any = (PointsLogit() if args.model == "logistic"
+                else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed))
+    fitted = fit_temporal(est, X, y, table.frame["year"].to_numpy()[mask], result.group_code[mask],
+                          min_train_years=args.min_train_years, horizon=args.horizon)
+    _print(f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
+           f"{int(mask.sum()):,} labelled firm-years")
+    _print(fitted.by_year.round(4).to_string())
+    extra: list[Path] = []
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        fitted.by_year.to_csv(out / "metrics_by_year.csv")
+        extra.append(out / "metrics_by_year.csv")
+        if args.model == "lightgbm":
+            from calibrate.explain import shap_importance
+
+            last = max(fitted.estimators)
+            shap = shap_importance(fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed)
+            shap.importance.to_csv(out / "shap_importance.csv")
+            extra.append(out / "shap_importance.csv")
+            _print(f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}")
+    if not args.no_track:
+        from calibrate.tracking import Tracker
+
+        run = Tracker(args.tracking_uri).log_fit(
+            fitted, target=args.target, horizon=args.horizon, data_fingerprint=fingerprint(table.frame),
+            framework=f, seed=args.seed, model=args.model, extra_artifacts=extra, command="fit",
+        )
+        if run is not None:
+            _print(f"MLflow run {run.run_id} in {run.uri}")
+    return 0
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+
+def _cfg_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", required=True, help="today's framework: shipped id or YAML path")
+    p.add_argument("--candidate", required=True, help="proposed framework: shipped id or YAML path")
+    _data_options(p)
+    p.add_argument("--events", help="events table, to compare outcome metrics")
+    p.add_argument("--target", help="event for the outcome metrics")
+    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("--out", required=True, help="folder for the tables and summary.md")
+
+
+@command("compare", "what-if: who wins and who loses if a park adopts another framework", _cfg_compare)
+def run_compare(args: argparse.Namespace) -> int:
+    from calibrate.compare import compare
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+
+    base, cand = load_framework(args.base), load_framework(args.candidate)
+    table = _load_data(args, base)
+    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    if (events is None) != (args.target is None):
+        print("error: give --events and --target together (or neither)", file=sys.stderr)
+        return 2
+    result = compare(base, cand, table.frame, events=events, target=args.target, horizon=args.horizon)
+    paths = result.write(args.out, fmt=args.format)
+    summary = paths.get("summary")
+    if summary is not None:
+        _print(Path(summary).read_text(encoding="utf-8"))
+    _print(f"tables -> {args.out}")
+    return 0
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def _cfg_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base", required=True, help="today's framework")
+    p.add_argument("--candidate", required=True, help="proposed framework (e.g. the output of calibrate suggest)")
+    _data_options(p)
+    p.add_argument("--events")
+    p.add_argument("--target")
+    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default Chinese)")
+    p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
+    p.add_argument("--out", required=True, help="report .html")
+
+
+@command("report", "write the review-panel report (HTML, optionally PDF) for two frameworks", _cfg_report)
+def run_report(args: argparse.Namespace) -> int:
+    from calibrate.compare import compare
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+    from calibrate.report import ReportInputs, build_report
+    from calibrate.scoring import score
+    from calibrate.sensitivity import rank_uncertainty
+
+    base, cand = load_framework(args.base), load_framework(args.candidate)
+    table = _load_data(args, base)
+    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
+    comparison = compare(base, cand, table.frame, events=events, target=args.target, horizon=args.horizon,
+                         base_scores=base_scores, candidate_scores=cand_scores)
+    uncertainty = rank_uncertainty(cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0)
+    files = build_report(
+        ReportInputs(base=base, candidate=cand, comparison=comparison, sensitivity=uncertainty, data=table.frame,
+                     base_scores=base_scores, candidate_scores=cand_scores),
+        args.out, lang=args.lang, pdf=args.pdf,
+    )
+    _print(f"report -> {files.html}" + (f" and {files.pdf}" if getattr(files, "pdf", None) else ""))
+    return 0
+
+
+# --- run / demo ------------------------------------------------------------------------------
+
+
+def _cfg_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment", help="experiment YAML, e.g. experiments/national-hte.yaml")
+    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+
+
+def _finish_run(result: Any) -> None:
+    _print("")
+    _print("held-out comparison of methods (same firm-years):")
+    cols = [c for c in ("auc", "auc_total", "prec_top10", "lift_top10") if c in result.methods.columns]
+    _print(result.methods[["kind", *cols]].round(4).to_string())
+    _print("")
+    for name, path in result.paths.items():
+        _print(f"{name:<20} {path}")
+    if result.run_id:
+        uri = result.tracking_uri or ""
+        _print(f"{'MLflow run':<20} {result.run_id} in {uri}")
+        _print(f"{'browse runs':<20} mlflow ui --backend-store-uri {uri}")
+    _print(f"{'timings (s)':<20} " + ", ".join(f"{k} {v}" for k, v in result.seconds.items()))
+
+
+@command("run", "run a declared experiment end to end, tracked in MLflow", _cfg_run)
+def run_run(args: argparse.Namespace) -> int:
+    from calibrate.pipeline import Experiment, run_experiment
+
+    result = run_experiment(Experiment.from_yaml(args.experiment), say=_print, tracking_uri=args.tracking_uri)
+    _finish_run(result)
+    return 0
+
+
+def _cfg_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+
+
+@command("demo", "synth -> score -> suggest -> compare -> report -> MLflow on a small park", _cfg_demo)
+def run_demo(args: argparse.Namespace) -> int:
+    from calibrate.pipeline import DEMO, Experiment, run_experiment
+
+    spec = {**DEMO, "out": args.out, "report": {**DEMO["report"], "lang": args.lang}}
+    result = run_experiment(Experiment.from_dict(spec, "calibrate demo"), say=_print, tracking_uri=args.tracking_uri)
+    _finish_run(result)
+    _print(f"\nopen the report in a browser: {result.paths['report']}")
+    return 0
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "CalibrateError",
     "ConstraintError",
     "DataContractError",
+    "ExperimentError",
     "FrameworkError",
     "LeakageError",
     "Problem",
@@ -77,6 +78,12 @@ class ConstraintError(_ProblemsError):
     """Constraints for a suggestion are contradictory or cannot be met."""
 
     kind = "constraint"
+
+
+class ExperimentError(_ProblemsError):
+    """An experiment file (``calibrate run``) is invalid; ``problems`` names each YAML path."""
+
+    kind = "experiment"
 
 
 class LeakageError(CalibrateError):

@@ -43,9 +43,9 @@ from calibrate.data import fingerprint
 from calibrate.exceptions import ConstraintError, DataContractError, Problem
 from calibrate.framework import Framework
 from calibrate.outcomes import make_labels
-from calibrate.scoring import ScoreResult, score
+from calibrate.scoring import ScoreResult, competition_rank, score
 
-__all__ = ["OBJECTIVES", "Suggestion", "evaluate_policy", "suggest"]
+__all__ = ["BAD_EVENTS", "OBJECTIVES", "Suggestion", "evaluate_policy", "evaluate_ranking", "suggest"]
 
 FloatArray = npt.NDArray[np.float64]
 Objective = Literal["loglik", "auc", "top5", "top10", "top20"]
@@ -60,27 +60,39 @@ INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % int
 # --- evaluation shared by reporting --------------------------------------------------------
 
 
-def evaluate_policy(y: npt.ArrayLike, result: ScoreResult, mask: npt.NDArray[np.bool_]) -> dict[str, float]:
-    """Outcome metrics of a scored framework on the rows in ``mask`` (ranked, labelled firms).
+def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.ArrayLike) -> dict[str, float]:
+    """Outcome metrics of any score (points total, model probability, oracle) on the same footing.
 
-    ``auc`` is the AUC of the within-group percentile — what the lists act on, comparable across
-    ranking groups; ``auc_total`` uses raw totals; ``prec_topK`` / ``lift_topK`` are the event
-    rates on the lists (top K % of each ranking group, the scorer's seat rule).
+    ``auc`` is the AUC of each firm's percentile *within its ranking group among the evaluated
+    firms* — what a list acts on, and comparable across groups whose totals are not;
+    ``auc_total`` is the AUC of the raw score (fair for probabilities, which are comparable
+    across groups); ``prec_topK`` / ``lift_topK`` are the event rates on the top K % of each group
+    (the scorer's seat rule, ties inclusive).
     """
     yy = np.asarray(y, dtype=np.int8)
-    frame = result.frame
-    pct = frame["percentile"].to_numpy(dtype=np.float64)[mask]
-    total = frame["total"].to_numpy(dtype=np.float64)[mask]
-    group = result.group_code[mask]
-    out: dict[str, float] = {"n": float(mask.sum()), "events": float(yy.sum()), "base_rate": float(yy.mean())}
+    values = np.asarray(score_values, dtype=np.float64)
+    codes = pd.factorize(np.asarray(group), sort=True)[0].astype(np.int64)
+    out: dict[str, float] = {"n": float(len(yy)), "events": float(yy.sum()),
+                             "base_rate": float(yy.mean()) if len(yy) else math.nan}
     both = 0 < yy.sum() < len(yy)
-    out["auc"] = metrics.roc_auc(yy, pct) if both else math.nan
-    out["auc_total"] = metrics.roc_auc(yy, total) if both else math.nan
+    if len(yy):
+        rank = competition_rank(values, codes)
+        size = np.bincount(codes)[codes]
+        percentile = (size - rank + 1) / size
+    out["auc"] = metrics.roc_auc(yy, percentile) if both else math.nan
+    out["auc_total"] = metrics.roc_auc(yy, values) if both else math.nan
     for f in FRACTIONS:
         key = f"{round(f * 100)}"
-        out[f"prec_top{key}"] = metrics.precision_at_top(yy, total, group, f)
-        out[f"lift_top{key}"] = metrics.lift_at_top(yy, total, group, f) if yy.sum() else math.nan
+        has = len(yy) > 0
+        out[f"prec_top{key}"] = metrics.precision_at_top(yy, values, codes, f) if has else math.nan
+        out[f"lift_top{key}"] = metrics.lift_at_top(yy, values, codes, f) if yy.sum() else math.nan
     return out
+
+
+def evaluate_policy(y: npt.ArrayLike, result: ScoreResult, mask: npt.NDArray[np.bool_]) -> dict[str, float]:
+    """:func:`evaluate_ranking` of a scored framework's totals on the rows in ``mask``."""
+    total = result.frame["total"].to_numpy(dtype=np.float64)
+    return evaluate_ranking(y, total[mask], result.group_code[mask])
 
 
 # --- result --------------------------------------------------------------------------------
@@ -120,6 +132,9 @@ class Suggestion:
     seed: int
     data_fingerprint: str
     label_counts: dict[str, int] = field(default_factory=dict)
+    bootstrap_draws: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """Every bootstrap replicate's rounded points, long form: ``draw, indicator, stage, points``
+    (feeds :class:`calibrate.sensitivity.FromDraws`; each replicate keeps the budget)."""
 
     @property
     def overall(self) -> pd.DataFrame:
@@ -453,6 +468,14 @@ def suggest(
     else:
         low = high = np.full_like(suggested, np.nan)
 
+    n_ind, n_st = suggested.shape
+    draws_long = pd.DataFrame({
+        "draw": np.repeat(np.arange(n_bootstrap), n_ind * n_st),
+        "indicator": np.tile(np.repeat(box.ids, n_st), n_bootstrap),
+        "stage": np.tile(np.array(box.stages * n_ind), n_bootstrap),
+        "points": draws.reshape(-1),
+    })
+
     # the suggested framework, scored by the real scorer for held-out metrics
     table = {ident: {s: float(suggested[r, c]) for c, s in enumerate(box.stages)} for r, ident in enumerate(box.ids)}
     draft = framework.with_points(table)
@@ -499,7 +522,7 @@ def suggest(
         base=framework, framework=suggested_fw, points=points, metrics=metrics_rows, metrics_by_year=by_year,
         objective=objective, solver=solver, target=target, direction=direction, horizon=horizon, constraints=constraints,
         train_years=train, test_years=test, n_bootstrap=n_bootstrap, seed=seed,
-        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"],
+        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"], bootstrap_draws=draws_long,
     )
 
 

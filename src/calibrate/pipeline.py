@@ -1,0 +1,427 @@
+"""Experiments: one YAML file → the whole study, reproducibly, tracked in MLflow.
+
+``calibrate run experiments/NAME.yaml`` and ``calibrate demo`` call :func:`run_experiment`:
+
+1. load the framework and the data (files, or a synthetic panel generated from a seed);
+2. score today's framework; suggest new points for the target (with bootstrap intervals);
+3. measure every method on the **same held-out firm-years**: today's framework, the suggestion,
+   the unsupervised baselines, a logistic model and a monotone LightGBM on the indicator
+   fractions, and — on synthetic data — the oracle probability from the truth file;
+4. compare today's and the suggested framework (who enters and leaves each list, subsidies);
+5. rank uncertainty of the suggested framework over its bootstrap draws;
+6. SHAP drivers of the LightGBM model (on a stated number of sampled rows);
+7. the review-panel report (HTML, optionally PDF); 8. an MLflow run with everything attached.
+
+An experiment file (all keys but ``name``, ``framework``, ``data`` and ``target`` optional):
+
+.. code-block:: yaml
+
+    name: national-hte
+    framework: national-2024                 # shipped id or YAML path
+    data:
+      synth: {enterprises: 5000, parks: 3, years: 2018-2024, seed: 11}
+      # or: enterprises: data/sample/enterprises.csv, events: …, truth: … (optional)
+    target: hte_certified
+    horizon: 1
+    objective: loglik
+    constraints: {granularity: 1, max_change: {absolute: 10}}
+    bootstrap: 200
+    seed: 0
+    baselines: [equal, entropy, critic, cv, pca]
+    models: [logistic, lightgbm]
+    sensitivity_draws: 500
+    report: {lang: zh, pdf: false}
+    tracking: {enabled: true, experiment: calibrate, register_alias: candidate}
+    out: out/national-hte
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from calibrate.constraints import ConstraintSet
+from calibrate.exceptions import ExperimentError, Problem
+from calibrate.framework import Framework, load_framework
+
+__all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
+
+_KEYS = {
+    "name", "description", "framework", "data", "target", "horizon", "objective", "constraints", "bootstrap",
+    "trials", "seed", "baselines", "models", "sensitivity_draws", "report", "tracking", "out", "shap_rows",
+    "direction",
+}
+BASELINES = ("equal", "entropy", "critic", "cv", "pca")
+MODELS = ("logistic", "lightgbm")
+
+#: The experiment ``calibrate demo`` runs: one small synthetic park, longwan-2022, certification.
+DEMO: dict[str, Any] = {
+    "name": "demo",
+    "description": "Small synthetic park scored with longwan-2022; re-weighted for high-tech certification.",
+    "framework": "longwan-2022",
+    "data": {"synth": {"enterprises": 2500, "parks": 1, "years": "2018-2024", "seed": 2026}},
+    "target": "hte_certified",
+    "horizon": 1,
+    "objective": "loglik",
+    "constraints": {"granularity": 1, "max_change": {"absolute": 10}},
+    "bootstrap": 100,
+    "seed": 0,
+    "baselines": ["equal", "entropy", "critic"],
+    "models": ["logistic", "lightgbm"],
+    "sensitivity_draws": 300,
+    "report": {"lang": "zh", "pdf": False},
+    "tracking": {"enabled": True, "experiment": "calibrate-demo", "register_alias": "candidate"},
+    "out": "demo-output",
+}
+
+
+def _years(text: Any, where: str, problems: list[Problem]) -> tuple[int, int] | None:
+    if isinstance(text, int):
+        return text, text
+    if isinstance(text, str):
+        parts = text.split("-")
+        if all(p.strip().isdigit() for p in parts) and len(parts) in (1, 2):
+            first, last = int(parts[0]), int(parts[-1])
+            if first <= last:
+                return first, last
+    problems.append(Problem(where, f"expected years like 2018-2024, found {text!r}"))
+    return None
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file (see the module docstring for the keys)."""
+
+    name: str
+    framework: str
+    target: str
+    data: Mapping[str, Any]
+    horizon: int = 1
+    objective: str = "loglik"
+    direction: str | None = None
+    constraints: Mapping[str, Any] = field(default_factory=dict)
+    bootstrap: int = 200
+    trials: int = 400
+    seed: int = 0
+    baselines: tuple[str, ...] = BASELINES
+    models: tuple[str, ...] = MODELS
+    sensitivity_draws: int = 500
+    shap_rows: int = 2000
+    report: Mapping[str, Any] = field(default_factory=lambda: {"lang": "zh", "pdf": False})
+    tracking: Mapping[str, Any] = field(default_factory=lambda: {"enabled": True})
+    out: str = "out"
+    description: str = ""
+    source: str = "<experiment>"
+    root: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "<experiment>", root: Path | None = None) -> Experiment:
+        """Validate a parsed experiment; every problem is reported with its YAML path."""
+        problems: list[Problem] = []
+        if not isinstance(raw, Mapping):
+            raise ExperimentError(source, [Problem("<top>", "expected a mapping of keys to values")])
+        for key in raw:
+            if key not in _KEYS:
+                problems.append(Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}"))
+        for key in ("name", "framework", "data", "target"):
+            if key not in raw:
+                problems.append(Problem(key, "required key is missing"))
+        data = raw.get("data", {})
+        if not isinstance(data, Mapping) or not ({"synth"} <= set(data) or {"enterprises", "events"} <= set(data)):
+            problems.append(Problem("data", "give either synth: {enterprises, parks, years, seed} or "
+                                            "enterprises: FILE and events: FILE (truth: FILE optional)"))
+        elif "synth" in data:
+            synth = data["synth"] or {}
+            if not isinstance(synth, Mapping):
+                problems.append(Problem("data.synth", "expected a mapping"))
+            else:
+                unknown = set(synth) - {"enterprises", "parks", "years", "seed"}
+                for k in sorted(unknown):
+                    problems.append(Problem(f"data.synth.{k}", "unknown key; allowed: enterprises, parks, years, seed"))
+                _years(synth.get("years", "2018-2024"), "data.synth.years", problems)
+        for key, allowed in (("baselines", BASELINES), ("models", MODELS)):
+            for i, item in enumerate(raw.get(key, []) or []):
+                if item not in allowed:
+                    problems.append(Problem(f"{key}[{i}]", f"unknown {key[:-1]} {item!r}; choose from {', '.join(allowed)}"))
+        if raw.get("objective", "loglik") not in ("loglik", "auc", "top5", "top10", "top20"):
+            problems.append(Problem("objective", "choose loglik, auc, top5, top10 or top20"))
+        for key in ("horizon", "bootstrap", "trials", "seed", "sensitivity_draws", "shap_rows"):
+            value = raw.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                problems.append(Problem(key, f"expected a whole number >= 0, found {value!r}"))
+        report = raw.get("report", {}) or {}
+        if report.get("lang", "zh") not in ("zh", "en"):
+            problems.append(Problem("report.lang", "choose zh or en"))
+        try:
+            ConstraintSet.from_dict(raw.get("constraints") or {}, f"{source}: constraints")
+        except ExperimentError:
+            raise
+        except Exception as exc:  # a ConstraintError: keep its places, under the constraints key
+            for p in getattr(exc, "problems", [Problem("constraints", str(exc))]):
+                problems.append(Problem(f"constraints.{p.where}", p.message))
+        if problems:
+            raise ExperimentError(source, problems)
+        return cls(
+            name=str(raw["name"]), framework=str(raw["framework"]), target=str(raw["target"]), data=dict(data),
+            horizon=int(raw.get("horizon", 1)), objective=str(raw.get("objective", "loglik")),
+            direction=raw.get("direction"), constraints=dict(raw.get("constraints") or {}),
+            bootstrap=int(raw.get("bootstrap", 200)), trials=int(raw.get("trials", 400)),
+            seed=int(raw.get("seed", 0)), baselines=tuple(raw.get("baselines", BASELINES) or ()),
+            models=tuple(raw.get("models", MODELS) or ()),
+            sensitivity_draws=int(raw.get("sensitivity_draws", 500)), shap_rows=int(raw.get("shap_rows", 2000)),
+            report={"lang": "zh", "pdf": False, **report},
+            tracking={"enabled": True, "experiment": "calibrate", "register_alias": "candidate",
+                      **(raw.get("tracking") or {})},
+            out=str(raw.get("out", f"out/{raw['name']}")), description=str(raw.get("description", "")),
+            source=source, root=root or Path.cwd(),
+        )
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Experiment:
+        """Read an experiment file (safe YAML); relative data paths are relative to the working folder."""
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ExperimentError(str(path), [Problem("<file>", "file not found; check the path")]) from None
+        except yaml.YAMLError as exc:
+            raise ExperimentError(str(path), [Problem("<file>", f"not valid YAML: {exc}")]) from None
+        return cls.from_dict(raw, str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The experiment as logged with its run."""
+        return {
+            "name": self.name, "framework": self.framework, "data": dict(self.data), "target": self.target,
+            "horizon": self.horizon, "objective": self.objective, "direction": self.direction,
+            "constraints": dict(self.constraints), "bootstrap": self.bootstrap, "trials": self.trials,
+            "seed": self.seed, "baselines": list(self.baselines), "models": list(self.models),
+            "sensitivity_draws": self.sensitivity_draws, "shap_rows": self.shap_rows,
+            "report": dict(self.report), "tracking": dict(self.tracking), "out": self.out,
+        }
+
+
+@dataclass
+class RunResult:
+    """What an experiment produced: paths, the held-out comparison of methods, result objects."""
+
+    experiment: Experiment
+    out: Path
+    paths: dict[str, Path]
+    methods: pd.DataFrame
+    suggestion: Any
+    comparison: Any = None
+    uncertainty: Any = None
+    run_id: str | None = None
+    tracking_uri: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _load_data(exp: Experiment, framework: Framework, out: Path, say: Callable[[str], None]) -> tuple[
+    pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str
+]:
+    from calibrate.data import load_enterprises, load_events, read_table
+
+    if "synth" in exp.data:
+        from calibrate.synth import SynthConfig, generate
+
+        spec = exp.data["synth"] or {}
+        problems: list[Problem] = []
+        years = _years(spec.get("years", "2018-2024"), "data.synth.years", problems) or (2018, 2024)
+        config = SynthConfig(enterprises=int(spec.get("enterprises", 3000)), parks=int(spec.get("parks", 2)),
+                             years=years, seed=int(spec.get("seed", 0)))
+        say(f"generating a synthetic panel: {config.enterprises} firms a year, {config.parks} park(s), "
+            f"{years[0]}-{years[1]}, seed {config.seed}")
+        panel = generate(config, progress=True)
+        panel.write(out / "data", fmt="parquet")
+        return panel.enterprises, panel.events, panel.truth, "synthetic"
+    root = exp.root
+    table = load_enterprises(root / exp.data["enterprises"], framework)
+    events = load_events(root / exp.data["events"]).frame
+    truth = None
+    if exp.data.get("truth"):
+        truth, _ = read_table(root / exp.data["truth"])
+    return table.frame, events, truth, str(exp.data["enterprises"])
+
+
+def run_experiment(
+    exp: Experiment, *, say: Callable[[str], None] = print, tracking_uri: str | None = None
+) -> RunResult:
+    """Run an experiment end to end and write everything under ``exp.out``.
+
+    Parameters
+    ----------
+    exp : Experiment
+    say : callable
+        Where progress lines go (the CLI prints them).
+    tracking_uri : str, optional
+        MLflow store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working folder.
+    """
+    from calibrate.compare import compare
+    from calibrate.outcomes import make_labels
+    from calibrate.scoring import score
+    from calibrate.suggest import BAD_EVENTS, evaluate_policy, evaluate_ranking, suggest
+
+    clock: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        clock[name] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+
+    out = (exp.root / exp.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    framework = load_framework(exp.framework)
+    data, events, truth, data_name = _load_data(exp, framework, out, say)
+    lap("data")
+
+    say(f"scoring {len(data):,} enterprise-years with {framework.id}")
+    base_scores = score(framework, data)
+    constraints = ConstraintSet.from_dict(exp.constraints, f"{exp.source}: constraints")
+    say(f"suggesting points for {exp.target} (horizon {exp.horizon}, {exp.objective}, {exp.bootstrap} bootstrap samples)")
+    sug = suggest(framework, data, events, exp.target, exp.horizon, constraints=constraints, objective=exp.objective,
+                  n_bootstrap=exp.bootstrap, n_trials=exp.trials, seed=exp.seed, base_scores=base_scores,
+                  direction=exp.direction)  # type: ignore[arg-type]
+    sug.save(out / "suggested.yaml")
+    sug.diff().to_csv(out / "diff.csv", index=False)
+    sug.points.to_csv(out / "points.csv", index=False)
+    lap("suggest")
+
+    # --- every method on the same held-out rows ---------------------------------------------
+    labels = make_labels(data, events, exp.target, exp.horizon)
+    years = data["year"].to_numpy(dtype=np.int64)
+    y = labels.frame["label"].fillna(0).to_numpy(dtype=np.float64)
+    if sug.direction == "lower":
+        y = 1.0 - y
+    ranked = ~base_scores.frame["vetoed"].to_numpy(dtype=bool)
+    labelled = labels.labelled_mask & ranked
+    test = labelled & np.isin(years, sug.test_years)
+    train = labelled & np.isin(years, sug.train_years)
+    rows: dict[str, dict[str, float]] = {
+        "official": evaluate_policy(y[test], base_scores, test),
+        "suggested": dict(sug.metrics["suggested"]),
+    }
+    kinds = {"official": "framework", "suggested": "framework"}
+    cand_scores = score(sug.framework, data)
+    if exp.baselines:
+        from calibrate.weighting import baseline
+
+        say(f"unsupervised baselines: {', '.join(exp.baselines)} (fitted on the training years only)")
+        train_data = data[np.isin(years, sug.train_years)]
+        for method in exp.baselines:
+            fw_b = baseline(framework, train_data, method, rounding="whole")
+            rows[f"baseline: {method}"] = evaluate_policy(y[test], score(fw_b, data), test)
+            kinds[f"baseline: {method}"] = "baseline"
+    lap("baselines")
+    shap_result = None
+    if exp.models:
+        from calibrate.models import MonotoneGBM, PointsLogit, features_from_scores, policy_directions
+
+        X = features_from_scores(base_scores, kind="fractions")
+        X.insert(0, "stage_code", base_scores.stage_index.astype(np.float64))
+        group = base_scores.group_code
+        for name in exp.models:
+            say(f"model: {name}")
+            if name == "logistic":
+                est: Any = PointsLogit()
+            else:
+                mono = {"stage_code": 0, **policy_directions(framework, kind="fractions")}
+                est = MonotoneGBM(monotone=mono, random_state=exp.seed, n_jobs=1)
+            est.fit(X[train], y[train].astype(np.int8))
+            prob = est.predict_proba(X[test])[:, 1]
+            rows[f"model: {name}"] = evaluate_ranking(y[test], prob, group[test])
+            kinds[f"model: {name}"] = "model"
+            if name == "lightgbm":
+                from calibrate.explain import shap_importance
+
+                shap_result = shap_importance(est, X[test], max_rows=exp.shap_rows, seed=exp.seed)
+    lap("models")
+    if truth is not None:
+        col = f"oracle_{exp.target}_h{exp.horizon}"
+        if col in truth.columns:
+            merged = data[["enterprise_id", "year"]].merge(truth[["enterprise_id", "year", col]],
+                                                          on=["enterprise_id", "year"], how="left")
+            p = merged[col].to_numpy(dtype=np.float64)
+            if sug.direction == "lower":
+                p = 1.0 - p
+            ok = test & ~np.isnan(p)
+            rows["oracle (truth)"] = evaluate_ranking(y[ok], p[ok], base_scores.group_code[ok])
+            kinds["oracle (truth)"] = "oracle"
+    methods = pd.DataFrame(rows).T
+    methods.insert(0, "kind", pd.Series(kinds))
+    methods.index.name = "method"
+    methods.to_csv(out / "methods.csv")
+
+    say("comparing today's and the suggested framework")
+    comparison = compare(framework, sug.framework, data, events=events, target=exp.target, horizon=exp.horizon,
+                         base_scores=base_scores, candidate_scores=cand_scores)
+    comparison.write(out / "compare")
+    lap("compare")
+
+    uncertainty = None
+    if exp.sensitivity_draws and exp.bootstrap:
+        from calibrate.sensitivity import FromDraws, rank_uncertainty
+
+        say(f"rank uncertainty: {exp.sensitivity_draws} draws from the {exp.bootstrap} bootstrap points tables")
+        uncertainty = rank_uncertainty(sug.framework, scores=cand_scores, weights=FromDraws(sug.bootstrap_draws),
+                                       n_draws=exp.sensitivity_draws, seed=exp.seed)
+        uncertainty.to_frame().to_csv(out / "uncertainty.csv", index=False)
+    lap("sensitivity")
+
+    paths: dict[str, Path] = {
+        "suggested framework": out / "suggested.yaml", "diff": out / "diff.csv", "points": out / "points.csv",
+        "methods": out / "methods.csv", "comparison": out / "compare",
+    }
+    say("writing the report")
+    from calibrate.report import ReportInputs, build_report
+
+    files = build_report(
+        ReportInputs(base=framework, candidate=sug.framework, suggestion=sug, comparison=comparison,
+                     sensitivity=uncertainty, shap=shap_result, extra_metrics=_extra_metrics(methods),
+                     data=data, base_scores=base_scores, candidate_scores=cand_scores,
+                     synthetic=data_name == "synthetic", title=exp.description or exp.name),
+        out / "report.html", lang=str(exp.report.get("lang", "zh")), pdf=bool(exp.report.get("pdf", False)),
+    )
+    paths["report"] = Path(files.html)
+    if getattr(files, "pdf", None):
+        paths["report pdf"] = Path(files.pdf)
+    lap("report")
+
+    run_id = uri = None
+    if exp.tracking.get("enabled", True):
+        from calibrate.tracking import Tracker
+
+        tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
+        uri = tracker.uri
+        (out / "experiment.json").write_text(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        run = tracker.log_suggestion(
+            sug, extra_artifacts=[out / "methods.csv", out / "report.html", out / "experiment.json", out / "compare"],
+            tags={"experiment": exp.name, "data": data_name}, command=f"run {exp.source}",
+            params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
+        )
+        if run is not None:
+            run_id = run.run_id
+            alias = exp.tracking.get("register_alias")
+            if alias:
+                tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
+    lap("tracking")
+    (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
+    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
+
+
+def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Baselines, models and the oracle for the report's metrics table (official and suggested are built in)."""
+    extra: dict[str, dict[str, float]] = {}
+    for name, row in methods.iterrows():
+        if row["kind"] in ("baseline", "model", "oracle"):
+            extra[str(name)] = {k: float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))}
+    return extra
