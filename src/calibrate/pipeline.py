@@ -381,6 +381,38 @@ def run_experiment(
         "suggested framework": out / "suggested.yaml", "diff": out / "diff.csv", "points": out / "points.csv",
         "methods": out / "methods.csv", "comparison": out / "compare",
     }
+    if exp.report.get("enabled", True):
+        _write_report(exp, out, paths, framework, sug, comparison, uncertainty, shap_result, methods, data,
+                      base_scores, cand_scores, data_name, say)
+    lap("report")
+
+
+    run_id = uri = None
+    if exp.tracking.get("enabled", True):
+        from calibrate.tracking import Tracker
+
+        tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
+        uri = tracker.uri
+        (out / "experiment.json").write_text(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        run = tracker.log_suggestion(
+            sug, extra_artifacts=[p for p in (out / "methods.csv", out / "report.html", out / "experiment.json",
+                                              out / "compare") if p.exists()],
+            tags={"experiment": exp.name, "data": data_name}, command=f"run {exp.source}",
+            params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
+        )
+        if run is not None:
+            run_id = run.run_id
+            alias = exp.tracking.get("register_alias")
+            if alias:
+                tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
+    lap("tracking")
+    (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
+    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
+
+
+def _write_report(exp: Experiment, out: Path, paths: dict[str, Path], framework: Framework, sug: Any,
+                  comparison: Any, uncertainty: Any, shap_result: Any, methods: pd.DataFrame, data: pd.DataFrame,
+                  base_scores: Any, cand_scores: Any, data_name: str, say: Callable[[str], None]) -> None:
     say("writing the report")
     from calibrate.report import ReportInputs, build_report
 
@@ -394,28 +426,6 @@ def run_experiment(
     paths["report"] = Path(files.html)
     if getattr(files, "pdf", None):
         paths["report pdf"] = Path(files.pdf)
-    lap("report")
-
-    run_id = uri = None
-    if exp.tracking.get("enabled", True):
-        from calibrate.tracking import Tracker
-
-        tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
-        uri = tracker.uri
-        (out / "experiment.json").write_text(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        run = tracker.log_suggestion(
-            sug, extra_artifacts=[out / "methods.csv", out / "report.html", out / "experiment.json", out / "compare"],
-            tags={"experiment": exp.name, "data": data_name}, command=f"run {exp.source}",
-            params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
-        )
-        if run is not None:
-            run_id = run.run_id
-            alias = exp.tracking.get("register_alias")
-            if alias:
-                tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
-    lap("tracking")
-    (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
-    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
 
 
 def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:

@@ -1,0 +1,975 @@
+"""Track every fit and suggestion as an MLflow run; register suggested frameworks.
+
+This is the only module that imports :mod:`mlflow` (inside the functions that use it, so
+``import calibrate.tracking`` stays fast).
+
+Where runs go
+-------------
+The tracking URI is, first found: the ``uri`` argument of :class:`Tracker`, the
+``MLFLOW_TRACKING_URI`` environment variable, or :func:`default_tracking_uri` — an embedded SQLite
+store ``sqlite:///<cwd>/mlflow.db``. For a SQLite file store, artifacts go beside the database in
+``<folder of the .db>/mlartifacts/<experiment>/<run_id>/artifacts``; other stores (an MLflow server,
+PostgreSQL …) keep their own artifact location. Browse the default store from the project folder
+with ``mlflow ui --backend-store-uri sqlite:///mlflow.db``.
+
+What a run holds
+----------------
+* **params** — framework id, version and fingerprint (suggested and base), target, horizon,
+  objective, solver, seed, bootstrap samples, train and test years, data and events fingerprints,
+  constraints (compact JSON), label counts; for a fit, the model class and its constructor
+  arguments (``model.<name>``) and the training years of every split (``train_years.<year>``).
+* **tags** — ``calibrate.version``, ``calibrate.command``, ``calibrate.kind`` (``suggestion`` /
+  ``fit``), ``calibrate.base_framework``, ``calibrate.target``, the package versions of
+  :func:`package_versions` as ``version.<package>``, and a readable ``mlflow.note.content``.
+* **metrics** — per held-out year as the metric's *step* (``step = 2023``), so MLflow draws each
+  metric against the year: a suggestion logs ``current.<metric>`` and ``suggested.<metric>``
+  (today's and the suggested framework), a fit logs ``<metric>``. Summaries over all held-out
+  years have step 0 and a prefix: ``pooled.current.<metric>`` / ``pooled.suggested.<metric>``
+  for a suggestion, ``pooled.<metric>`` and ``mean.<metric>`` for a fit. Metrics that are not
+  finite (e.g. the AUC of a year with one class) are not logged.
+* **artifacts** — ``framework.yaml`` (the suggested framework, byte for byte
+  ``Framework.to_yaml()``), ``base_framework.yaml``, ``points.csv``, ``diff.csv``,
+  ``heldout_metrics.csv``, ``heldout_metrics_by_year.csv`` (a fit: ``heldout_metrics.csv``,
+  ``fit.json`` and ``framework.yaml`` when a framework is given); files passed as
+  ``extra_artifacts`` go to ``extra/``, reports attached later to ``report/``.
+
+Registry
+--------
+:meth:`Tracker.register_framework` turns a run's ``framework.yaml`` into an MLflow *model from
+code*: a small Python file (:data:`MODEL_CODE`) plus the YAML as a model artifact; loading runs
+that file, which reads the YAML — nothing is pickled or unpickled. The model version gets an alias
+(``candidate``, ``adopted`` …); :meth:`Tracker.load_registered_framework` reads the YAML back
+into a :class:`~calibrate.framework.Framework`, and ``mlflow.pyfunc.load_model`` gives a model
+whose ``predict`` scores an enterprise-year table with the framework.
+
+Failure never fails the caller
+------------------------------
+Every logging method catches store errors (unwritable folder, bad URI, server down), emits a
+:class:`TrackingWarning` naming the URI and the error, and returns ``None``; the caller has
+already written its results to disk. A SQLite store is checked before MLflow opens it, because
+MLflow retries an unopenable database for about 100 seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import platform
+import re
+import sqlite3
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from calibrate.exceptions import CalibrateError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from calibrate.framework import Framework
+    from calibrate.models import FitResult
+    from calibrate.suggest import Suggestion
+
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "MODEL_CODE",
+    "PACKAGES",
+    "TrackedRun",
+    "Tracker",
+    "TrackingError",
+    "TrackingWarning",
+    "default_tracking_uri",
+    "package_versions",
+]
+
+DEFAULT_EXPERIMENT = "calibrate"
+DB_NAME = "mlflow.db"
+ARTIFACTS_DIR = "mlartifacts"
+PACKAGES = ("calibrate", "numpy", "pandas", "scikit-learn", "lightgbm", "optuna", "mlflow")
+FRAMEWORK_ARTIFACT = "framework.yaml"
+MODEL_ARTIFACT_KEY = "framework"  # key of the YAML in the pyfunc model's ``artifacts``
+MODEL_TYPE = "calibrate-framework"
+_HEALTH_TIMEOUT = 3.0  # seconds to wait for an MLflow server's /health before giving up
+
+# --- messages (constants so tests compare them exactly) -------------------------------------
+
+MSG_UNAVAILABLE = (
+    "MLflow tracking failed for {uri}: {error}. Nothing else is affected, but this {what} is not "
+    "tracked; check the tracking URI (the argument or MLFLOW_TRACKING_URI) and that its folder "
+    "is writable"
+)
+MSG_MISSING_EXTRA = "extra artifact {path} does not exist and was not logged; check the path"
+MSG_DISABLED = "tracking is disabled (Tracker(enabled=False)); nothing to load from {uri}"
+MSG_NO_ALIAS = (
+    "no registered framework {name!r} with alias {alias!r} in {uri}: {error}; register one with "
+    "Tracker.register_framework(run_id, {name!r}, alias={alias!r})"
+)
+MSG_PARAM_CLASH = "params {keys} are logged by calibrate itself; give them other names"
+
+# A model from code: MLflow copies this file into the model and runs it at load time. It reads
+# the framework YAML logged beside it; nothing is pickled.
+MODEL_CODE = '''\
+"""calibrate points framework as an MLflow model from code (written by calibrate.tracking).
+
+Loading runs this file, which reads the framework YAML stored as the model artifact
+"framework"; nothing is unpickled. predict() scores an enterprise-year table with the framework
+and returns the scores table (calibrate.scoring.score(...).frame).
+"""
+
+import pandas as pd
+from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
+
+
+class FrameworkModel(PythonModel):
+    """A calibrate framework read from YAML; predict() scores enterprise-year rows."""
+
+    def load_context(self, context):
+        from calibrate.framework import Framework
+
+        self.framework = Framework.load(context.artifacts["framework"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from calibrate.scoring import score
+
+        return score(self.framework, model_input).frame
+
+
+set_model(FrameworkModel())
+'''
+
+
+class TrackingWarning(UserWarning):
+    """MLflow tracking failed or was incomplete; the run's results are unaffected."""
+
+
+class TrackingError(CalibrateError, LookupError):
+    """A registered framework could not be found or read back."""
+
+
+# --- helpers without mlflow -----------------------------------------------------------------
+
+
+def default_tracking_uri(root: str | Path | None = None) -> str:
+    """The embedded SQLite store of a project: ``sqlite:///<root>/mlflow.db``.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        Project folder; default the current working directory. Made absolute.
+
+    Returns
+    -------
+    str
+        A SQLAlchemy SQLite URI with an absolute path (four slashes on POSIX).
+    """
+    folder = Path(root) if root is not None else Path.cwd()
+    return f"sqlite:///{(folder.resolve() / DB_NAME).as_posix()}"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of calibrate, its modelling stack and Python (``"not installed"`` if absent).
+
+    Returns
+    -------
+    dict of str to str
+        Keys ``calibrate``, ``numpy``, ``pandas``, ``scikit-learn``, ``lightgbm``, ``optuna``,
+        ``mlflow`` and ``python``.
+    """
+    out: dict[str, str] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    out["python"] = platform.python_version()
+    return out
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The database file of a ``sqlite:`` URI (``None`` for other URIs and in-memory stores)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    rest = uri.removeprefix("sqlite:").split("?", 1)[0]
+    if not rest.startswith("///"):
+        return None  # ``sqlite://`` is in memory
+    path = rest[3:]
+    if path in ("", ":memory:"):
+        return None
+    return Path(path)
+
+
+def _check_sqlite(path: Path) -> None:
+    """Raise ``OSError`` / ``sqlite3.Error`` unless the database can be created and written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None)  # opens read-write, creates
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # takes the write lock: fails on a read-only database
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def _check_server(uri: str) -> None:
+    """Raise ``OSError`` unless an MLflow server answers (any HTTP status counts as an answer)."""
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=_HEALTH_TIMEOUT):
+            pass
+    except urllib.error.HTTPError:
+        return
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text).strip("_") or "experiment"
+
+
+def _years(years: Iterable[Any]) -> str:
+    return ",".join(str(int(y)) for y in years)
+
+
+def _text(value: Any, limit: int = 6000) -> str:
+    """A param value as text, within MLflow's length limit."""
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(
+            value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+        )
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, *, index: bool) -> None:
+    path.write_bytes(frame.to_csv(index=index, lineterminator="\n").encode("utf-8"))
+
+
+class _DropSignatureNotice(logging.Filter):
+    """Drops MLflow's log line that a ``pd.DataFrame`` type hint cannot give a signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to infer model signature")
+
+
+@contextlib.contextmanager
+def _mlflow_quiet() -> Iterator[None]:
+    """Silence the named, harmless third-party notices MLflow emits; nothing else."""
+    notice = _DropSignatureNotice()
+    logger = logging.getLogger("mlflow.pyfunc")
+    logger.addFilter(notice)
+    try:
+        with warnings.catch_warnings():
+            # MLflow's own ORM models use SQLAlchemy's ``noload``, deprecated in SQLAlchemy 2.1;
+            # raised once when MLflow's SQL store is first imported, nothing the caller can fix.
+            warnings.filterwarnings(
+                "ignore",
+                message=r"The ``noload`` loader strategy is deprecated",
+                category=DeprecationWarning,
+            )
+            # ``import mlflow.pyfunc`` builds MLflow's own ResponsesAgent schema, whose ``Any``
+            # fields each warn once (message wrapped in terminal colour codes); not about our model.
+            warnings.filterwarnings(
+                "ignore", message=r".*Any type hint is inferred as AnyType", category=UserWarning
+            )
+            yield
+    finally:
+        logger.removeFilter(notice)
+
+
+# --- result ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackedRun:
+    """Where a logged run lives.
+
+    Attributes
+    ----------
+    run_id, run_name, experiment_id : str
+    uri : str
+        Tracking URI of the store.
+    artifact_uri : str
+        Root of the run's artifacts (a local path for the default SQLite store).
+    artifacts : tuple of str
+        Logged artifact paths, relative to ``artifact_uri`` (e.g. ``framework.yaml``).
+    """
+
+    run_id: str
+    run_name: str
+    experiment_id: str
+    uri: str
+    artifact_uri: str
+    artifacts: tuple[str, ...]
+
+    def artifact(self, path: str) -> str:
+        """Full URI (or local path) of one logged artifact."""
+        return f"{self.artifact_uri.rstrip('/')}/{path}"
+
+
+# --- the tracker ----------------------------------------------------------------------------
+
+
+class Tracker:
+    """Log suggestions and fits as MLflow runs; register suggested frameworks with aliases.
+
+    Parameters
+    ----------
+    uri : str, optional
+        Tracking URI. Default: ``MLFLOW_TRACKING_URI`` if set, else :func:`default_tracking_uri`
+        (``sqlite:///<cwd>/mlflow.db``). Resolved once, here.
+    experiment : str
+        MLflow experiment, created on first use.
+    enabled : bool
+        ``False``: every logging method does nothing and returns ``None`` (MLflow is not
+        imported and no file is written).
+    artifact_root : str or Path, optional
+        Where a new experiment keeps its artifacts. Default: for a SQLite file store,
+        ``mlartifacts`` beside the database; otherwise the store's own default.
+
+    Notes
+    -----
+    Logging methods never raise for store problems: they emit a :class:`TrackingWarning` and
+    return ``None``. The tracker talks to MLflow through its own ``MlflowClient``; it never
+    changes MLflow's global tracking URI or active run.
+
+    Examples
+    --------
+    >>> tracker = Tracker()                                    # doctest: +SKIP
+    >>> run = tracker.log_suggestion(suggestion)               # doctest: +SKIP
+    >>> tracker.register_framework(run.run_id, "longwan-hte")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        experiment: str = DEFAULT_EXPERIMENT,
+        *,
+        enabled: bool = True,
+        artifact_root: str | Path | None = None,
+    ) -> None:
+        self._uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+        self.experiment = experiment
+        self.enabled = enabled
+        if artifact_root is None:
+            db = _sqlite_path(self._uri)
+            artifact_root = db.resolve().parent / ARTIFACTS_DIR if db is not None else None
+        self.artifact_root: str | None = None if artifact_root is None else str(artifact_root)
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+
+    def __repr__(self) -> str:
+        state = "" if self.enabled else ", enabled=False"
+        return f"Tracker({self._uri!r}, {self.experiment!r}{state})"
+
+    @property
+    def uri(self) -> str:
+        """The tracking (and registry) URI this tracker writes to."""
+        return self._uri
+
+    @property
+    def client(self) -> MlflowClient:
+        """An ``MlflowClient`` bound to :attr:`uri` for tracking and registry.
+
+        Raises
+        ------
+        OSError, sqlite3.Error, mlflow.exceptions.MlflowException
+            When the store cannot be opened (the logging methods turn this into a warning).
+        """
+        if self._client is None:
+            db = _sqlite_path(self._uri)
+            if db is not None:
+                _check_sqlite(db)
+            elif self._uri.startswith(("http://", "https://")):
+                _check_server(self._uri)
+            with _mlflow_quiet():
+                from mlflow import MlflowClient
+
+                self._client = MlflowClient(tracking_uri=self._uri, registry_uri=self._uri)
+        return self._client
+
+    def experiment_id(self) -> str:
+        """Id of :attr:`experiment`, created (with its artifact location) if missing."""
+        if self._experiment_id is None:
+            from mlflow.exceptions import MlflowException
+
+            client = self.client
+            found = client.get_experiment_by_name(self.experiment)
+            if found is None:
+                location = None
+                if self.artifact_root is not None:
+                    root = str(self.artifact_root)
+                    location = (
+                        f"{root.rstrip('/')}/{_slug(self.experiment)}"
+                        if "://" in root
+                        else str(Path(root).resolve() / _slug(self.experiment))
+                    )
+                try:
+                    self._experiment_id = client.create_experiment(
+                        self.experiment, artifact_location=location
+                    )
+                except MlflowException:  # created meanwhile by another process
+                    found = client.get_experiment_by_name(self.experiment)
+                    if found is None:
+                        raise
+            if found is not None:
+                self._experiment_id = found.experiment_id
+        assert self._experiment_id is not None
+        return self._experiment_id
+
+    # -- logging -------------------------------------------------------------------------------
+
+    def log_suggestion(
+        self,
+        suggestion: Suggestion,
+        *,
+        run_name: str | None = None,
+        extra_artifacts: Iterable[str | Path] = (),
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        command: str = "suggest",
+    ) -> TrackedRun | None:
+        """Log a :class:`~calibrate.suggest.Suggestion` as one finished run.
+
+        Parameters
+        ----------
+        suggestion : Suggestion
+        run_name : str, optional
+            Default ``suggest-<base framework>-<target>-h<horizon>-<objective>-seed<seed>``.
+        extra_artifacts : iterable of path
+            Files (or folders) to attach under ``extra/`` — an importance plot, an HTML report.
+        tags : mapping, optional
+            More tags; they may override the defaults.
+        params : mapping, optional
+            More params (e.g. ``n_trials``); names must differ from the ones logged here.
+        command : str
+            The ``calibrate.command`` tag (e.g. the command line or ``run experiments/x.yaml``).
+
+        Returns
+        -------
+        TrackedRun or None
+            ``None`` when tracking is disabled or failed (a :class:`TrackingWarning` says why).
+        """
+        s = suggestion
+        fw, base = s.framework, s.base
+        calibration: Mapping[str, Any] = fw.calibration or {}
+        logged: dict[str, Any] = {
+            "framework_id": fw.id,
+            "framework_version": fw.version,
+            "framework_fingerprint": fw.fingerprint,
+            "base_framework_id": base.id,
+            "base_framework_version": base.version,
+            "base_framework_fingerprint": base.fingerprint,
+            "target": s.target,
+            "horizon": s.horizon,
+            "objective": s.objective,
+            "solver": s.solver,
+            "seed": s.seed,
+            "n_bootstrap": s.n_bootstrap,
+            "train_years": _years(s.train_years),
+            "test_years": _years(s.test_years),
+            "data_fingerprint": s.data_fingerprint,
+            "events_fingerprint": calibration.get("events_fingerprint", ""),
+            "constraints": s.constraints.to_dict(),
+        }
+        logged.update({f"labels.{k}": v for k, v in sorted(s.label_counts.items())})
+        logged = self._merge_params(logged, params)
+        name = run_name or f"suggest-{base.id}-{s.target}-h{s.horizon}-{s.objective}-seed{s.seed}"
+        metrics = self._suggestion_metrics(s)
+        pooled = s.metrics
+        auc = (
+            (_finite(pooled.at["auc", "current"]), _finite(pooled.at["auc", "suggested"]))
+            if "auc" in pooled.index
+            else (None, None)
+        )
+        note = (
+            f"Suggested core points for **{base.id}** predicting `{s.target}` within {s.horizon} "
+            f"year(s); objective `{s.objective}`, seed {s.seed}, trained on {_years(s.train_years)}, "
+            f"held out {_years(s.test_years)}."
+        )
+        if auc[0] is not None and auc[1] is not None:
+            note += f" Held-out AUC: current {auc[0]:.4f} → suggested {auc[1]:.4f}."
+        all_tags = {
+            "calibrate.kind": "suggestion",
+            "calibrate.command": command,
+            "calibrate.base_framework": base.id,
+            "calibrate.target": s.target,
+            "mlflow.note.content": note,
+            **(dict(tags) if tags else {}),
+        }
+
+        def write(folder: Path) -> None:
+            (folder / FRAMEWORK_ARTIFACT).write_bytes(fw.to_yaml().encode("utf-8"))
+            (folder / "base_framework.yaml").write_bytes(base.to_yaml().encode("utf-8"))
+            _write_csv(s.points, folder / "points.csv", index=False)
+            _write_csv(s.diff(), folder / "diff.csv", index=False)
+            _write_csv(s.metrics, folder / "heldout_metrics.csv", index=True)
+            _write_csv(s.metrics_by_year, folder / "heldout_metrics_by_year.csv", index=False)
+
+        return self._log_run("suggestion", name, logged, metrics, all_tags, write, extra_artifacts)
+
+    def log_fit(
+        self,
+        fit_result: FitResult,
+        *,
+        target: str,
+        horizon: int,
+        data_fingerprint: str,
+        framework: Framework | None = None,
+        seed: int | None = None,
+        model: str | None = None,
+        run_name: str | None = None,
+        extra_artifacts: Iterable[str | Path] = (),
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        command: str = "fit",
+    ) -> TrackedRun | None:
+        """Log a :class:`~calibrate.models.FitResult` (out-of-time validation) as one run.
+
+        Parameters
+        ----------
+        fit_result : FitResult
+        target : str
+            The outcome event modelled.
+        horizon : int
+            Label horizon in years.
+        data_fingerprint : str
+            Fingerprint of the enterprise table (``EnterpriseTable.fingerprint``).
+        framework : Framework, optional
+            The framework whose points or indicators are the features; logged as
+            ``framework.yaml`` with its id and fingerprint.
+        seed : int, optional
+            Default: the estimator's ``random_state`` when it has one.
+        model : str, optional
+            Short model name for the run name; default the estimator's class name, lower case.
+        run_name : str, optional
+            Default ``fit-<framework>-<target>-h<horizon>-<model>[-seed<seed>]``.
+        extra_artifacts, tags, params, command
+            As in :meth:`log_suggestion`.
+
+        Returns
+        -------
+        TrackedRun or None
+        """
+        fr = fit_result
+        est = fr.estimator
+        if seed is None:
+            state = getattr(est, "random_state", None)
+            seed = state if isinstance(state, int) else None
+        model_name = model or type(est).__name__.lower()
+        logged: dict[str, Any] = {
+            "model": type(est).__name__,
+            "target": target,
+            "horizon": horizon,
+            "data_fingerprint": data_fingerprint,
+            "test_years": _years(fr.test_years),
+            "fractions": ",".join(f"{f:g}" for f in fr.fractions),
+        }
+        if seed is not None:
+            logged["seed"] = seed
+        if framework is not None:
+            logged.update(
+                {
+                    "framework_id": framework.id,
+                    "framework_version": framework.version,
+                    "framework_fingerprint": framework.fingerprint,
+                }
+            )
+        if hasattr(est, "get_params"):
+            logged.update({f"model.{k}": v for k, v in sorted(est.get_params(deep=False).items())})
+        logged.update({f"train_years.{s.test_year}": _years(s.train_years) for s in fr.splits})
+        logged = self._merge_params(logged, params)
+        fw_id = framework.id if framework is not None else "features"
+        name = run_name or (
+            f"fit-{fw_id}-{target}-h{horizon}-{model_name}"
+            + (f"-seed{seed}" if seed is not None else "")
+        )
+        metrics = self._fit_metrics(fr)
+        note = (
+            f"Out-of-time validation of `{type(est).__name__}` for `{target}` within {horizon} "
+            f"year(s); held-out years {_years(fr.test_years)}."
+        )
+        pooled_auc = (
+            _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
+        )
+        if pooled_auc is not None:
+            note += f" Pooled AUC {pooled_auc:.4f}."
+        all_tags = {
+            "calibrate.kind": "fit",
+            "calibrate.command": command,
+            "calibrate.base_framework": framework.id if framework is not None else "",
+            "calibrate.target": target,
+            "mlflow.note.content": note,
+            **(dict(tags) if tags else {}),
+        }
+
+        def write(folder: Path) -> None:
+            _write_csv(fr.to_frame(), folder / "heldout_metrics.csv", index=True)
+            text = json.dumps(fr.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+            (folder / "fit.json").write_bytes(text.encode("utf-8"))
+            if framework is not None:
+                (folder / FRAMEWORK_ARTIFACT).write_bytes(framework.to_yaml().encode("utf-8"))
+
+        return self._log_run("fit", name, logged, metrics, all_tags, write, extra_artifacts)
+
+    def log_report(
+        self, run_id: str, path: str | Path, *, artifact_dir: str = "report"
+    ) -> str | None:
+        """Attach a report (a file or a folder, e.g. HTML with its images) to an existing run.
+
+        Parameters
+        ----------
+        run_id : str
+        path : str or Path
+        artifact_dir : str
+            Folder inside the run's artifacts.
+
+        Returns
+        -------
+        str or None
+            The artifact path (``report/report.html``); ``None`` if disabled or it failed.
+        """
+        if not self.enabled:
+            return None
+        source = Path(path)
+        if not source.exists():
+            warnings.warn(MSG_MISSING_EXTRA.format(path=source), TrackingWarning, stacklevel=2)
+            return None
+        try:
+            with _mlflow_quiet():
+                client = self.client
+                if source.is_dir():
+                    client.log_artifacts(run_id, str(source), f"{artifact_dir}/{source.name}")
+                else:
+                    client.log_artifact(run_id, str(source), artifact_dir)
+        except Exception as exc:  # tracking must never fail the caller
+            self._warn(exc, "report")
+            return None
+        return f"{artifact_dir}/{source.name}"
+
+    # -- registry ------------------------------------------------------------------------------
+
+    def register_framework(
+        self,
+        run_id: str,
+        name: str,
+        alias: str | None = "candidate",
+        *,
+        description: str | None = None,
+    ) -> int | None:
+        """Register the run's ``framework.yaml`` as a new version of a registered model.
+
+        The version is an MLflow model from code (:data:`MODEL_CODE` plus the YAML), logged as a
+        model of the run's experiment; nothing is pickled.
+
+        Parameters
+        ----------
+        run_id : str
+            A run logged by :meth:`log_suggestion` (or :meth:`log_fit` with a framework).
+        name : str
+            Registered model name (created if missing), e.g. ``longwan-2022-hte``.
+        alias : str or None
+            Alias to point at the new version (``candidate``, ``adopted`` …); ``None``: none.
+        description : str, optional
+            Description of the model version.
+
+        Returns
+        -------
+        int or None
+            The new version number; ``None`` if disabled or it failed (with a
+            :class:`TrackingWarning`).
+        """
+        if not self.enabled:
+            return None
+        try:
+            with _mlflow_quiet(), tempfile.TemporaryDirectory(prefix="calibrate-register-") as tmp:
+                return self._register(run_id, name, alias, description, Path(tmp))
+        except Exception as exc:  # tracking must never fail the caller
+            self._warn(exc, "registration")
+            return None
+
+    def set_alias(self, name: str, alias: str, version: int) -> bool:
+        """Point ``alias`` of registered model ``name`` at ``version`` (e.g. promote to ``adopted``).
+
+        Returns
+        -------
+        bool
+            ``False`` (with a :class:`TrackingWarning`) if disabled or it failed.
+        """
+        if not self.enabled:
+            return False
+        try:
+            with _mlflow_quiet():
+                self.client.set_registered_model_alias(name, alias, str(version))
+        except Exception as exc:  # tracking must never fail the caller
+            self._warn(exc, "alias")
+            return False
+        return True
+
+    def download_registered_framework(self, name: str, alias: str, dst: str | Path) -> Path:
+        """Download the registered model version behind ``alias`` (the MLflow model folder).
+
+        Parameters
+        ----------
+        name, alias : str
+        dst : str or Path
+            Folder to download into.
+
+        Returns
+        -------
+        Path
+            The model folder (``MLmodel``, the model code, ``artifacts/framework.yaml``); load it
+            with ``mlflow.pyfunc.load_model(path)``.
+
+        Raises
+        ------
+        TrackingError
+            When tracking is disabled, or the model or alias does not exist.
+        """
+        if not self.enabled:
+            raise TrackingError(MSG_DISABLED.format(uri=self._uri))
+        try:
+            with _mlflow_quiet():
+                import mlflow.artifacts
+
+                client = self.client
+                mv = client.get_model_version_by_alias(name, alias)
+                source = client.get_model_version_download_uri(name, mv.version)
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=source, dst_path=str(dst), tracking_uri=self._uri
+                )
+        except Exception as exc:
+            raise TrackingError(
+                MSG_NO_ALIAS.format(name=name, alias=alias, uri=self._uri, error=_describe(exc))
+            ) from exc
+        return Path(local)
+
+    def load_registered_framework(self, name: str, alias: str = "candidate") -> Framework:
+        """The framework registered as ``name`` behind ``alias``, read from its YAML.
+
+        Raises
+        ------
+        TrackingError
+            When tracking is disabled, or the model or alias does not exist.
+        """
+        from calibrate.framework import Framework
+
+        with tempfile.TemporaryDirectory(prefix="calibrate-load-") as tmp:
+            folder = self.download_registered_framework(name, alias, tmp)
+            path = folder / "artifacts" / FRAMEWORK_ARTIFACT
+            return Framework.from_yaml(path.read_text(encoding="utf-8"), f"models:/{name}@{alias}")
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _merge_params(logged: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not extra:
+            return logged
+        clash = sorted(set(logged) & set(extra))
+        if clash:
+            raise ValueError(MSG_PARAM_CLASH.format(keys=", ".join(clash)))
+        return {**logged, **extra}
+
+    @staticmethod
+    def _suggestion_metrics(s: Suggestion) -> list[tuple[str, float, int]]:
+        out: list[tuple[str, float, int]] = []
+        for metric, row in s.metrics.iterrows():
+            for col in ("current", "suggested"):
+                value = _finite(row[col])
+                if value is not None:
+                    out.append((f"pooled.{col}.{metric}", value, 0))
+        for rec in s.metrics_by_year.itertuples(index=False):
+            value = _finite(rec.value)
+            if value is not None:
+                out.append((f"{rec.framework}.{rec.metric}", value, int(cast(Any, rec.year))))
+        return out
+
+    @staticmethod
+    def _fit_metrics(fr: FitResult) -> list[tuple[str, float, int]]:
+        out: list[tuple[str, float, int]] = []
+        skip = {"train_years", "note"}
+        for year, row in fr.by_year.iterrows():
+            for metric, raw in row.items():
+                value = None if metric in skip else _finite(raw)
+                if value is not None:
+                    out.append((str(metric), value, int(cast(Any, year))))
+        for summary, row in fr.overall.iterrows():
+            for metric, raw in row.items():
+                value = _finite(raw)
+                if value is not None:
+                    out.append((f"{summary}.{metric}", value, 0))
+        return out
+
+    def _log_run(
+        self,
+        what: str,
+        run_name: str,
+        params: Mapping[str, Any],
+        metrics: list[tuple[str, float, int]],
+        tags: Mapping[str, Any],
+        write: Any,
+        extra_artifacts: Iterable[str | Path],
+    ) -> TrackedRun | None:
+        if not self.enabled:
+            return None
+        extras = []
+        for item in extra_artifacts:
+            p = Path(item)
+            if p.exists():
+                extras.append(p)
+            else:
+                warnings.warn(MSG_MISSING_EXTRA.format(path=p), TrackingWarning, stacklevel=3)
+        run_id: str | None = None
+        try:
+            with _mlflow_quiet(), tempfile.TemporaryDirectory(prefix="calibrate-run-") as tmp:
+                from mlflow.entities import Metric, Param, RunTag
+
+                client = self.client
+                experiment_id = self.experiment_id()
+                versions = package_versions()
+                all_tags = {
+                    "calibrate.version": versions["calibrate"],
+                    **{f"version.{k}": v for k, v in versions.items()},
+                    **tags,
+                }
+                run = client.create_run(experiment_id, run_name=run_name)
+                run_id = run.info.run_id
+                now = int(time.time() * 1000)
+                ps = [Param(k, _text(v)) for k, v in params.items()]
+                t = [RunTag(k, _text(v, 5000)) for k, v in all_tags.items()]
+                m = [Metric(k, v, now, step) for k, v, step in metrics]
+                for i in range(0, len(ps), 100):
+                    client.log_batch(run_id, params=ps[i : i + 100])
+                for i in range(0, len(t), 100):
+                    client.log_batch(run_id, tags=t[i : i + 100])
+                for i in range(0, len(m), 1000):
+                    client.log_batch(run_id, metrics=m[i : i + 1000])
+                folder = Path(tmp)
+                write(folder)
+                names = sorted(f.name for f in folder.iterdir())
+                client.log_artifacts(run_id, tmp)
+                for extra in extras:
+                    if extra.is_dir():
+                        client.log_artifacts(run_id, str(extra), f"extra/{extra.name}")
+                    else:
+                        client.log_artifact(run_id, str(extra), "extra")
+                    names.append(f"extra/{extra.name}")
+                client.set_terminated(run_id, "FINISHED")
+                return TrackedRun(
+                    run_id=run_id,
+                    run_name=run_name,
+                    experiment_id=experiment_id,
+                    uri=self._uri,
+                    artifact_uri=run.info.artifact_uri or "",
+                    artifacts=tuple(names),
+                )
+        except Exception as exc:  # tracking must never fail the caller
+            if run_id is not None:
+                with contextlib.suppress(Exception):
+                    self.client.set_tag(
+                        run_id, "calibrate.tracking_error", _text(_describe(exc), 5000)
+                    )
+                    self.client.set_terminated(run_id, "FAILED")
+            self._warn(exc, what)
+            return None
+
+    def _register(
+        self, run_id: str, name: str, alias: str | None, description: str | None, tmp: Path
+    ) -> int:
+        import mlflow.pyfunc
+        from mlflow.exceptions import MlflowException
+        from mlflow.models import Model
+
+        client = self.client
+        run = client.get_run(run_id)
+        yaml_dir = tmp / "yaml"
+        yaml_dir.mkdir()
+        local_yaml = Path(client.download_artifacts(run_id, FRAMEWORK_ARTIFACT, str(yaml_dir)))
+        text = local_yaml.read_text(encoding="utf-8")
+        from calibrate.framework import Framework
+
+        fw = Framework.from_yaml(text, f"run {run_id}: {FRAMEWORK_ARTIFACT}")
+        info = {
+            "framework_id": fw.id,
+            "framework_version": fw.version,
+            "framework_fingerprint": fw.fingerprint,
+            "calibrate_version": package_versions()["calibrate"],
+        }
+        logged_model = client.create_logged_model(
+            run.info.experiment_id,
+            name=_slug(name),
+            source_run_id=run_id,
+            tags=info,
+            model_type=MODEL_TYPE,
+        )
+        code = tmp / "framework_model.py"
+        code.write_bytes(MODEL_CODE.encode("utf-8"))
+        model_dir = tmp / "model"
+        versions = package_versions()
+        requirements = [
+            f"{pkg}=={versions[pkg]}"
+            for pkg in ("mlflow", "calibrate", "pandas", "numpy")
+            if versions[pkg] != "not installed"
+        ]
+        mlflow.pyfunc.save_model(
+            path=str(model_dir),
+            python_model=str(code),
+            artifacts={MODEL_ARTIFACT_KEY: str(local_yaml)},
+            pip_requirements=requirements,
+            mlflow_model=Model(run_id=run_id, model_id=logged_model.model_id),
+            metadata={"calibrate": info},
+        )
+        client.log_model_artifacts(logged_model.model_id, str(model_dir))
+        client.finalize_logged_model(logged_model.model_id, "READY")
+        try:
+            client.create_registered_model(
+                name,
+                description="calibrate points framework (model from code; reads framework.yaml)",
+            )
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        # ``source`` is the model's artifact folder (not ``models:/<id>``): MLflow resolves a
+        # ``models:/`` source through the *global* tracking URI, which this tracker never sets.
+        mv = client.create_model_version(
+            name,
+            source=logged_model.artifact_location,
+            run_id=run_id,
+            tags=info,
+            description=description,
+            model_id=logged_model.model_id,
+        )
+        if alias:
+            client.set_registered_model_alias(name, alias, str(mv.version))
+        with contextlib.suppress(Exception):
+            client.set_tag(run_id, "calibrate.registered_as", f"{name}/{mv.version}")
+        return int(mv.version)
+
+    def _warn(self, exc: BaseException, what: str) -> None:
+        warnings.warn(
+            MSG_UNAVAILABLE.format(uri=self._uri, error=_describe(exc), what=what),
+            TrackingWarning,
+            stacklevel=4,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
