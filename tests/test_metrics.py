@@ -626,3 +626,38 @@ def test_property_auc_of_negated_score_and_brute_force(panel):
     assert m.roc_auc(y, -s) == pytest.approx(1.0 - auc, abs=1e-12)
     for f in fractions:
         np.testing.assert_array_equal(m.top_k_mask(s, g, f), brute_top_k(s, g, f))
+
+
+# --- grouped_auc: pairs only within a ranking group --------------------------------------------
+
+
+def test_grouped_auc_hand_case() -> None:
+    # group a: the event (0.9) beats the non-event (0.1) → U = 1 of 1 pair
+    # group b: the event (0.2) loses to the non-event (0.8) → U = 0 of 1 pair
+    # group c: tie 0.5 vs 0.5 → U = ½ of 1 pair; pooled (1 + 0 + ½) / 3 = 0.5
+    y = [1, 0, 1, 0, 1, 0]
+    s = [0.9, 0.1, 0.2, 0.8, 0.5, 0.5]
+    assert m.grouped_auc(y, s, ["a", "a", "b", "b", "c", "c"]) == 0.5
+    # the cross-group pair that a pooled AUC would count is ignored: a's 0.1 < b's 0.2 does not matter
+    assert m.grouped_auc([1, 0, 1, 0], [0.9, 0.1, 0.95, 0.92], ["a", "a", "b", "b"]) == 1.0
+
+
+def test_grouped_auc_equals_pair_weighted_per_group_auc() -> None:
+    rng = np.random.default_rng(4)
+    n = 3000
+    y = rng.binomial(1, 0.15, n)
+    s = rng.integers(0, 8, n).astype(float)  # many ties
+    g = rng.integers(0, 9, n)
+    num = den = 0.0
+    for k in range(9):
+        in_k = g == k
+        pos = y[in_k].sum()
+        neg = in_k.sum() - pos
+        num += m.roc_auc(y[in_k], s[in_k]) * pos * neg
+        den += pos * neg
+    assert m.grouped_auc(y, s, g) == pytest.approx(num / den, abs=1e-12)
+    assert m.grouped_auc(y, s, None) == m.roc_auc(y, s)
+
+
+def test_grouped_auc_without_pairs_is_nan() -> None:
+    assert np.isnan(m.grouped_auc([1, 0], [0.3, 0.2], ["a", "b"]))

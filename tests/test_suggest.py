@@ -130,11 +130,16 @@ def test_held_out_metrics_match_direct_computation(loglik: Suggestion, panel: tu
     hit = set(zip(ev["enterprise_id"], ev["year"], strict=True))
     test = (data["year"] == 2022).to_numpy() & ~res.frame["vetoed"].to_numpy()
     y = np.array([(e, yr + 1) in hit for e, yr in zip(data["enterprise_id"], data["year"], strict=True)])[test]
-    # percentile within (park, stage) among the held-out firms, computed independently with pandas
-    held = res.frame.loc[test, ["park", "stage", "total"]]
-    rank = held.groupby(["park", "stage"], observed=True)["total"].rank(method="min", ascending=False)
-    size = held.groupby(["park", "stage"], observed=True)["total"].transform("size")
-    assert loglik.metrics.loc["auc", "suggested"] == roc_auc(y, ((size - rank + 1) / size).to_numpy())
+    # within-group AUC: per (park, stage) group, pair-weighted — computed independently here
+    held = res.frame.loc[test, ["park", "stage", "total"]].assign(y=y)
+    num = den = 0.0
+    for _, grp in held.groupby(["park", "stage"], observed=True):
+        pos = int(grp["y"].sum())
+        neg = len(grp) - pos
+        if pos and neg:
+            num += roc_auc(grp["y"].to_numpy(), grp["total"].to_numpy()) * pos * neg
+            den += pos * neg
+    assert loglik.metrics.loc["auc", "suggested"] == pytest.approx(num / den, abs=1e-12)
     assert loglik.metrics.loc["auc_total", "suggested"] == roc_auc(y, held["total"].to_numpy())
 
 

@@ -43,7 +43,7 @@ from calibrate.data import fingerprint
 from calibrate.exceptions import ConstraintError, DataContractError, Problem
 from calibrate.framework import Framework
 from calibrate.outcomes import make_labels
-from calibrate.scoring import ScoreResult, competition_rank, score
+from calibrate.scoring import ScoreResult, score
 
 __all__ = ["BAD_EVENTS", "OBJECTIVES", "Suggestion", "evaluate_policy", "evaluate_ranking", "suggest"]
 
@@ -63,11 +63,11 @@ INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % int
 def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.ArrayLike) -> dict[str, float]:
     """Outcome metrics of any score (points total, model probability, oracle) on the same footing.
 
-    ``auc`` is the AUC of each firm's percentile *within its ranking group among the evaluated
-    firms* — what a list acts on, and comparable across groups whose totals are not;
-    ``auc_total`` is the AUC of the raw score (fair for probabilities, which are comparable
-    across groups); ``prec_topK`` / ``lift_topK`` are the event rates on the top K % of each group
-    (the scorer's seat rule, ties inclusive).
+    ``auc`` is the **within-group AUC** (:func:`calibrate.metrics.grouped_auc`): how well the score
+    orders firms that a list actually compares — the same ranking group — since points totals are
+    not comparable across groups; ``auc_total`` is the AUC of the raw score over all firms (fair
+    for probabilities, which are comparable across groups); ``prec_topK`` / ``lift_topK`` are the
+    event rates on the top K % of each group (the scorer's seat rule, ties inclusive).
     """
     yy = np.asarray(y, dtype=np.int8)
     values = np.asarray(score_values, dtype=np.float64)
@@ -75,11 +75,7 @@ def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.A
     out: dict[str, float] = {"n": float(len(yy)), "events": float(yy.sum()),
                              "base_rate": float(yy.mean()) if len(yy) else math.nan}
     both = 0 < yy.sum() < len(yy)
-    if len(yy):
-        rank = competition_rank(values, codes)
-        size = np.bincount(codes)[codes]
-        percentile = (size - rank + 1) / size
-    out["auc"] = metrics.roc_auc(yy, percentile) if both else math.nan
+    out["auc"] = metrics.grouped_auc(yy, values, codes) if both else math.nan
     out["auc_total"] = metrics.roc_auc(yy, values) if both else math.nan
     for f in FRACTIONS:
         key = f"{round(f * 100)}"
