@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from calibrate.framework import load_framework

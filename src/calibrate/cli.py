@@ -333,7 +333,13 @@ def _cfg_fit(p: argparse.ArgumentParser) -> None:
 def run_fit(args: argparse.Namespace) -> int:
     from calibrate.data import fingerprint, load_events
     from calibrate.framework import load_framework
-    from calibrate.models import MonotoneGBM, PointsLogit, features_from_scores, fit_temporal, policy_directions
+    from calibrate.models import (
+        MonotoneGBM,
+        PointsLogit,
+        features_from_scores,
+        fit_temporal,
+        policy_directions,
+    )
     from calibrate.outcomes import make_labels
     from calibrate.scoring import score
 

@@ -268,7 +268,7 @@ def run_experiment(
     from calibrate.compare import compare
     from calibrate.outcomes import make_labels
     from calibrate.scoring import score
-    from calibrate.suggest import BAD_EVENTS, evaluate_policy, evaluate_ranking, suggest
+    from calibrate.suggest import evaluate_policy, evaluate_ranking, suggest
 
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -288,7 +288,8 @@ def run_experiment(
     base_scores = score(framework, data)
     constraints = ConstraintSet.from_dict(exp.constraints, f"{exp.source}: constraints")
     say(f"suggesting points for {exp.target} (horizon {exp.horizon}, {exp.objective}, {exp.bootstrap} bootstrap samples)")
-    sug = suggest(framework, data, events, exp.target, exp.horizon, constraints=constraints, objective=exp.objective,
+    sug = suggest(framework, data, events, exp.target, exp.horizon, constraints=constraints,
+                  objective=exp.objective,  # type: ignore[arg-type]  # validated in Experiment.from_dict
                   n_bootstrap=exp.bootstrap, n_trials=exp.trials, seed=exp.seed, base_scores=base_scores,
                   direction=exp.direction)  # type: ignore[arg-type]
     sug.save(out / "suggested.yaml")
@@ -324,7 +325,12 @@ def run_experiment(
     lap("baselines")
     shap_result = None
     if exp.models:
-        from calibrate.models import MonotoneGBM, PointsLogit, features_from_scores, policy_directions
+        from calibrate.models import (
+            MonotoneGBM,
+            PointsLogit,
+            features_from_scores,
+            policy_directions,
+        )
 
         X = features_from_scores(base_scores, kind="fractions")
         X.insert(0, "stage_code", base_scores.stage_index.astype(np.float64))
@@ -424,7 +430,7 @@ def _write_report(exp: Experiment, out: Path, paths: dict[str, Path], framework:
         out / "report.html", lang=str(exp.report.get("lang", "zh")), pdf=bool(exp.report.get("pdf", False)),
     )
     paths["report"] = Path(files.html)
-    if getattr(files, "pdf", None):
+    if files.pdf is not None:
         paths["report pdf"] = Path(files.pdf)
 
 
@@ -433,5 +439,5 @@ def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:
     extra: dict[str, dict[str, float]] = {}
     for name, row in methods.iterrows():
         if row["kind"] in ("baseline", "model", "oracle"):
-            extra[str(name)] = {k: float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))}
+            extra[str(name)] = {str(k): float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))}
     return extra
