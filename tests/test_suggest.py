@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calibrate.constraints import ConstraintSet
 from calibrate.exceptions import ConstraintError, DataContractError
@@ -198,3 +200,42 @@ def test_unknown_objective_and_no_labelled_years(fw: Framework, panel: tuple[pd.
         suggest(fw, data, events, "grant_won", objective="gini", progress=False)  # type: ignore[arg-type]
     with pytest.raises(DataContractError, match="no firm-year has a label"):
         suggest(fw, data, events, "grant_won", horizon=9, progress=False)
+
+
+# --- property: whatever feasible constraints a policy office sets, the suggestion keeps them -------
+
+
+
+@st.composite
+def constraint_sets(draw: st.DrawFn) -> dict[str, object]:
+    spec: dict[str, object] = {"granularity": draw(st.sampled_from([1.0, 0.5, 2.0]))}
+    if draw(st.booleans()):
+        spec["max_change"] = {"absolute": draw(st.sampled_from([2, 5, 10, 20]))}
+    elif draw(st.booleans()):
+        spec["max_change"] = {"relative": draw(st.sampled_from([0.2, 0.5, 1.0]))}
+    if draw(st.booleans()):
+        spec["bounds"] = {"default": {"min": draw(st.sampled_from([0, 2, 4])), "max": draw(st.sampled_from([50, 60, 80]))}}
+    if draw(st.booleans()):
+        spec["groups"] = {draw(st.sampled_from(["tech", "growth"])): {"min": draw(st.sampled_from([20, 35, 45]))}}
+    if draw(st.booleans()):
+        spec["nonzero"] = [draw(st.sampled_from(["rd_intensity", "invention_patent_apps", "revenue_growth"]))]
+    spec["same_across_stages"] = draw(st.booleans())
+    return spec
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=constraint_sets(), objective=st.sampled_from(["loglik", "loglik", "top10"]))
+def test_property_every_suggestion_keeps_its_constraints(
+    spec: dict[str, object], objective: str, fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    data, events = panel
+    cs = ConstraintSet.from_dict(spec)
+    try:
+        cs.box(fw)
+    except ConstraintError:
+        return  # infeasible by construction (reported with reasons, tested elsewhere)
+    s = suggest(fw, data, events, "grant_won", constraints=cs, objective=objective,  # type: ignore[arg-type]
+                n_bootstrap=2, n_trials=24, bootstrap_trials=8, progress=False)
+    assert cs.check(fw, s.framework) == []
+    core = s.framework.table().query("group_kind == 'core'")[["small", "big"]]
+    assert core.sum().tolist() == [100.0, 100.0]
