@@ -51,6 +51,8 @@ __all__ = [
     "ScoreResult",
     "assign_stages",
     "competition_rank",
+    "impute_group_median",
+    "indicator_points",
     "ranking_codes",
     "round_half_up",
     "score",
@@ -258,9 +260,53 @@ def _band_arrays(rule: BandsRule, stage: str) -> tuple[FloatArray, FloatArray]:
     return mins, np.append(0.0, vals)
 
 
-def _impute_median(x: FloatArray, codes: IntArray) -> FloatArray:
+def impute_group_median(x: FloatArray, codes: IntArray) -> FloatArray:
+    """Missing values replaced by the median of their ranking group (``missing: median``)."""
     medians = pd.Series(x).groupby(codes).transform("median").to_numpy(dtype=np.float64)
     return np.where(np.isnan(x), medians, x)
+
+
+def indicator_points(
+    framework: Framework,
+    indicator: Any,
+    x: FloatArray,
+    stage_index: IntArray,
+    codes: IntArray,
+    *,
+    fraction_out: FloatArray | None = None,
+    points_out: FloatArray | None = None,
+) -> FloatArray:
+    """Points of one indicator for raw values ``x`` — the scorer's own arithmetic, exactly.
+
+    Parameters
+    ----------
+    framework : Framework
+    indicator : Indicator
+        One of ``framework.indicators``.
+    x : array of float
+        Raw values (NaN = missing; handled by the indicator's missing policy).
+    stage_index : array of int
+        Stage position per firm (>= 0).
+    codes : array of int
+        Ranking-group codes (percentile rules and median imputation work within them).
+    fraction_out, points_out : array of float, optional
+        Where to write the fraction and the points (e.g. columns of larger matrices).
+
+    Returns
+    -------
+    numpy.ndarray
+        The points, rounded half-up to ``framework.decimals`` (``points_out`` when given).
+    """
+    stages = framework.stage_ids
+    if indicator.missing == "median" and np.isnan(x).any():
+        x = impute_group_median(x, codes)
+    stage_points = _per_stage(indicator.points, stages, stage_index)
+    f = np.empty(x.shape[0]) if fraction_out is None else fraction_out
+    _fraction(indicator.rule, x, stage_index, stages, stage_points, codes, out=f)
+    col = np.empty(x.shape[0]) if points_out is None else points_out
+    np.multiply(f, stage_points, out=col)
+    _round_half_up_inplace(col, framework.decimals)
+    return col
 
 
 # --- result -----------------------------------------------------------------------------------
@@ -424,14 +470,7 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
             for pos in np.flatnonzero(nan)[:20]:
                 found.append(Problem(f"{source}, row {pos + 1}, column {ind.id}",
                                      "missing, and the framework says missing: error; supply the value"))
-        elif ind.missing == "median" and n_missing:
-            x = _impute_median(x, codes)
-        stage_points = _per_stage(ind.points, stages, safe_stage)
-        f = fractions[:, j]
-        _fraction(ind.rule, x, safe_stage, stages, stage_points, codes, out=f)
-        col = pts[:, j]
-        np.multiply(f, stage_points, out=col)
-        _round_half_up_inplace(col, decimals)
+        indicator_points(framework, ind, x, safe_stage, codes, fraction_out=fractions[:, j], points_out=pts[:, j])
         return n_missing, found
 
     # numpy releases the GIL on whole-column work, so two threads score two indicators at once on

@@ -88,7 +88,7 @@ from calibrate.framework import (
     PercentileRule,
 )
 from calibrate.framework.model import value_at
-from calibrate.scoring import ScoreResult, _impute_median, score, seats
+from calibrate.scoring import ScoreResult, impute_group_median, score, seats
 
 __all__ = ["REASONS", "NearestPath", "nearest_path"]
 
@@ -301,7 +301,7 @@ class _Search:
         self.group_dependent = isinstance(ind.rule, PercentileRule) or self.moves_median
         if np.isnan(self.x0):
             if ind.missing == "median":
-                self.start = float(_impute_median(self.x, self.codes)[firm.gi])
+                self.start = float(impute_group_median(self.x, self.codes)[firm.gi])
             else:
                 self.start = -math.inf
         else:

@@ -12,14 +12,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from calibrate.framework import Framework, Indicator
-from calibrate.scoring import (
-    ScoreResult,
-    _fraction,
-    _impute_median,
-    _per_stage,
-    _round_half_up_inplace,
-    round_half_up,
-)
+from calibrate.scoring import ScoreResult, round_half_up
+from calibrate.scoring import indicator_points as scoring_indicator_points
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -107,21 +101,8 @@ def tier_codes(result: ScoreResult) -> IntArray:
 def indicator_points(
     framework: Framework, ind: Indicator, x: FloatArray, stage_index: IntArray, codes: IntArray
 ) -> FloatArray:
-    """Points of one indicator for the values ``x`` — the same float operations as the scorer.
-
-    ``codes`` are ranking-group codes (used by percentile rules); median imputation is applied
-    within them as the scorer does.
-    """
-    stages = framework.stage_ids
-    x = np.asarray(x, dtype=np.float64)
-    if ind.missing == "median" and np.isnan(x).any():
-        x = _impute_median(x, codes)
-    points = _per_stage(ind.points, stages, stage_index)
-    out = np.empty(x.shape[0], dtype=np.float64)
-    _fraction(ind.rule, x, stage_index, stages, points, codes, out=out)
-    np.multiply(out, points, out=out)
-    _round_half_up_inplace(out, framework.decimals)
-    return out
+    """Points of one indicator for the values ``x`` — the scorer's own kernel."""
+    return scoring_indicator_points(framework, ind, np.asarray(x, dtype=np.float64), stage_index, codes)
 
 
 class TotalsAfter:
@@ -159,7 +140,7 @@ class TotalsAfter:
         d = self.decimals
         sub = self.sub[which]
         new_sub = sub - old + new
-        _round_half_up_inplace(new_sub, d)
+        new_sub[:] = round_half_up(new_sub, d)
         core = self.core[which]
         bonus = self.bonus[which]
         if self.core_group:
