@@ -367,27 +367,8 @@ def test_fit_temporal_refuses_unlabelled_rows():
 def small_framework():
     from calibrate.framework import Framework
 
-    text = """
-schema: calibrate/framework@1
-id: test-small
-version: "1"
-name: {zh: 测试, en: test}
-provenance: {status: official, source: test}
-core_budget: 100
-stages:
-  - {id: small, name: {zh: 小, en: small}, revenue_min: 0, revenue_max: 100, provenance: {status: official, source: test}}
-  - {id: large, name: {zh: 大, en: large}, revenue_min: 100, provenance: {status: official, source: test}}
-groups:
-  - {id: core, name: {zh: 核心, en: core}, kind: core, provenance: {status: official, source: test}}
-indicators:
-  - {id: rd_expense, name: {zh: 研发, en: rd}, unit: wan, group: core, provenance: {status: official, source: test},
-     rule: {kind: linear, low: 0, high: 10}, points: {small: 50, large: 40}}
-  - {id: debt_ratio, name: {zh: 负债, en: debt}, unit: fraction, group: core, provenance: {status: official, source: test},
-     rule: {kind: linear, low: 0.8, high: 0.2}, points: {small: 20, large: 30}}
-  - {id: invention_patent_apps, name: {zh: 专利, en: patents}, unit: count, group: core, provenance: {status: official, source: test},
-     rule: {kind: count, per_unit: 10}, points: {small: 30, large: 30}}
-"""
-    return Framework.from_yaml(text, "test-small")
+    # shared with test_models.py: three core indicators, two stages
+    return Framework.load(Path(__file__).parent / "frameworks" / "small_core.yaml")
 
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

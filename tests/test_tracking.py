@@ -32,57 +32,7 @@ from calibrate.tracking import (
     package_versions,
 )
 
-FW = """
-schema: calibrate/framework@1
-id: mini
-version: "1"
-name: {zh: 迷你, en: mini}
-provenance: {status: reconstructed, reasoning: test}
-core_budget: 100
-stages:
-  - {id: small, name: {zh: 小, en: small}, revenue_min: 0, revenue_max: 500, provenance: {status: official, source: doc}}
-  - {id: big, name: {zh: 大, en: big}, revenue_min: 500, provenance: {status: official, source: doc}}
-groups:
-  - {id: tech, name: {zh: 技术, en: tech}, kind: core, provenance: {status: official, source: doc}}
-  - {id: aux, name: {zh: 辅助, en: aux}, kind: bonus, cap: 10, provenance: {status: official, source: doc}}
-indicators:
-  - id: rd_intensity
-    name: {zh: 研发强度, en: R&D intensity}
-    unit: fraction
-    group: tech
-    rule: {kind: linear, low: 0, high: {small: 0.1, big: 0.05}}
-    points: {small: 60, big: 50}
-    provenance: {status: reconstructed, reasoning: x}
-  - id: invention_patent_apps
-    name: {zh: 发明, en: patents}
-    unit: count
-    group: tech
-    rule: {kind: bands, bands: [{min: 1, value: 0.5}, {min: 3, value: 1}]}
-    points: {small: 40, big: 50}
-    provenance: {status: reconstructed, reasoning: x}
-  - id: vc_financing
-    name: {zh: 风投, en: VC}
-    unit: wan
-    group: aux
-    rule: {kind: count, per_unit: 0.01}
-    points: {small: 8, big: 8}
-    provenance: {status: reconstructed, reasoning: x}
-  - id: awards_provincial
-    name: {zh: 奖, en: awards}
-    unit: count
-    group: aux
-    rule: {kind: binary}
-    points: {small: 5, big: 5}
-    provenance: {status: reconstructed, reasoning: x}
-penalties:
-  - {id: env_violation, name: {zh: 环境, en: env}, action: deduct, points: 5, provenance: {status: reconstructed, reasoning: x}}
-  - {id: research_misconduct, name: {zh: 失信, en: misconduct}, action: veto, provenance: {status: reconstructed, reasoning: x}}
-tiers:
-  - {id: leading, name: {zh: 领跑, en: leading}, top_fraction: 0.2, provenance: {status: official, source: doc}}
-  - {id: racing, name: {zh: 竞跑, en: racing}, top_fraction: 0.5, provenance: {status: official, source: doc}}
-subsidies:
-  - {stage: small, top_fraction: 0.5, amount_wan: 5, max_firms: 1, provenance: {status: official, source: doc}}
-"""
+FW = (Path(__file__).parent / "frameworks" / "mini.yaml").read_text(encoding="utf-8")
 
 TARGET = "hte_certified"
 SEED = 7
