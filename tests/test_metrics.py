@@ -661,3 +661,39 @@ def test_grouped_auc_equals_pair_weighted_per_group_auc() -> None:
 
 def test_grouped_auc_without_pairs_is_nan() -> None:
     assert np.isnan(m.grouped_auc([1, 0], [0.3, 0.2], ["a", "b"]))
+
+
+# --- fractional ties: lists of exactly k seats ---------------------------------------------------
+
+
+def test_fractional_ties_hand_case() -> None:
+    # one group of 4, top 50 % = 2 seats: score 9 takes a seat; 8 and 8 tie for the last seat,
+    # each counting ½ → (1·1 + ½·0 + ½·1) / 2 = 0.75 (inclusive would list 3 firms: 2/3)
+    assert m.precision_at_top([1, 0, 1, 0], [9, 8, 8, 1], None, 0.5, ties="fractional") == 0.75
+    assert m.precision_at_top([1, 0, 1, 0], [9, 8, 8, 1], None, 0.5) == pytest.approx(2 / 3)
+
+
+def test_fractional_equals_inclusive_without_a_tie_at_the_cut_off() -> None:
+    rng = np.random.default_rng(7)
+    y = rng.binomial(1, 0.2, 500)
+    s = rng.permutation(500).astype(float)  # no ties at all
+    g = rng.integers(0, 5, 500)
+    for f in (0.05, 0.1, 0.2):
+        assert m.precision_at_top(y, s, g, f, ties="fractional") == m.precision_at_top(y, s, g, f)
+
+
+def test_fractional_ties_equal_the_expected_precision_of_random_tie_breaking() -> None:
+    rng = np.random.default_rng(3)
+    n = 60
+    y = rng.binomial(1, 0.3, n)
+    s = rng.integers(0, 4, n).astype(float)  # heavy ties
+    g = rng.integers(0, 2, n)
+    exact = m.precision_at_top(y, s, g, 0.2, ties="fractional")
+    # brute force: break ties by a random jitter many times, average the precision of k-seat lists
+    draws = [m.precision_at_top(y, s + rng.uniform(0, 1e-3, n), g, 0.2) for _ in range(4000)]
+    assert exact == pytest.approx(float(np.mean(draws)), abs=0.01)
+
+
+def test_ties_argument_is_checked() -> None:
+    with pytest.raises(ValueError, match="ties must be 'inclusive' or 'fractional'"):
+        m.precision_at_top([1, 0], [1, 0], None, 0.5, ties="random")

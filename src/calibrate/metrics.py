@@ -574,7 +574,7 @@ def _precision_on_mask(yy: npt.NDArray[np.int8], mask: BoolArray) -> float:
 
 
 def precision_at_top(
-    y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float
+    y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float, *, ties: str = "inclusive"
 ) -> float:
     """Share of events among the firms on the top-``fraction`` lists (see :func:`top_k_mask`).
 
@@ -588,6 +588,13 @@ def precision_at_top(
         Ranking-group label of each firm; None = one group.
     fraction : float
         List size as a share of each group, in [0, 1].
+    ties : {"inclusive", "fractional"}
+        ``inclusive``: the published-list rule — every firm tied at the cut-off is listed (the
+        list may run over its seats). ``fractional``: exactly ``floor(fraction × n)`` seats per
+        group; a tie at the cut-off shares the remaining seats, each tied firm counting
+        ``remaining / tie size`` — the expected precision under random tie-breaking. Use it to
+        compare scores with many identical values (e.g. probabilities that are exactly 0) with
+        scores that have few; both agree when the cut-off is not tied.
 
     Returns
     -------
@@ -598,14 +605,36 @@ def precision_at_top(
     --------
     >>> precision_at_top([1, 0, 1, 0], [9, 8, 8, 1], None, 0.5)  # 3 listed (tie), 2 events
     0.6666666666666666
+    >>> precision_at_top([1, 0, 1, 0], [9, 8, 8, 1], None, 0.5, ties="fractional")  # 1 + ½ + ½ seats
+    0.75
     """
     yy = _as_binary(y)
     s = _as_finite(score, "score")
     _check_same_length(yy, "y", s, "score")
+    if ties == "fractional":
+        weight = _fractional_top_k(s, group, fraction)
+        seats = float(weight.sum())
+        return float(weight @ yy) / seats if seats > 0 else float("nan")
+    if ties != "inclusive":
+        raise ValueError(f"ties must be 'inclusive' or 'fractional', not {ties!r}")
     return _precision_on_mask(yy, top_k_mask(s, group, fraction))
 
 
-def lift_at_top(y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float) -> float:
+def _fractional_top_k(score: FloatArray, group: ArrayLike | None, fraction: float) -> FloatArray:
+    """Seat share of every firm on a list of exactly ``floor(fraction·n + eps)`` seats per group."""
+    fraction = _check_fraction(fraction)
+    _, codes = _group_codes(group, score.shape[0])
+    frame = pd.DataFrame({"g": codes, "s": score})
+    rank_min = frame.groupby("g")["s"].rank(method="min", ascending=False).to_numpy(dtype=np.float64)
+    tie = frame.groupby(["g", "s"])["s"].transform("size").to_numpy(dtype=np.float64)
+    k = _k_per_group(fraction, np.bincount(codes)).astype(np.float64)[codes]
+    rank_max = rank_min + tie - 1
+    return np.where(rank_max <= k, 1.0, np.where(rank_min > k, 0.0, (k - rank_min + 1) / tie))
+
+
+def lift_at_top(
+    y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float, *, ties: str = "inclusive"
+) -> float:
     """Precision on the top lists divided by the overall event rate.
 
     Parameters
@@ -618,6 +647,8 @@ def lift_at_top(y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fractio
         Ranking-group label of each firm; None = one group.
     fraction : float
         List size as a share of each group, in [0, 1].
+    ties : {"inclusive", "fractional"}
+        How a tie at the cut-off is counted (see :func:`precision_at_top`).
 
     Returns
     -------
@@ -626,7 +657,7 @@ def lift_at_top(y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fractio
         ``y`` has no events.
     """
     yy = _as_binary(y)
-    prec = precision_at_top(yy, score, group, fraction)
+    prec = precision_at_top(yy, score, group, fraction, ties=ties)
     base = int(np.count_nonzero(yy)) / yy.shape[0]
     return float(_safe_ratio(prec, base))
 

@@ -266,7 +266,6 @@ def run_experiment(
         MLflow store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working folder.
     """
     from calibrate.compare import compare
-    from calibrate.outcomes import make_labels
     from calibrate.scoring import score
     from calibrate.suggest import evaluate_policy, evaluate_ranking, suggest
 
@@ -298,15 +297,8 @@ def run_experiment(
     lap("suggest")
 
     # --- every method on the same held-out rows ---------------------------------------------
-    labels = make_labels(data, events, exp.target, exp.horizon)
     years = data["year"].to_numpy(dtype=np.int64)
-    y = labels.frame["label"].fillna(0).to_numpy(dtype=np.float64)
-    if sug.direction == "lower":
-        y = 1.0 - y
-    ranked = ~base_scores.frame["vetoed"].to_numpy(dtype=bool)
-    labelled = labels.labelled_mask & ranked
-    test = labelled & np.isin(years, sug.test_years)
-    train = labelled & np.isin(years, sug.train_years)
+    y, test, train = sug.outcome, sug.test_mask, sug.train_mask
     rows: dict[str, dict[str, float]] = {
         "official": evaluate_policy(y[test], base_scores, test),
         "suggested": dict(sug.metrics["suggested"]),

@@ -67,7 +67,10 @@ def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.A
     orders firms that a list actually compares — the same ranking group — since points totals are
     not comparable across groups; ``auc_total`` is the AUC of the raw score over all firms (fair
     for probabilities, which are comparable across groups); ``prec_topK`` / ``lift_topK`` are the
-    event rates on the top K % of each group (the scorer's seat rule, ties inclusive).
+    event rates on lists of exactly ``floor(K % × n)`` seats per group, a tie at the cut-off
+    sharing the remaining seats (``ties="fractional"``). The published rule lists every firm tied
+    at the cut-off; for a probability that is exactly 0 for most firms that would turn "the top
+    10 %" into most of the group, so methods are compared on lists of the same size.
     """
     yy = np.asarray(y, dtype=np.int8)
     values = np.asarray(score_values, dtype=np.float64)
@@ -80,8 +83,9 @@ def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.A
     for f in FRACTIONS:
         key = f"{round(f * 100)}"
         has = len(yy) > 0
-        out[f"prec_top{key}"] = metrics.precision_at_top(yy, values, codes, f) if has else math.nan
-        out[f"lift_top{key}"] = metrics.lift_at_top(yy, values, codes, f) if yy.sum() else math.nan
+        prec = metrics.precision_at_top(yy, values, codes, f, ties="fractional") if has else math.nan
+        out[f"prec_top{key}"] = prec
+        out[f"lift_top{key}"] = prec / float(yy.mean()) if yy.sum() else math.nan
     return out
 
 
@@ -128,6 +132,13 @@ class Suggestion:
     seed: int
     data_fingerprint: str
     label_counts: dict[str, int] = field(default_factory=dict)
+    train_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    """Rows of the enterprise table the points were fitted on (labelled, ranked, training years)."""
+    test_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    """Rows the held-out metrics are computed on — use it to measure any other score alike."""
+    outcome: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
+    """0/1 per row for the outcome scored (the event, or its absence for ``direction="lower"``);
+    meaningful where ``train_mask | test_mask``."""
     bootstrap_draws: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     """Every bootstrap replicate's rounded points, long form: ``draw, indicator, stage, points``
     (feeds :class:`calibrate.sensitivity.FromDraws`; each replicate keeps the budget)."""
@@ -575,7 +586,8 @@ def suggest(
         base=framework, framework=suggested_fw, points=points, metrics=metrics_rows, metrics_by_year=by_year,
         objective=objective, solver=solver, target=target, direction=direction, horizon=horizon, constraints=constraints,
         train_years=train, test_years=test, n_bootstrap=n_bootstrap, seed=seed,
-        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"], bootstrap_draws=draws_long,
+        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"], train_mask=train_mask,
+        test_mask=test_mask, outcome=y_all, bootstrap_draws=draws_long,
     )
 
 
