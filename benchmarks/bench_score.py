@@ -84,13 +84,19 @@ def main() -> None:
     print(f"framework            {f.id} ({len(f.indicators)} indicators, {len(f.stages)} stages)")
     print(f"rows                 {len(data):,}")
     print(f"input size           {input_bytes / 2**20:,.0f} MiB")
-    print(f"score() seconds      {seconds:.3f}  (best of 3; runs: {', '.join(f'{t:.3f}' for t in times)})")
+    print(
+        f"score() seconds      {seconds:.3f}  (best of 3; runs: {', '.join(f'{t:.3f}' for t in times)})"
+    )
     print(f"enterprise-years/s   {len(data) / seconds:,.0f}")
     print(f"peak extra memory    {peak / 2**20:,.0f} MiB = {peak / input_bytes:.2f}x input")
-    print(f"reference (row loop) {ref_per_row * 1e6:.1f} µs/row on {len(sample):,} rows "
-          f"-> {ref_per_row * len(data):.1f} s scaled to {len(data):,}")
+    print(
+        f"reference (row loop) {ref_per_row * 1e6:.1f} µs/row on {len(sample):,} rows "
+        f"-> {ref_per_row * len(data):.1f} s scaled to {len(data):,}"
+    )
     print(f"speed-up             {ref_per_row / fast_per_row:,.0f}x")
-    print(f"firms on a list      {result.frame['tier'].notna().sum():,}; subsidised {(result.frame['subsidy_wan'] > 0).sum():,}")
+    print(
+        f"firms on a list      {result.frame['tier'].notna().sum():,}; subsidised {(result.frame['subsidy_wan'] > 0).sum():,}"
+    )
 
 
 if __name__ == "__main__":

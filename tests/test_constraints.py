@@ -40,11 +40,13 @@ def fw() -> Framework:
 
 
 def test_box_combines_bounds_change_and_grid(fw: Framework) -> None:
-    cs = ConstraintSet.from_dict({
-        "granularity": 1,
-        "bounds": {"default": {"max": 45}, "pct_apps": {"min": 12.5}},
-        "max_change": {"absolute": 10},
-    })
+    cs = ConstraintSet.from_dict(
+        {
+            "granularity": 1,
+            "bounds": {"default": {"max": 45}, "pct_apps": {"min": 12.5}},
+            "max_change": {"absolute": 10},
+        }
+    )
     box = cs.box(fw)
     assert box.ids == ["rd_intensity", "pct_apps", "revenue_growth"]
     # rd: [max(0, 40-10), min(45, 50)] / [20, 40]; pct: min 12.5 → 13 on the grid; growth: [30, 45] / [40, 45]
@@ -59,7 +61,9 @@ def test_relative_change_and_same_across_stages(fw: Framework) -> None:
 
 
 def test_infeasible_constraints_name_every_stage(fw: Framework) -> None:
-    cs = ConstraintSet.from_dict({"bounds": {"default": {"max": 30}}, "max_change": {"absolute": 1}})
+    cs = ConstraintSet.from_dict(
+        {"bounds": {"default": {"max": 30}}, "max_change": {"absolute": 1}}
+    )
     with pytest.raises(ConstraintError) as info:
         cs.box(fw)
     wheres = [p.where for p in info.value.problems]
@@ -72,7 +76,9 @@ def test_unknown_ids_and_bad_values_are_reported_with_paths(fw: Framework) -> No
         ConstraintSet.from_dict({"granularity": -1, "bounds": {"x": 3}, "colour": 1})
     assert [p.where for p in info.value.problems] == ["colour", "granularity", "bounds.x"]
     with pytest.raises(ConstraintError) as info:
-        ConstraintSet.from_dict({"bounds": {"nope": {"min": 1}}, "groups": {"aux": {"min": 5}}}).box(fw)
+        ConstraintSet.from_dict(
+            {"bounds": {"nope": {"min": 1}}, "groups": {"aux": {"min": 5}}}
+        ).box(fw)
     assert [p.where for p in info.value.problems] == ["bounds.nope", "groups.aux"]
 
 
@@ -113,27 +119,43 @@ def test_rounding_keeps_budget_grid_and_bounds(raw: list[float], grid: float, ca
     assert out.sum() == budget
     assert np.all(out >= lo) and np.all(out <= hi)
     assert np.all(np.abs(out / grid - np.round(out / grid)) < 1e-9)
-    assert np.all(np.abs(out - w) < grid + 1e-9)  # rounding moves no value by a full granule or more
+    assert np.all(
+        np.abs(out - w) < grid + 1e-9
+    )  # rounding moves no value by a full granule or more
 
 
 def test_rounding_repairs_a_group_floor() -> None:
     # continuous optimum sits exactly on the group floor 50; naive rounding would give 49
     w = np.array([24.6, 24.6, 50.8])
     member = np.array([1.0, 1.0, 0.0])
-    out = round_to_grid(w, np.zeros(3), np.full(3, 100.0), 100.0, 1.0, [("tech", member, 49.2, 100.0)])
+    out = round_to_grid(
+        w, np.zeros(3), np.full(3, 100.0), 100.0, 1.0, [("tech", member, 49.2, 100.0)]
+    )
     assert out.tolist() == [25, 25, 50]  # largest remainder gave [25, 24, 51]; one granule moved in
     w = np.array([24.4, 24.4, 51.2])
-    out = round_to_grid(w, np.zeros(3), np.full(3, 100.0), 100.0, 1.0, [("tech", member, 49.0, 100.0)])
+    out = round_to_grid(
+        w, np.zeros(3), np.full(3, 100.0), 100.0, 1.0, [("tech", member, 49.0, 100.0)]
+    )
     assert out.tolist() == [25, 24, 51]  # ties in remainder go to the first indicator
 
 
 def test_violations_and_round_trip(fw: Framework) -> None:
-    cs = ConstraintSet.from_dict({"granularity": 1, "max_change": {"absolute": 5}, "groups": {"tech": {"min": 50}},
-                                  "nonzero": ["pct_apps"]})
+    cs = ConstraintSet.from_dict(
+        {
+            "granularity": 1,
+            "max_change": {"absolute": 5},
+            "groups": {"tech": {"min": 50}},
+            "nonzero": ["pct_apps"],
+        }
+    )
     assert ConstraintSet.from_dict(cs.to_dict()) == cs
-    ok = fw.with_points({"rd_intensity": {"small": 44, "big": 33}, "revenue_growth": {"small": 36, "big": 47}})
+    ok = fw.with_points(
+        {"rd_intensity": {"small": 44, "big": 33}, "revenue_growth": {"small": 36, "big": 47}}
+    )
     assert cs.check(fw, ok) == []
-    bad = fw.with_points({"rd_intensity": {"small": 30, "big": 30.5}, "revenue_growth": {"small": 50, "big": 49.5}})
+    bad = fw.with_points(
+        {"rd_intensity": {"small": 30, "big": 30.5}, "revenue_growth": {"small": 50, "big": 49.5}}
+    )
     messages = [str(p) for p in cs.check(fw, bad)]
     assert messages == [
         "rd_intensity in stage small: 30 outside [35, 45]",

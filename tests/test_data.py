@@ -66,19 +66,31 @@ def _frame(ids: list[str], **overrides: list[object]) -> pd.DataFrame:
 def test_uscc_checksum_on_published_codes() -> None:
     # Two codes printed on real business licences; the last character is the check character.
     assert uscc_check_char("91350100M000100Y4") == "3"
-    assert is_valid_uscc(["91350100M000100Y43", "91110000600037341L", "91350100M000100Y44", "", None]).tolist() == [
-        True, True, False, False, False,
+    assert is_valid_uscc(
+        ["91350100M000100Y43", "91110000600037341L", "91350100M000100Y44", "", None]
+    ).tolist() == [
+        True,
+        True,
+        False,
+        False,
+        False,
     ]
     generated = make_uscc(np.random.default_rng(1), 500)
     assert len(set(generated)) == 500 and is_valid_uscc(generated).all()
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
-def test_csv_encodings_are_detected(tmp_path: Path, fw: Framework, ids: list[str], encoding: str) -> None:
+def test_csv_encodings_are_detected(
+    tmp_path: Path, fw: Framework, ids: list[str], encoding: str
+) -> None:
     path = tmp_path / "firms.csv"
     _frame(ids).to_csv(path, index=False, encoding=encoding)
     table = load_enterprises(path, fw)
-    assert table.frame["note"].tolist() == ["甲", "乙", "丙"]  # extra column passes through untouched
+    assert table.frame["note"].tolist() == [
+        "甲",
+        "乙",
+        "丙",
+    ]  # extra column passes through untouched
     assert table.frame["rd_expense"].isna().tolist() == [False, False, True]
     assert table.frame["source_row"].tolist() == [2, 3, 4]
 
@@ -93,7 +105,9 @@ def test_excel_and_parquet(tmp_path: Path, fw: Framework, ids: list[str]) -> Non
 
 
 def test_money_in_yuan_is_converted(fw: Framework, ids: list[str]) -> None:
-    frame = _frame(ids, revenue=[1_000_000, 6_000_000, 200_000], rd_expense=[100_000, 500_000, None])
+    frame = _frame(
+        ids, revenue=[1_000_000, 6_000_000, 200_000], rd_expense=[100_000, 500_000, None]
+    )
     table = load_enterprises(frame, fw, money_unit="yuan")
     assert table.frame["revenue"].tolist() == [100.0, 600.0, 20.0]
     assert table.frame["rd_expense"].tolist()[:2] == [10.0, 50.0]
@@ -101,26 +115,31 @@ def test_money_in_yuan_is_converted(fw: Framework, ids: list[str]) -> None:
 
 
 def test_every_problem_is_listed_with_row_and_column(fw: Framework, ids: list[str]) -> None:
-    frame = pd.DataFrame({
-        "enterprise_id": [ids[0], "NOT-A-CODE", ids[2], ids[2], ids[4]],
-        "year": [2023, 2023, "20x3", 2023, 2023],
-        "park": ["p"] * 5,
-        "revenue": [-1, "12万", 10, 10, None],
-        "rd_expense": [1, 2, 3, "n/a", 5],
-        "env_violation": [0, 0, 0, 0, "yes"],
-    })
+    frame = pd.DataFrame(
+        {
+            "enterprise_id": [ids[0], "NOT-A-CODE", ids[2], ids[2], ids[4]],
+            "year": [2023, 2023, "20x3", 2023, 2023],
+            "park": ["p"] * 5,
+            "revenue": [-1, "12万", 10, 10, None],
+            "rd_expense": [1, 2, 3, "n/a", 5],
+            "env_violation": [0, 0, 0, 0, "yes"],
+        }
+    )
     with pytest.raises(DataContractError) as info:
         load_enterprises(frame, fw, source="firms.csv")
     got = [str(p) for p in info.value.problems]
     assert got == [
         "firms.csv, row 2, column revenue: " + data_mod.MSG_NEGATIVE_REVENUE.format(found=-1),
         "firms.csv, row 3, column revenue: " + data_mod.MSG_NOT_NUMERIC.format(found="12万"),
-        "firms.csv, row 3, column enterprise_id: " + data_mod.MSG_BAD_USCC.format(found="NOT-A-CODE"),
+        "firms.csv, row 3, column enterprise_id: "
+        + data_mod.MSG_BAD_USCC.format(found="NOT-A-CODE"),
         "firms.csv, row 4, column year: " + data_mod.MSG_BAD_YEAR.format(found="20x3"),
         "firms.csv, row 5, column rd_expense: " + data_mod.MSG_NOT_NUMERIC.format(found="n/a"),
         "firms.csv, row 6, column revenue: " + data_mod.MSG_MISSING_REVENUE,
     ]
-    assert str(info.value).startswith("firms.csv: 6 data problems\n  - firms.csv, row 2, column revenue")
+    assert str(info.value).startswith(
+        "firms.csv: 6 data problems\n  - firms.csv, row 2, column revenue"
+    )
 
 
 def test_duplicates_are_reported_on_every_occurrence(fw: Framework, ids: list[str]) -> None:
@@ -128,8 +147,10 @@ def test_duplicates_are_reported_on_every_occurrence(fw: Framework, ids: list[st
     with pytest.raises(DataContractError) as info:
         load_enterprises(frame, fw, source="f.csv")
     assert [str(p) for p in info.value.problems] == [
-        "f.csv, row 2, column enterprise_id: " + data_mod.MSG_DUPLICATE.format(eid=ids[0], year=2023, others="3"),
-        "f.csv, row 3, column enterprise_id: " + data_mod.MSG_DUPLICATE.format(eid=ids[0], year=2023, others="2"),
+        "f.csv, row 2, column enterprise_id: "
+        + data_mod.MSG_DUPLICATE.format(eid=ids[0], year=2023, others="3"),
+        "f.csv, row 3, column enterprise_id: "
+        + data_mod.MSG_DUPLICATE.format(eid=ids[0], year=2023, others="2"),
     ]
 
 
@@ -150,9 +171,12 @@ def test_missing_columns_always_raise(fw: Framework, ids: list[str]) -> None:
     with pytest.raises(DataContractError) as info:
         load_enterprises(frame, fw, on_error="reject", source="f.csv")
     assert [str(p) for p in info.value.problems] == [
-        "f.csv, column rd_expense: " + data_mod.MSG_MISSING_COLUMN.format(fw="mini", col="rd_expense", hint=""),
-        "f.csv, column env_violation: " + data_mod.MSG_MISSING_COLUMN.format(
-            fw="mini", col="env_violation", hint=" (0/1 flag; 0 where there is no record)"),
+        "f.csv, column rd_expense: "
+        + data_mod.MSG_MISSING_COLUMN.format(fw="mini", col="rd_expense", hint=""),
+        "f.csv, column env_violation: "
+        + data_mod.MSG_MISSING_COLUMN.format(
+            fw="mini", col="env_violation", hint=" (0/1 flag; 0 where there is no record)"
+        ),
     ]
 
 
@@ -160,11 +184,17 @@ def test_id_check_can_be_turned_off(fw: Framework) -> None:
     frame = _frame(["A1", "A2", "A3"])
     with pytest.raises(DataContractError):
         load_enterprises(frame, fw)
-    assert load_enterprises(frame, fw, id_check="none").frame["enterprise_id"].tolist() == ["A1", "A2", "A3"]
+    assert load_enterprises(frame, fw, id_check="none").frame["enterprise_id"].tolist() == [
+        "A1",
+        "A2",
+        "A3",
+    ]
 
 
 def test_revenue_outside_every_stage(ids: list[str]) -> None:
-    fw = Framework.from_yaml(MINI.replace("revenue_min: 0, revenue_max: 500", "revenue_min: 50, revenue_max: 500"))
+    fw = Framework.from_yaml(
+        MINI.replace("revenue_min: 0, revenue_max: 500", "revenue_min: 50, revenue_max: 500")
+    )
     table = load_enterprises(_frame(ids), fw, on_error="reject")
     assert table.rejects["reason"].tolist() == [
         "revenue: " + data_mod.MSG_NO_STAGE.format(found=20, fw="mini", lo=50, hi="∞")
@@ -172,11 +202,19 @@ def test_revenue_outside_every_stage(ids: list[str]) -> None:
 
 
 def test_events_table(tmp_path: Path, ids: list[str]) -> None:
-    events = pd.DataFrame({"enterprise_id": [ids[0], ids[1], ids[2]], "year": [2021, "x", 2022],
-                           "event": ["hte_certified", "loan_default", ""]})
+    events = pd.DataFrame(
+        {
+            "enterprise_id": [ids[0], ids[1], ids[2]],
+            "year": [2021, "x", 2022],
+            "event": ["hte_certified", "loan_default", ""],
+        }
+    )
     with pytest.raises(DataContractError) as info:
         load_events(events, source="events.csv")
-    assert [p.where for p in info.value.problems] == ["events.csv, row 3, column year", "events.csv, row 4, column event"]
+    assert [p.where for p in info.value.problems] == [
+        "events.csv, row 3, column year",
+        "events.csv, row 4, column event",
+    ]
     table = load_events(events, on_error="reject")
     assert len(table.frame) == 1 and len(table.rejects) == 2
 

@@ -471,7 +471,7 @@ def test_with_points_through_zero_keeps_fractions(
     data = random_table(f, np.random.default_rng(3), n=200)
     zero = f.with_points(edit)
     before, during = score(f, data), score(zero, data)
-    (ident, stages), = ((k, v) for k, v in edit.items() if 0 in v.values())
+    ((ident, stages),) = ((k, v) for k, v in edit.items() if 0 in v.values())
     col = f.indicator_ids.index(ident)
     stage = f.stage_ids.index(next(s for s, v in stages.items() if v == 0))
     in_stage = during.stage_index == stage
@@ -480,7 +480,9 @@ def test_with_points_through_zero_keeps_fractions(
     others = np.ones(before.fractions.shape, dtype=bool)
     others[in_stage, col] = False
     assert np.array_equal(during.fractions[others], before.fractions[others])
-    if isinstance(f.indicator(ident).rule, BandsRule):  # bands keep their shape, so the fraction too
+    if isinstance(
+        f.indicator(ident).rule, BandsRule
+    ):  # bands keep their shape, so the fraction too
         assert np.array_equal(during.fractions, before.fractions)
     # and setting the points back restores the framework exactly
     assert zero.with_points(undo) == f

@@ -132,7 +132,7 @@ def _execute(
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{name}: {cell.get('id')} raised {out.get('ename')}"
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
-    found = [line[len(PROBE_MARK):] for line in text.splitlines() if line.startswith(PROBE_MARK)]
+    found = [line[len(PROBE_MARK) :] for line in text.splitlines() if line.startswith(PROBE_MARK)]
     assert found, f"{name}: the probe printed nothing:\n{text}"
     return nb, json.loads(found[-1]), seconds
 

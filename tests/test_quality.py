@@ -18,7 +18,13 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff comes with the dev extra")
 def test_ruff_lint() -> None:
-    result = _run("ruff", "check", "src", "tests", "benchmarks")
+    result = _run("ruff", "check", "src", "tests", "benchmarks", "scripts")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff comes with the dev extra")
+def test_ruff_format() -> None:
+    result = _run("ruff", "format", "--check", "src", "tests", "benchmarks", "scripts")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -27,7 +33,9 @@ def test_mypy_on_src() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("lint-imports") is None, reason="import-linter comes with the dev extra")
+@pytest.mark.skipif(
+    shutil.which("lint-imports") is None, reason="import-linter comes with the dev extra"
+)
 def test_layering_contracts() -> None:
     # The one-way flow of DESIGN.md: a module imports only modules below it.
     result = _run("lint-imports")

@@ -44,7 +44,9 @@ penalties:
 """
 
 
-def make_panel(n_firms: int = 900, years: range = range(2018, 2023), seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_panel(
+    n_firms: int = 900, years: range = range(2018, 2023), seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Firms whose chance of the event rises with R&D intensity only (revenue growth is noise)."""
     rng = np.random.default_rng(seed)
     ids = make_uscc(rng, n_firms)
@@ -52,13 +54,21 @@ def make_panel(n_firms: int = 900, years: range = range(2018, 2023), seed: int =
     frames = []
     for yr in years:
         rd = np.clip(0.05 + 0.03 * skill + rng.normal(0, 0.015, n_firms), 0, None).round(3)
-        frames.append(pd.DataFrame({
-            "enterprise_id": ids, "year": yr, "park": np.where(np.arange(n_firms) % 2 == 0, "p1", "p2"),
-            "revenue": rng.lognormal(5.5, 1.0, n_firms).round(1), "rd_intensity": rd,
-            "invention_patent_apps": rng.poisson(1.0, n_firms).astype(float),
-            "revenue_growth": rng.uniform(-0.2, 0.6, n_firms).round(2),
-            "awards_provincial": rng.binomial(1, 0.2, n_firms), "research_misconduct": rng.binomial(1, 0.01, n_firms),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "enterprise_id": ids,
+                    "year": yr,
+                    "park": np.where(np.arange(n_firms) % 2 == 0, "p1", "p2"),
+                    "revenue": rng.lognormal(5.5, 1.0, n_firms).round(1),
+                    "rd_intensity": rd,
+                    "invention_patent_apps": rng.poisson(1.0, n_firms).astype(float),
+                    "revenue_growth": rng.uniform(-0.2, 0.6, n_firms).round(2),
+                    "awards_provincial": rng.binomial(1, 0.2, n_firms),
+                    "research_misconduct": rng.binomial(1, 0.01, n_firms),
+                }
+            )
+        )
     data = pd.concat(frames, ignore_index=True)
     z = -2.0 + 40 * (data["rd_intensity"] - 0.05)
     hit = rng.uniform(size=len(data)) < 1 / (1 + np.exp(-z))
@@ -86,8 +96,14 @@ def loglik(fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]) -> Suggestio
 def test_finds_the_signal_and_beats_today_on_held_out_years(loglik: Suggestion) -> None:
     pts = loglik.points.set_index(["indicator", "stage"])
     for stage in ("small", "big"):
-        assert pts.loc[("rd_intensity", stage), "suggested"] > pts.loc[("rd_intensity", stage), "current"]
-        assert pts.loc[("revenue_growth", stage), "suggested"] < pts.loc[("revenue_growth", stage), "current"]
+        assert (
+            pts.loc[("rd_intensity", stage), "suggested"]
+            > pts.loc[("rd_intensity", stage), "current"]
+        )
+        assert (
+            pts.loc[("revenue_growth", stage), "suggested"]
+            < pts.loc[("revenue_growth", stage), "current"]
+        )
     assert loglik.metrics.loc["auc", "suggested"] > loglik.metrics.loc["auc", "current"] + 0.05
     # events run to 2023, so 2022 is labelled (not censored) and held out
     assert loglik.train_years == (2018, 2019, 2020, 2021) and loglik.test_years == (2022,)
@@ -117,21 +133,29 @@ def test_calibration_block_and_round_trip(loglik: Suggestion, fw: Framework) -> 
     assert f.id == "toy+grant_won"
     block = f.calibration
     assert block is not None
-    assert block["objective"] == "loglik" and block["target"] == "grant_won" and block["horizon"] == 1
+    assert (
+        block["objective"] == "loglik" and block["target"] == "grant_won" and block["horizon"] == 1
+    )
     assert block["base_fingerprint"] == fw.fingerprint
     assert len(block["points"]) == 3 * 2
-    assert block["held_out"]["auc"]["suggested"] == pytest.approx(loglik.metrics.loc["auc", "suggested"], abs=1e-6)
+    assert block["held_out"]["auc"]["suggested"] == pytest.approx(
+        loglik.metrics.loc["auc", "suggested"], abs=1e-6
+    )
     assert Framework.from_yaml(f.to_yaml()) == f
     assert not loglik.diff().empty and (loglik.diff()["change"] != 0).all()
 
 
-def test_held_out_metrics_match_direct_computation(loglik: Suggestion, panel: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_held_out_metrics_match_direct_computation(
+    loglik: Suggestion, panel: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
     data, events = panel
     res = score(loglik.framework, data)
     ev = events[events["event"] == "grant_won"]
     hit = set(zip(ev["enterprise_id"], ev["year"], strict=True))
     test = (data["year"] == 2022).to_numpy() & ~res.frame["vetoed"].to_numpy()
-    y = np.array([(e, yr + 1) in hit for e, yr in zip(data["enterprise_id"], data["year"], strict=True)])[test]
+    y = np.array(
+        [(e, yr + 1) in hit for e, yr in zip(data["enterprise_id"], data["year"], strict=True)]
+    )[test]
     # within-group AUC: per (park, stage) group, pair-weighted — computed independently here
     held = res.frame.loc[test, ["park", "stage", "total"]].assign(y=y)
     num = den = 0.0
@@ -145,7 +169,9 @@ def test_held_out_metrics_match_direct_computation(loglik: Suggestion, panel: tu
     assert loglik.metrics.loc["auc_total", "suggested"] == roc_auc(y, held["total"].to_numpy())
 
 
-def test_same_seed_same_bytes(fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame], loglik: Suggestion) -> None:
+def test_same_seed_same_bytes(
+    fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame], loglik: Suggestion
+) -> None:
     data, events = panel
     again = suggest(fw, data, events, "grant_won", n_bootstrap=30, progress=False, seed=3)
     assert again.framework.to_yaml() == loglik.framework.to_yaml()
@@ -167,7 +193,10 @@ def test_every_suggestion_satisfies_its_constraints(
     cs = ConstraintSet.from_dict(spec)
     s = suggest(fw, data, events, "grant_won", constraints=cs, n_bootstrap=5, progress=False)
     assert cs.check(fw, s.framework) == []
-    assert s.framework.calibration is not None and s.framework.calibration["constraints"] == cs.to_dict()
+    assert (
+        s.framework.calibration is not None
+        and s.framework.calibration["constraints"] == cs.to_dict()
+    )
 
 
 @pytest.mark.parametrize("objective", ["auc", "top10"])
@@ -175,18 +204,37 @@ def test_search_objectives_never_end_below_today_on_training_years(
     objective: str, fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
     data, events = panel
-    s = suggest(fw, data, events, "grant_won", objective=objective, n_bootstrap=2, n_trials=64,  # type: ignore[arg-type]
-                bootstrap_trials=16, progress=False)
+    s = suggest(
+        fw,
+        data,
+        events,
+        "grant_won",
+        objective=objective,
+        n_bootstrap=2,
+        n_trials=64,  # type: ignore[arg-type]
+        bootstrap_trials=16,
+        progress=False,
+    )
     assert s.solver == "optuna-tpe"
     assert ConstraintSet().check(fw, s.framework) == []
     assert s.metrics.loc["auc", "suggested"] > s.metrics.loc["auc", "current"]
 
 
-def test_one_stage_framework_and_custom_ranking_group(panel: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_one_stage_framework_and_custom_ranking_group(
+    panel: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
     data, events = panel
-    one = FW.replace("revenue_max: 300, ", "").replace(
-        "  - {id: big, name: {zh: 大, en: big}, revenue_min: 300, provenance: {status: official, source: doc}}\n", ""
-    ).replace(", big: 30}", "}").replace(", big: 20}", "}").replace(", big: 50}", "}").replace(", big: 5}", "}")
+    one = (
+        FW.replace("revenue_max: 300, ", "")
+        .replace(
+            "  - {id: big, name: {zh: 大, en: big}, revenue_min: 300, provenance: {status: official, source: doc}}\n",
+            "",
+        )
+        .replace(", big: 30}", "}")
+        .replace(", big: 20}", "}")
+        .replace(", big: 50}", "}")
+        .replace(", big: 5}", "}")
+    )
     f = Framework.from_yaml(one + "ranking_group: [year]\n")
     assert f.stage_ids == ("small",) and f.ranking_group == ("year",)
     s = suggest(f, data, events, "grant_won", n_bootstrap=0, progress=False)
@@ -194,7 +242,9 @@ def test_one_stage_framework_and_custom_ranking_group(panel: tuple[pd.DataFrame,
     assert s.points["low"].isna().all()  # no bootstrap, no interval
 
 
-def test_unknown_objective_and_no_labelled_years(fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_unknown_objective_and_no_labelled_years(
+    fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
     data, events = panel
     with pytest.raises(ConstraintError, match="unknown objective 'gini'"):
         suggest(fw, data, events, "grant_won", objective="gini", progress=False)  # type: ignore[arg-type]
@@ -205,7 +255,6 @@ def test_unknown_objective_and_no_labelled_years(fw: Framework, panel: tuple[pd.
 # --- property: whatever feasible constraints a policy office sets, the suggestion keeps them -------
 
 
-
 @st.composite
 def constraint_sets(draw: st.DrawFn) -> dict[str, object]:
     spec: dict[str, object] = {"granularity": draw(st.sampled_from([1.0, 0.5, 2.0]))}
@@ -214,16 +263,27 @@ def constraint_sets(draw: st.DrawFn) -> dict[str, object]:
     elif draw(st.booleans()):
         spec["max_change"] = {"relative": draw(st.sampled_from([0.2, 0.5, 1.0]))}
     if draw(st.booleans()):
-        spec["bounds"] = {"default": {"min": draw(st.sampled_from([0, 2, 4])), "max": draw(st.sampled_from([50, 60, 80]))}}
+        spec["bounds"] = {
+            "default": {
+                "min": draw(st.sampled_from([0, 2, 4])),
+                "max": draw(st.sampled_from([50, 60, 80])),
+            }
+        }
     if draw(st.booleans()):
-        spec["groups"] = {draw(st.sampled_from(["tech", "growth"])): {"min": draw(st.sampled_from([20, 35, 45]))}}
+        spec["groups"] = {
+            draw(st.sampled_from(["tech", "growth"])): {"min": draw(st.sampled_from([20, 35, 45]))}
+        }
     if draw(st.booleans()):
-        spec["nonzero"] = [draw(st.sampled_from(["rd_intensity", "invention_patent_apps", "revenue_growth"]))]
+        spec["nonzero"] = [
+            draw(st.sampled_from(["rd_intensity", "invention_patent_apps", "revenue_growth"]))
+        ]
     spec["same_across_stages"] = draw(st.booleans())
     return spec
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(spec=constraint_sets(), objective=st.sampled_from(["loglik", "loglik", "top10"]))
 def test_property_every_suggestion_keeps_its_constraints(
     spec: dict[str, object], objective: str, fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]
@@ -234,8 +294,18 @@ def test_property_every_suggestion_keeps_its_constraints(
         cs.box(fw)
     except ConstraintError:
         return  # infeasible by construction (reported with reasons, tested elsewhere)
-    s = suggest(fw, data, events, "grant_won", constraints=cs, objective=objective,  # type: ignore[arg-type]
-                n_bootstrap=2, n_trials=24, bootstrap_trials=8, progress=False)
+    s = suggest(
+        fw,
+        data,
+        events,
+        "grant_won",
+        constraints=cs,
+        objective=objective,  # type: ignore[arg-type]
+        n_bootstrap=2,
+        n_trials=24,
+        bootstrap_trials=8,
+        progress=False,
+    )
     assert cs.check(fw, s.framework) == []
     core = s.framework.table().query("group_kind == 'core'")[["small", "big"]]
     assert core.sum().tolist() == [100.0, 100.0]

@@ -37,22 +37,37 @@ def _print(text: str = "") -> None:
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="enterprise-year table: .csv (UTF-8/GBK), .xlsx or .parquet")
+    p.add_argument(
+        "--data", required=True, help="enterprise-year table: .csv (UTF-8/GBK), .xlsx or .parquet"
+    )
     p.add_argument("--encoding", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK)")
-    p.add_argument("--money-unit", choices=["wan", "yuan"], default="wan",
-                   help="unit of money columns in the file; yuan is converted to 万元 (default: wan)")
-    p.add_argument("--no-id-check", action="store_true",
-                   help="accept any enterprise_id, not only unified social credit codes")
-    p.add_argument("--rejects", metavar="FILE",
-                   help="write bad rows with their reasons to FILE and go on with the good ones "
-                        "(default: stop and list every problem)")
+    p.add_argument(
+        "--money-unit",
+        choices=["wan", "yuan"],
+        default="wan",
+        help="unit of money columns in the file; yuan is converted to 万元 (default: wan)",
+    )
+    p.add_argument(
+        "--no-id-check",
+        action="store_true",
+        help="accept any enterprise_id, not only unified social credit codes",
+    )
+    p.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="write bad rows with their reasons to FILE and go on with the good ones "
+        "(default: stop and list every problem)",
+    )
 
 
 def _load_data(args: argparse.Namespace, framework: Any) -> Any:
     from calibrate.data import load_enterprises
 
     table = load_enterprises(
-        args.data, framework, encoding=args.encoding, money_unit=args.money_unit,
+        args.data,
+        framework,
+        encoding=args.encoding,
+        money_unit=args.money_unit,
         id_check="none" if args.no_id_check else "uscc",
         on_error="reject" if args.rejects else "raise",
     )
@@ -87,9 +102,11 @@ def run_frameworks(args: argparse.Namespace) -> int:
         f = load_framework(ident)
         n_rec = len(f.reconstructed())
         _print(f"{ident:<16} {f.name.zh} / {f.name.en}")
-        _print(f"{'':<16} {len(f.stages)} stages, {len(f.indicators)} indicators, "
-               f"{len(f.penalties)} penalty items, {len(f.tiers)} lists; "
-               f"{f.provenance.status} ({n_rec} reconstructed elements)")
+        _print(
+            f"{'':<16} {len(f.stages)} stages, {len(f.indicators)} indicators, "
+            f"{len(f.penalties)} penalty items, {len(f.tiers)} lists; "
+            f"{f.provenance.status} ({n_rec} reconstructed elements)"
+        )
     return 0
 
 
@@ -109,16 +126,25 @@ def run_validate(args: argparse.Namespace) -> int:
     from calibrate.framework import load_framework
 
     f = load_framework(args.framework)
-    _print(f"ok: framework {f.id} {f.version} — {len(f.stages)} stages, {len(f.indicators)} indicators "
-           f"({len(f.core_indicator_ids)} core, budget {f.core_budget:g}), {len(f.penalties)} penalty items; "
-           f"fingerprint {f.fingerprint}")
+    _print(
+        f"ok: framework {f.id} {f.version} — {len(f.stages)} stages, {len(f.indicators)} indicators "
+        f"({len(f.core_indicator_ids)} core, budget {f.core_budget:g}), {len(f.penalties)} penalty items; "
+        f"fingerprint {f.fingerprint}"
+    )
     if args.data:
         from calibrate.data import load_enterprises
 
-        table = load_enterprises(args.data, f, encoding=args.encoding, money_unit=args.money_unit,
-                                 id_check="none" if args.no_id_check else "uscc")
-        _print(f"ok: data {table.source} — {len(table.frame)} rows, {table.frame['year'].nunique()} years, "
-               f"fingerprint {table.fingerprint}")
+        table = load_enterprises(
+            args.data,
+            f,
+            encoding=args.encoding,
+            money_unit=args.money_unit,
+            id_check="none" if args.no_id_check else "uscc",
+        )
+        _print(
+            f"ok: data {table.source} — {len(table.frame)} rows, {table.frame['year'].nunique()} years, "
+            f"fingerprint {table.fingerprint}"
+        )
     return 0
 
 
@@ -147,7 +173,9 @@ def run_score(args: argparse.Namespace) -> int:
     if len(missing):
         _print("missing values per indicator (scored as the framework says):")
         for row in missing.itertuples():
-            _print(f"  {row.indicator:<28} {row.name_zh:<16} {row.missing:>8} ({row.share:.1%}) -> {row.policy}")
+            _print(
+                f"  {row.indicator:<28} {row.name_zh:<16} {row.missing:>8} ({row.share:.1%}) -> {row.policy}"
+            )
     else:
         _print("no missing indicator values")
     _print("firms per stage and list:")
@@ -163,21 +191,41 @@ def _years(text: str) -> tuple[int, int]:
     try:
         parts = [int(p) for p in text.split("-")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"years must look like 2018-2024 or 2023, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"years must look like 2018-2024 or 2023, not {text!r}"
+        ) from None
     if len(parts) == 1:
         return parts[0], parts[0]
     if len(parts) != 2 or parts[0] > parts[1]:
-        raise argparse.ArgumentTypeError(f"years must look like 2018-2024 (first <= last), not {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"years must look like 2018-2024 (first <= last), not {text!r}"
+        )
     return parts[0], parts[1]
 
 
 def _cfg_synth(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="folder for enterprises, events, truth and coefficients")
-    p.add_argument("--enterprises", type=int, default=3000, help="firms alive per year on average (default 3000)")
+    p.add_argument(
+        "--out", required=True, help="folder for enterprises, events, truth and coefficients"
+    )
+    p.add_argument(
+        "--enterprises",
+        type=int,
+        default=3000,
+        help="firms alive per year on average (default 3000)",
+    )
     p.add_argument("--parks", type=int, default=2, help="number of parks (default 2)")
-    p.add_argument("--years", type=_years, default=(2018, 2024), help="data years, e.g. 2018-2024 (default)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes (default 0)")
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    p.add_argument(
+        "--years", type=_years, default=(2018, 2024), help="data years, e.g. 2018-2024 (default)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed; same seed, same bytes (default 0)"
+    )
+    p.add_argument(
+        "--format",
+        choices=["parquet", "csv"],
+        default="parquet",
+        help="file format (default parquet)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -185,11 +233,15 @@ def _cfg_synth(p: argparse.ArgumentParser) -> None:
 def run_synth(args: argparse.Namespace) -> int:
     from calibrate.synth import SynthConfig, generate
 
-    config = SynthConfig(enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed)
+    config = SynthConfig(
+        enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
+    )
     panel = generate(config, progress=not args.no_progress)
     paths = panel.write(args.out, fmt=args.format)
-    _print(f"{len(panel.enterprises):,} enterprise-years, {panel.enterprises['enterprise_id'].nunique():,} firms, "
-           f"{args.parks} parks, {args.years[0]}-{args.years[1]}; {len(panel.events):,} events")
+    _print(
+        f"{len(panel.enterprises):,} enterprise-years, {panel.enterprises['enterprise_id'].nunique():,} firms, "
+        f"{args.parks} parks, {args.years[0]}-{args.years[1]}; {len(panel.events):,} events"
+    )
     for name, path in paths.items():
         _print(f"  {name:<13} {path}")
     return 0
@@ -203,40 +255,98 @@ def _group_limit(text: str) -> tuple[str, float]:
     try:
         return name, float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected GROUP=POINTS such as tech=50, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected GROUP=POINTS such as tech=50, not {text!r}"
+        ) from None
 
 
 def _outcome_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", required=True, help="events table: enterprise_id, year, event")
-    p.add_argument("--target", required=True, help="event to predict, e.g. hte_certified, tech_sme_registered, loan_default")
-    p.add_argument("--horizon", type=int, default=1, help="years after the data year in which the event counts (default 1)")
+    p.add_argument(
+        "--target",
+        required=True,
+        help="event to predict, e.g. hte_certified, tech_sme_registered, loan_default",
+    )
+    p.add_argument(
+        "--horizon",
+        type=int,
+        default=1,
+        help="years after the data year in which the event counts (default 1)",
+    )
 
 
 def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", required=True, help="today's framework: shipped id or YAML path")
     _data_options(p)
     _outcome_options(p)
-    p.add_argument("--out", required=True, help="suggested framework YAML; a diff and a points table are written beside it")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="suggested framework YAML; a diff and a points table are written beside it",
+    )
     c = p.add_argument_group("constraints (override --constraints FILE)")
-    c.add_argument("--constraints", metavar="FILE", help="constraints YAML (see calibrate.constraints)")
-    c.add_argument("--granularity", type=float, help="1 = whole points (default), 0.5 = half points, 0 = continuous")
+    c.add_argument(
+        "--constraints", metavar="FILE", help="constraints YAML (see calibrate.constraints)"
+    )
+    c.add_argument(
+        "--granularity",
+        type=float,
+        help="1 = whole points (default), 0.5 = half points, 0 = continuous",
+    )
     c.add_argument("--min-points", type=float, help="lower bound for every core indicator")
     c.add_argument("--max-points", type=float, help="upper bound for every core indicator")
     c.add_argument("--max-change", type=float, help="largest change from today's points, in points")
-    c.add_argument("--max-change-relative", type=float, help="largest change as a share of today's points, e.g. 0.5")
-    c.add_argument("--group-min", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS")
-    c.add_argument("--group-max", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS")
-    c.add_argument("--same-across-stages", action="store_true", help="one set of points for every stage")
-    c.add_argument("--nonzero", nargs="+", default=[], metavar="INDICATOR", help="indicators that must keep points")
-    p.add_argument("--objective", choices=["loglik", "auc", "top5", "top10", "top20"], default="loglik",
-                   help="what to maximise on the training years (default loglik)")
-    p.add_argument("--direction", choices=["higher", "lower"],
-                   help="should high scorers be more (higher) or less (lower) likely to have the event; "
-                        "default lower for loan_default, else higher")
-    p.add_argument("--train-years", type=_years, help="e.g. 2018-2021 (default: every labelled year before the test years)")
+    c.add_argument(
+        "--max-change-relative",
+        type=float,
+        help="largest change as a share of today's points, e.g. 0.5",
+    )
+    c.add_argument(
+        "--group-min", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS"
+    )
+    c.add_argument(
+        "--group-max", type=_group_limit, action="append", default=[], metavar="GROUP=POINTS"
+    )
+    c.add_argument(
+        "--same-across-stages", action="store_true", help="one set of points for every stage"
+    )
+    c.add_argument(
+        "--nonzero",
+        nargs="+",
+        default=[],
+        metavar="INDICATOR",
+        help="indicators that must keep points",
+    )
+    p.add_argument(
+        "--objective",
+        choices=["loglik", "auc", "top5", "top10", "top20"],
+        default="loglik",
+        help="what to maximise on the training years (default loglik)",
+    )
+    p.add_argument(
+        "--direction",
+        choices=["higher", "lower"],
+        help="should high scorers be more (higher) or less (lower) likely to have the event; "
+        "default lower for loan_default, else higher",
+    )
+    p.add_argument(
+        "--train-years",
+        type=_years,
+        help="e.g. 2018-2021 (default: every labelled year before the test years)",
+    )
     p.add_argument("--test-years", type=_years, help="e.g. 2022 (default: the last labelled year)")
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap samples of firms for intervals (default 200)")
-    p.add_argument("--trials", type=int, default=400, help="search candidates for non-smooth objectives (default 400)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap samples of firms for intervals (default 200)",
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        default=400,
+        help="search candidates for non-smooth objectives (default 400)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
 
@@ -277,7 +387,9 @@ def _span(years: tuple[int, int] | None) -> list[int] | None:
     return None if years is None else list(range(years[0], years[1] + 1))
 
 
-@command("suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest)
+@command(
+    "suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest
+)
 def run_suggest(args: argparse.Namespace) -> int:
     from calibrate.data import load_events
     from calibrate.framework import load_framework
@@ -287,9 +399,19 @@ def run_suggest(args: argparse.Namespace) -> int:
     table = _load_data(args, f)
     events = load_events(args.events, encoding=args.encoding)
     result = suggest(
-        f, table.frame, events.frame, args.target, args.horizon, constraints=_constraints(args),
-        objective=args.objective, direction=args.direction, train_years=_span(args.train_years),
-        test_years=_span(args.test_years), n_bootstrap=args.bootstrap, n_trials=args.trials, seed=args.seed,
+        f,
+        table.frame,
+        events.frame,
+        args.target,
+        args.horizon,
+        constraints=_constraints(args),
+        objective=args.objective,
+        direction=args.direction,
+        train_years=_span(args.train_years),
+        test_years=_span(args.test_years),
+        n_bootstrap=args.bootstrap,
+        n_trials=args.trials,
+        seed=args.seed,
         progress=not args.no_progress,
     )
     out = Path(args.out)
@@ -298,13 +420,21 @@ def run_suggest(args: argparse.Namespace) -> int:
     _write_table(result.diff(), Path(f"{stem}.diff.csv"))
     _write_table(result.points, Path(f"{stem}.points.csv"))
     _print(f"suggested framework {result.framework.id} -> {out}")
-    _print(f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
-           f"({result.solver}); {result.n_bootstrap} bootstrap samples of firms")
+    _print(
+        f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
+        f"({result.solver}); {result.n_bootstrap} bootstrap samples of firms"
+    )
     _print("held-out metrics (today vs suggested):")
-    _print(result.metrics.loc[["auc", "prec_top5", "prec_top10", "prec_top20"]].round(4).to_string())
+    _print(
+        result.metrics.loc[["auc", "prec_top5", "prec_top10", "prec_top20"]].round(4).to_string()
+    )
     diff = result.diff()
     _print(f"{len(diff)} point values changed; largest moves:")
-    _print(diff.head(10)[["indicator", "name_zh", "stage", "current", "suggested", "low", "high"]].to_string(index=False))
+    _print(
+        diff.head(10)[
+            ["indicator", "name_zh", "stage", "current", "suggested", "low", "high"]
+        ].to_string(index=False)
+    )
     _print(f"diff -> {stem}.diff.csv; points with intervals -> {stem}.points.csv")
     return 0
 
@@ -314,16 +444,28 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 def _tracking_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
-    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+    p.add_argument(
+        "--tracking-uri",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
+    )
 
 
 def _cfg_fit(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--framework", required=True, help="framework whose indicator fractions are the features")
+    p.add_argument(
+        "--framework", required=True, help="framework whose indicator fractions are the features"
+    )
     _data_options(p)
     _outcome_options(p)
     p.add_argument("--model", choices=["logistic", "lightgbm"], default="lightgbm")
-    p.add_argument("--min-train-years", type=int, default=2, help="years in the first training window (default 2)")
-    p.add_argument("--shap-rows", type=int, default=2000, help="rows sampled for SHAP (lightgbm; default 2000)")
+    p.add_argument(
+        "--min-train-years",
+        type=int,
+        default=2,
+        help="years in the first training window (default 2)",
+    )
+    p.add_argument(
+        "--shap-rows", type=int, default=2000, help="rows sampled for SHAP (lightgbm; default 2000)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="folder for the per-year metrics, predictions and SHAP importance")
     _tracking_options(p)
@@ -351,12 +493,24 @@ def run_fit(args: argparse.Namespace) -> int:
     mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
     X = features_from_scores(result, kind="fractions")[mask]
     y = labels.frame["label"].to_numpy()[mask].astype("int8")
-    est: Any = (PointsLogit() if args.model == "logistic"
-                else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed))
-    fitted = fit_temporal(est, X, y, table.frame["year"].to_numpy()[mask], result.group_code[mask],
-                          min_train_years=args.min_train_years, horizon=args.horizon)
-    _print(f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
-           f"{int(mask.sum()):,} labelled firm-years")
+    est: Any = (
+        PointsLogit()
+        if args.model == "logistic"
+        else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed)
+    )
+    fitted = fit_temporal(
+        est,
+        X,
+        y,
+        table.frame["year"].to_numpy()[mask],
+        result.group_code[mask],
+        min_train_years=args.min_train_years,
+        horizon=args.horizon,
+    )
+    _print(
+        f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
+        f"{int(mask.sum()):,} labelled firm-years"
+    )
     _print(fitted.by_year.round(4).to_string())
     extra: list[Path] = []
     if args.out:
@@ -368,16 +522,27 @@ def run_fit(args: argparse.Namespace) -> int:
             from calibrate.explain import shap_importance
 
             last = max(fitted.estimators)
-            shap = shap_importance(fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed)
+            shap = shap_importance(
+                fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed
+            )
             shap.importance.to_csv(out / "shap_importance.csv")
             extra.append(out / "shap_importance.csv")
-            _print(f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}")
+            _print(
+                f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
+            )
     if not args.no_track:
         from calibrate.tracking import Tracker
 
         run = Tracker(args.tracking_uri).log_fit(
-            fitted, target=args.target, horizon=args.horizon, data_fingerprint=fingerprint(table.frame),
-            framework=f, seed=args.seed, model=args.model, extra_artifacts=extra, command="fit",
+            fitted,
+            target=args.target,
+            horizon=args.horizon,
+            data_fingerprint=fingerprint(table.frame),
+            framework=f,
+            seed=args.seed,
+            model=args.model,
+            extra_artifacts=extra,
+            command="fit",
         )
         if run is not None:
             _print(f"MLflow run {run.run_id} in {run.uri}")
@@ -398,7 +563,9 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the tables and summary.md")
 
 
-@command("compare", "what-if: who wins and who loses if a park adopts another framework", _cfg_compare)
+@command(
+    "compare", "what-if: who wins and who loses if a park adopts another framework", _cfg_compare
+)
 def run_compare(args: argparse.Namespace) -> int:
     from calibrate.compare import compare
     from calibrate.data import load_events
@@ -410,7 +577,9 @@ def run_compare(args: argparse.Namespace) -> int:
     if (events is None) != (args.target is None):
         print("error: give --events and --target together (or neither)", file=sys.stderr)
         return 2
-    result = compare(base, cand, table.frame, events=events, target=args.target, horizon=args.horizon)
+    result = compare(
+        base, cand, table.frame, events=events, target=args.target, horizon=args.horizon
+    )
     paths = result.write(args.out, fmt=args.format)
     summary = paths.get("summary")
     if summary is not None:
@@ -424,17 +593,25 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def _cfg_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", required=True, help="today's framework")
-    p.add_argument("--candidate", required=True, help="proposed framework (e.g. the output of calibrate suggest)")
+    p.add_argument(
+        "--candidate",
+        required=True,
+        help="proposed framework (e.g. the output of calibrate suggest)",
+    )
     _data_options(p)
     p.add_argument("--events")
     p.add_argument("--target")
     p.add_argument("--horizon", type=int, default=1)
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default Chinese)")
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="report language (default Chinese)"
+    )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
     p.add_argument("--out", required=True, help="report .html")
 
 
-@command("report", "write the review-panel report (HTML, optionally PDF) for two frameworks", _cfg_report)
+@command(
+    "report", "write the review-panel report (HTML, optionally PDF) for two frameworks", _cfg_report
+)
 def run_report(args: argparse.Namespace) -> int:
     from calibrate.compare import compare
     from calibrate.data import load_events
@@ -447,13 +624,32 @@ def run_report(args: argparse.Namespace) -> int:
     table = _load_data(args, base)
     events = load_events(args.events, encoding=args.encoding).frame if args.events else None
     base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
-    comparison = compare(base, cand, table.frame, events=events, target=args.target, horizon=args.horizon,
-                         base_scores=base_scores, candidate_scores=cand_scores)
-    uncertainty = rank_uncertainty(cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0)
+    comparison = compare(
+        base,
+        cand,
+        table.frame,
+        events=events,
+        target=args.target,
+        horizon=args.horizon,
+        base_scores=base_scores,
+        candidate_scores=cand_scores,
+    )
+    uncertainty = rank_uncertainty(
+        cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0
+    )
     files = build_report(
-        ReportInputs(base=base, candidate=cand, comparison=comparison, sensitivity=uncertainty, data=table.frame,
-                     base_scores=base_scores, candidate_scores=cand_scores),
-        args.out, lang=args.lang, pdf=args.pdf,
+        ReportInputs(
+            base=base,
+            candidate=cand,
+            comparison=comparison,
+            sensitivity=uncertainty,
+            data=table.frame,
+            base_scores=base_scores,
+            candidate_scores=cand_scores,
+        ),
+        args.out,
+        lang=args.lang,
+        pdf=args.pdf,
     )
     _print(f"report -> {files.html}" + (f" and {files.pdf}" if getattr(files, "pdf", None) else ""))
     return 0
@@ -464,13 +660,18 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _cfg_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("experiment", help="experiment YAML, e.g. experiments/national-hte.yaml")
-    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+    p.add_argument(
+        "--tracking-uri",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
+    )
 
 
 def _finish_run(result: Any) -> None:
     _print("")
     _print("held-out comparison of methods (same firm-years):")
-    cols = [c for c in ("auc", "auc_total", "prec_top10", "lift_top10") if c in result.methods.columns]
+    cols = [
+        c for c in ("auc", "auc_total", "prec_top10", "lift_top10") if c in result.methods.columns
+    ]
     _print(result.methods[["kind", *cols]].round(4).to_string())
     _print("")
     for name, path in result.paths.items():
@@ -486,7 +687,9 @@ def _finish_run(result: Any) -> None:
 def run_run(args: argparse.Namespace) -> int:
     from calibrate.pipeline import Experiment, run_experiment
 
-    result = run_experiment(Experiment.from_yaml(args.experiment), say=_print, tracking_uri=args.tracking_uri)
+    result = run_experiment(
+        Experiment.from_yaml(args.experiment), say=_print, tracking_uri=args.tracking_uri
+    )
     _finish_run(result)
     return 0
 
@@ -494,15 +697,22 @@ def run_run(args: argparse.Namespace) -> int:
 def _cfg_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="demo-output", help="output folder (default demo-output)")
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
-    p.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)")
+    p.add_argument(
+        "--tracking-uri",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
+    )
 
 
-@command("demo", "synth -> score -> suggest -> compare -> report -> MLflow on a small park", _cfg_demo)
+@command(
+    "demo", "synth -> score -> suggest -> compare -> report -> MLflow on a small park", _cfg_demo
+)
 def run_demo(args: argparse.Namespace) -> int:
     from calibrate.pipeline import DEMO, Experiment, run_experiment
 
     spec = {**DEMO, "out": args.out, "report": {**DEMO["report"], "lang": args.lang}}
-    result = run_experiment(Experiment.from_dict(spec, "calibrate demo"), say=_print, tracking_uri=args.tracking_uri)
+    result = run_experiment(
+        Experiment.from_dict(spec, "calibrate demo"), say=_print, tracking_uri=args.tracking_uri
+    )
     _finish_run(result)
     _print(f"\nopen the report in a browser: {result.paths['report']}")
     return 0

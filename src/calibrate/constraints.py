@@ -87,18 +87,24 @@ class ConstraintSet:
         if raw is None:
             return cls()
         if not isinstance(raw, Mapping):
-            raise ConstraintError(source, [Problem("<top>", f"expected a mapping, found {type(raw).__name__}")])
+            raise ConstraintError(
+                source, [Problem("<top>", f"expected a mapping, found {type(raw).__name__}")]
+            )
         if "constraints" in raw and len(raw) == 1:  # allow a top-level `constraints:` key
             raw = raw["constraints"]
         for key in raw:
             if key not in _KEYS:
-                problems.append(Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}"))
+                problems.append(
+                    Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}")
+                )
 
         def number(value: Any, where: str, minimum: float = 0.0) -> float | None:
             if value is None:
                 return None
             if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-                problems.append(Problem(where, f"expected a number >= {minimum:g}, found {value!r}"))
+                problems.append(
+                    Problem(where, f"expected a number >= {minimum:g}, found {value!r}")
+                )
                 return None
             return float(value)
 
@@ -110,13 +116,22 @@ class ConstraintSet:
             raw_bounds = {}
         for ident, spec in raw_bounds.items():
             if not isinstance(spec, Mapping) or set(spec) - {"min", "max"}:
-                problems.append(Problem(f"bounds.{ident}", f"expected {{min: …, max: …}}, found {spec!r}"))
+                problems.append(
+                    Problem(f"bounds.{ident}", f"expected {{min: …, max: …}}, found {spec!r}")
+                )
                 continue
-            bounds[str(ident)] = Bound(number(spec.get("min"), f"bounds.{ident}.min"),
-                                       number(spec.get("max"), f"bounds.{ident}.max"))
+            bounds[str(ident)] = Bound(
+                number(spec.get("min"), f"bounds.{ident}.min"),
+                number(spec.get("max"), f"bounds.{ident}.max"),
+            )
         change = raw.get("max_change") or {}
         if not isinstance(change, Mapping) or set(change) - {"absolute", "relative"}:
-            problems.append(Problem("max_change", f"expected {{absolute: points}} or {{relative: share}}, found {change!r}"))
+            problems.append(
+                Problem(
+                    "max_change",
+                    f"expected {{absolute: points}} or {{relative: share}}, found {change!r}",
+                )
+            )
             change = {}
         groups_raw = raw.get("groups") or {}
         group_min: dict[str, float] = {}
@@ -126,7 +141,9 @@ class ConstraintSet:
             groups_raw = {}
         for ident, spec in groups_raw.items():
             if not isinstance(spec, Mapping) or set(spec) - {"min", "max"}:
-                problems.append(Problem(f"groups.{ident}", f"expected {{min: …, max: …}}, found {spec!r}"))
+                problems.append(
+                    Problem(f"groups.{ident}", f"expected {{min: …, max: …}}, found {spec!r}")
+                )
                 continue
             lo = number(spec.get("min"), f"groups.{ident}.min")
             hi = number(spec.get("max"), f"groups.{ident}.max")
@@ -140,7 +157,9 @@ class ConstraintSet:
             nonzero = []
         same = raw.get("same_across_stages", False)
         if not isinstance(same, bool):
-            problems.append(Problem("same_across_stages", f"expected true or false, found {same!r}"))
+            problems.append(
+                Problem("same_across_stages", f"expected true or false, found {same!r}")
+            )
             same = False
         if problems:
             raise ConstraintError(source, problems)
@@ -162,25 +181,40 @@ class ConstraintSet:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConstraintError(str(path), [Problem("<file>", "file not found; check the path")]) from None
+            raise ConstraintError(
+                str(path), [Problem("<file>", "file not found; check the path")]
+            ) from None
         except yaml.YAMLError as exc:
-            raise ConstraintError(str(path), [Problem("<file>", f"not valid YAML: {exc}")]) from None
+            raise ConstraintError(
+                str(path), [Problem("<file>", f"not valid YAML: {exc}")]
+            ) from None
         return cls.from_dict(raw, str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping, the same shape :meth:`from_dict` reads (for the calibration block)."""
         out: dict[str, Any] = {"granularity": self.granularity}
         if self.bounds:
-            out["bounds"] = {k: {kk: vv for kk, vv in (("min", b.min), ("max", b.max)) if vv is not None}
-                             for k, b in self.bounds.items()}
-        change = {k: v for k, v in (("absolute", self.max_change_absolute),
-                                    ("relative", self.max_change_relative)) if v is not None}
+            out["bounds"] = {
+                k: {kk: vv for kk, vv in (("min", b.min), ("max", b.max)) if vv is not None}
+                for k, b in self.bounds.items()
+            }
+        change = {
+            k: v
+            for k, v in (
+                ("absolute", self.max_change_absolute),
+                ("relative", self.max_change_relative),
+            )
+            if v is not None
+        }
         if change:
             out["max_change"] = change
         groups = {}
         for g in sorted(set(self.group_min) | set(self.group_max)):
-            groups[g] = {k: v for k, v in (("min", self.group_min.get(g)), ("max", self.group_max.get(g)))
-                         if v is not None}
+            groups[g] = {
+                k: v
+                for k, v in (("min", self.group_min.get(g)), ("max", self.group_max.get(g)))
+                if v is not None
+            }
         if groups:
             out["groups"] = groups
         if self.same_across_stages:
@@ -207,22 +241,41 @@ class ConstraintSet:
         known_groups = {grp.id for grp in framework.groups if grp.kind == "core"}
         for ident in self.bounds:
             if ident != "default" and ident not in ids:
-                problems.append(Problem(f"bounds.{ident}", f"not a core indicator of {framework.id}; "
-                                                           f"core indicators are {', '.join(ids)}"))
+                problems.append(
+                    Problem(
+                        f"bounds.{ident}",
+                        f"not a core indicator of {framework.id}; "
+                        f"core indicators are {', '.join(ids)}",
+                    )
+                )
         for ident in self.nonzero:
             if ident not in ids:
-                problems.append(Problem(f"nonzero.{ident}", f"not a core indicator of {framework.id}"))
+                problems.append(
+                    Problem(f"nonzero.{ident}", f"not a core indicator of {framework.id}")
+                )
         for ident in {*self.group_min, *self.group_max}:
             if ident not in known_groups:
-                problems.append(Problem(f"groups.{ident}", f"not a core group of {framework.id}; "
-                                                           f"core groups are {', '.join(sorted(known_groups))}"))
+                problems.append(
+                    Problem(
+                        f"groups.{ident}",
+                        f"not a core group of {framework.id}; "
+                        f"core groups are {', '.join(sorted(known_groups))}",
+                    )
+                )
         if g > 0 and abs(budget / g - round(budget / g)) > _TOL:
-            problems.append(Problem("granularity", f"core budget {budget:g} is not a multiple of {g:g}; "
-                                                   "choose a granularity that divides the budget"))
+            problems.append(
+                Problem(
+                    "granularity",
+                    f"core budget {budget:g} is not a multiple of {g:g}; "
+                    "choose a granularity that divides the budget",
+                )
+            )
         if problems:
             raise ConstraintError(f"constraints for {framework.id}", problems)
 
-        current = np.array([[framework.indicator(i).points[s] for s in stages] for i in ids], dtype=np.float64)
+        current = np.array(
+            [[framework.indicator(i).points[s] for s in stages] for i in ids], dtype=np.float64
+        )
         default = self.bounds.get("default", Bound())
         lo = np.zeros_like(current)
         hi = np.full_like(current, budget)
@@ -252,7 +305,9 @@ class ConstraintSet:
         rows = []
         for grp in sorted({*self.group_min, *self.group_max}):
             member = np.array([gg == grp for gg in group_of], dtype=np.float64)
-            rows.append((grp, member, self.group_min.get(grp, 0.0), self.group_max.get(grp, budget)))
+            rows.append(
+                (grp, member, self.group_min.get(grp, 0.0), self.group_max.get(grp, budget))
+            )
         box = Box(ids, stages, budget, g, current, lo, hi, rows, self.same_across_stages)
         box.raise_if_infeasible(framework.id)
         return box
@@ -283,21 +338,33 @@ class Box:
         for c, stage in enumerate(self.stages):
             for r, ident in enumerate(self.ids):
                 if self.lo[r, c] > self.hi[r, c] + _TOL:
-                    problems.append(Problem(f"{ident} in stage {stage}",
-                                            f"lower bound {self.lo[r, c]:g} is above upper bound {self.hi[r, c]:g} "
-                                            "(after max_change and granularity); loosen bounds or max_change"))
+                    problems.append(
+                        Problem(
+                            f"{ident} in stage {stage}",
+                            f"lower bound {self.lo[r, c]:g} is above upper bound {self.hi[r, c]:g} "
+                            "(after max_change and granularity); loosen bounds or max_change",
+                        )
+                    )
             lo_sum, hi_sum = self.lo[:, c].sum(), self.hi[:, c].sum()
             if lo_sum > self.budget + _TOL or hi_sum < self.budget - _TOL:
-                problems.append(Problem(f"stage {stage}",
-                                        f"indicator bounds allow {lo_sum:g}–{hi_sum:g} core points in all, "
-                                        f"but the budget is {self.budget:g}; loosen bounds or max_change"))
+                problems.append(
+                    Problem(
+                        f"stage {stage}",
+                        f"indicator bounds allow {lo_sum:g}–{hi_sum:g} core points in all, "
+                        f"but the budget is {self.budget:g}; loosen bounds or max_change",
+                    )
+                )
             for grp, member, gmin, gmax in self.groups:
                 g_lo = float(member @ self.lo[:, c])
                 g_hi = float(member @ self.hi[:, c])
                 if g_hi < gmin - _TOL or g_lo > gmax + _TOL:
-                    problems.append(Problem(f"group {grp} in stage {stage}",
-                                            f"its indicators can hold {g_lo:g}–{g_hi:g} points but the group needs "
-                                            f"{gmin:g}–{gmax:g}; loosen the group limits or indicator bounds"))
+                    problems.append(
+                        Problem(
+                            f"group {grp} in stage {stage}",
+                            f"its indicators can hold {g_lo:g}–{g_hi:g} points but the group needs "
+                            f"{gmin:g}–{gmax:g}; loosen the group limits or indicator bounds",
+                        )
+                    )
         if problems:
             raise ConstraintError(f"constraints for {framework_id}", problems)
 
@@ -307,30 +374,54 @@ class Box:
         for c, stage in enumerate(self.stages):
             col = points[:, c]
             if abs(col.sum() - self.budget) > 1e-6:
-                out.append(Problem(f"stage {stage}", f"core points add up to {col.sum():g}, not {self.budget:g}"))
+                out.append(
+                    Problem(
+                        f"stage {stage}",
+                        f"core points add up to {col.sum():g}, not {self.budget:g}",
+                    )
+                )
             for r, ident in enumerate(self.ids):
                 if col[r] < self.lo[r, c] - 1e-6 or col[r] > self.hi[r, c] + 1e-6:
-                    out.append(Problem(f"{ident} in stage {stage}",
-                                       f"{col[r]:g} outside [{self.lo[r, c]:g}, {self.hi[r, c]:g}]"))
+                    out.append(
+                        Problem(
+                            f"{ident} in stage {stage}",
+                            f"{col[r]:g} outside [{self.lo[r, c]:g}, {self.hi[r, c]:g}]",
+                        )
+                    )
                 g = self.granularity
                 if g > 0 and abs(col[r] / g - round(col[r] / g)) > 1e-6:
-                    out.append(Problem(f"{ident} in stage {stage}", f"{col[r]:g} is not a multiple of {g:g}"))
+                    out.append(
+                        Problem(
+                            f"{ident} in stage {stage}", f"{col[r]:g} is not a multiple of {g:g}"
+                        )
+                    )
             for grp, member, gmin, gmax in self.groups:
                 total = float(member @ col)
                 if total < gmin - 1e-6 or total > gmax + 1e-6:
-                    out.append(Problem(f"group {grp} in stage {stage}", f"{total:g} outside [{gmin:g}, {gmax:g}]"))
+                    out.append(
+                        Problem(
+                            f"group {grp} in stage {stage}",
+                            f"{total:g} outside [{gmin:g}, {gmax:g}]",
+                        )
+                    )
         if self.same_across_stages and points.shape[1] > 1 and np.ptp(points, axis=1).max() > 1e-6:
             out.append(Problem("same_across_stages", "points differ between stages"))
         return out
 
 
-def project(v: FloatArray, lo: FloatArray, hi: FloatArray, budget: float,
-            groups: Sequence[tuple[str, FloatArray, float, float]] = ()) -> FloatArray:
+def project(
+    v: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    budget: float,
+    groups: Sequence[tuple[str, FloatArray, float, float]] = (),
+) -> FloatArray:
     """Euclidean projection of ``v`` onto {lo ≤ w ≤ hi, Σw = budget, group limits}.
 
     Without group limits this is exact by bisection on a shift τ (w = clip(v − τ, lo, hi));
     with them, a small quadratic programme is solved (SLSQP) starting from that point.
     """
+
     def shifted(tau: float) -> FloatArray:
         return np.clip(v - tau, lo, hi)
 
@@ -348,15 +439,40 @@ def project(v: FloatArray, lo: FloatArray, hi: FloatArray, budget: float,
 
     cons = [{"type": "eq", "fun": lambda x: x.sum() - budget, "jac": lambda x: np.ones_like(x)}]
     for _, member, gmin, gmax in groups:
-        cons.append({"type": "ineq", "fun": lambda x, m=member, g0=gmin: m @ x - g0, "jac": lambda x, m=member: m})
-        cons.append({"type": "ineq", "fun": lambda x, m=member, g1=gmax: g1 - m @ x, "jac": lambda x, m=member: -m})
-    res = minimize(lambda x: 0.5 * np.sum((x - v) ** 2), w, jac=lambda x: x - v, method="SLSQP",
-                   bounds=list(zip(lo, hi, strict=True)), constraints=cons, options={"ftol": 1e-12, "maxiter": 200})
+        cons.append(
+            {
+                "type": "ineq",
+                "fun": lambda x, m=member, g0=gmin: m @ x - g0,
+                "jac": lambda x, m=member: m,
+            }
+        )
+        cons.append(
+            {
+                "type": "ineq",
+                "fun": lambda x, m=member, g1=gmax: g1 - m @ x,
+                "jac": lambda x, m=member: -m,
+            }
+        )
+    res = minimize(
+        lambda x: 0.5 * np.sum((x - v) ** 2),
+        w,
+        jac=lambda x: x - v,
+        method="SLSQP",
+        bounds=list(zip(lo, hi, strict=True)),
+        constraints=cons,
+        options={"ftol": 1e-12, "maxiter": 200},
+    )
     return np.clip(res.x, lo, hi)
 
 
-def round_to_grid(w: FloatArray, lo: FloatArray, hi: FloatArray, budget: float, granularity: float,
-                  groups: Sequence[tuple[str, FloatArray, float, float]] = ()) -> FloatArray:
+def round_to_grid(
+    w: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    budget: float,
+    granularity: float,
+    groups: Sequence[tuple[str, FloatArray, float, float]] = (),
+) -> FloatArray:
     """Round one stage's points to multiples of ``granularity`` keeping Σ = budget exactly.
 
     Largest-remainder rounding within the bounds, then a greedy repair of any group limit the
@@ -379,7 +495,12 @@ def round_to_grid(w: FloatArray, lo: FloatArray, hi: FloatArray, budget: float, 
         for j in order if step > 0 else order[::-1]:
             if need == 0:
                 break
-            if step > 0 and out[j] + 1 <= hi[j] / g + _TOL or step < 0 and out[j] - 1 >= lo[j] / g - _TOL:
+            if (
+                step > 0
+                and out[j] + 1 <= hi[j] / g + _TOL
+                or step < 0
+                and out[j] - 1 >= lo[j] / g - _TOL
+            ):
                 out[j] += step
                 need -= step
                 moved = True
@@ -390,8 +511,11 @@ def round_to_grid(w: FloatArray, lo: FloatArray, hi: FloatArray, budget: float, 
         raise ValueError("bounds leave no way to meet the budget on this grid")
     result = out * g
     for _ in range(len(w) * 20):
-        broken = [(m, gmin, gmax) for _, m, gmin, gmax in groups
-                  if not (gmin - 1e-9 <= m @ result <= gmax + 1e-9)]
+        broken = [
+            (m, gmin, gmax)
+            for _, m, gmin, gmax in groups
+            if not (gmin - 1e-9 <= m @ result <= gmax + 1e-9)
+        ]
         if not broken:
             return result
         member, gmin, gmax = broken[0]

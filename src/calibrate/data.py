@@ -35,18 +35,32 @@ __all__ = [
 ]
 
 #: Columns in 万元 besides indicators whose unit is 万元 (see docs/columns.md).
-MONEY_COLUMNS = frozenset({
-    "revenue", "revenue_lag1", "revenue_lag2", "revenue_3y", "rd_expense_3y", "total_assets",
-    "net_assets", "net_assets_lag1", "net_assets_lag2", "total_cost", "tax_paid", "net_profit",
-    "labour_productivity",
-})
+MONEY_COLUMNS = frozenset(
+    {
+        "revenue",
+        "revenue_lag1",
+        "revenue_lag2",
+        "revenue_3y",
+        "rd_expense_3y",
+        "total_assets",
+        "net_assets",
+        "net_assets_lag1",
+        "net_assets_lag2",
+        "total_cost",
+        "tax_paid",
+        "net_profit",
+        "labour_productivity",
+    }
+)
 _TRUE = {"true", "yes", "y", "是", "t"}
 _FALSE = {"false", "no", "n", "否", "f"}
 #: How many problems an error message prints; all of them stay on ``error.problems``.
 MAX_LISTED = 200
 
 MSG_MISSING_COLUMN = "required by framework {fw} but missing; add a column named {col!r}{hint}"
-MSG_NOT_NUMERIC = "{found!r} is not a number; write a plain number (no units or thousands separators)"
+MSG_NOT_NUMERIC = (
+    "{found!r} is not a number; write a plain number (no units or thousands separators)"
+)
 MSG_NEGATIVE_REVENUE = "revenue {found:g} is negative; operating revenue must be >= 0 (万元)"
 MSG_MISSING_REVENUE = "revenue is missing; every firm needs revenue to be placed in a stage"
 MSG_NO_STAGE = "revenue {found:g} fits no stage of {fw} (stages cover {lo:g} to {hi}); check the value and unit"
@@ -130,18 +144,27 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
     last: Exception | None = None
     for enc in tried:
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc
+            )
             return frame, "utf-8" if enc == "utf-8-sig" else enc
         except UnicodeDecodeError as exc:
             last = exc
     raise DataContractError(
         str(path),
-        [Problem(str(path), f"could not be decoded as {' or '.join(tried)} ({last}); "
-                            "save it as UTF-8 or name the encoding with --encoding")],
+        [
+            Problem(
+                str(path),
+                f"could not be decoded as {' or '.join(tried)} ({last}); "
+                "save it as UTF-8 or name the encoding with --encoding",
+            )
+        ],
     )
 
 
-def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | int = 0) -> tuple[pd.DataFrame, str | None]:
+def read_table(
+    path: str | Path, *, encoding: str | None = None, sheet: str | int = 0
+) -> tuple[pd.DataFrame, str | None]:
     """Read a CSV (UTF-8, UTF-8 with BOM or GBK), Excel or Parquet file as it is.
 
     CSV cells are read as text so ids keep leading zeros and bad cells can be reported exactly;
@@ -158,7 +181,8 @@ def read_table(path: str | Path, *, encoding: str | None = None, sheet: str | in
     if suffix in {".parquet", ".pq"}:
         return pd.read_parquet(path), None
     raise DataContractError(
-        str(path), [Problem(str(path), f"unknown file type {suffix!r}; use .csv, .xlsx or .parquet")]
+        str(path),
+        [Problem(str(path), f"unknown file type {suffix!r}; use .csv, .xlsx or .parquet")],
     )
 
 
@@ -182,7 +206,11 @@ def _to_number(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _money_columns(framework: Framework | None, columns: Iterable[str]) -> list[str]:
     money = set(MONEY_COLUMNS)
     if framework is not None:
-        money |= {i.id for i in framework.indicators if "万元" in i.unit or i.unit.lower() in {"wan_yuan", "wan"}}
+        money |= {
+            i.id
+            for i in framework.indicators
+            if "万元" in i.unit or i.unit.lower() in {"wan_yuan", "wan"}
+        }
     return [c for c in columns if c in money]
 
 
@@ -220,8 +248,11 @@ def _finish(
     listed = problems.listed
     if listed and on_error == "raise":
         if len(listed) > MAX_LISTED:
-            extra = Problem(problems.source, f"... and {len(listed) - MAX_LISTED} more problems; "
-                                             "use on_error='reject' (--rejects FILE) to write every bad row with its reason")
+            extra = Problem(
+                problems.source,
+                f"... and {len(listed) - MAX_LISTED} more problems; "
+                "use on_error='reject' (--rejects FILE) to write every bad row with its reason",
+            )
             error = DataContractError(problems.source, [*listed[:MAX_LISTED], extra])
             error.problems = tuple(listed)  # keep all for programs that inspect them
             raise error
@@ -294,8 +325,12 @@ def load_enterprises(
             hint = ""
             if framework is not None and col in framework.penalty_ids:
                 hint = " (0/1 flag; 0 where there is no record)"
-            problems.file_level(f"{name}, column {col}",
-                                MSG_MISSING_COLUMN.format(fw=framework.id if framework else "calibrate", col=col, hint=hint))
+            problems.file_level(
+                f"{name}, column {col}",
+                MSG_MISSING_COLUMN.format(
+                    fw=framework.id if framework else "calibrate", col=col, hint=hint
+                ),
+            )
     if problems.file:
         _finish(problems, raw, raw, on_error)
 
@@ -311,7 +346,11 @@ def load_enterprises(
         not_numeric[col] = bad
         if bad.any():
             positions = np.flatnonzero(bad)
-            problems.many(positions, col, (MSG_NOT_NUMERIC.format(found=v) for v in raw[col].to_numpy()[positions]))
+            problems.many(
+                positions,
+                col,
+                (MSG_NOT_NUMERIC.format(found=v) for v in raw[col].to_numpy()[positions]),
+            )
         clean[col] = values
 
     notes: list[str] = []
@@ -319,7 +358,9 @@ def load_enterprises(
         converted = _money_columns(framework, clean.columns)
         for col in converted:
             clean[col] = clean[col] / 10_000.0
-        notes.append(f"converted {len(converted)} money columns from 元 to 万元: {', '.join(converted)}")
+        notes.append(
+            f"converted {len(converted)} money columns from 元 to 万元: {', '.join(converted)}"
+        )
 
     # keys
     ids = raw["enterprise_id"].astype("string").str.strip()
@@ -351,8 +392,13 @@ def load_enterprises(
         hi = framework.stages[-1].revenue_max
         out = ~np.isnan(revenue) & ~negative & ((revenue < lo) | (hi is not None and revenue >= hi))
         for pos in np.flatnonzero(out):
-            problems.row(int(pos), "revenue", MSG_NO_STAGE.format(
-                found=revenue[pos], fw=framework.id, lo=lo, hi="∞" if hi is None else f"{hi:g}"))
+            problems.row(
+                int(pos),
+                "revenue",
+                MSG_NO_STAGE.format(
+                    found=revenue[pos], fw=framework.id, lo=lo, hi="∞" if hi is None else f"{hi:g}"
+                ),
+            )
         for ind in framework.indicators:
             if ind.missing == "error":
                 for pos in np.flatnonzero(np.isnan(clean[ind.id].to_numpy(dtype=np.float64))):
@@ -360,7 +406,11 @@ def load_enterprises(
 
     # duplicates: every occurrence is a problem, since we cannot know which row is right
     key = pd.DataFrame({"id": ids, "year": clean["year"]})
-    dup = key.duplicated(keep=False).to_numpy(dtype=bool) & ~missing_id.to_numpy(dtype=bool) & ~year_bad
+    dup = (
+        key.duplicated(keep=False).to_numpy(dtype=bool)
+        & ~missing_id.to_numpy(dtype=bool)
+        & ~year_bad
+    )
     if dup.any():
         positions = np.flatnonzero(dup)
         groups = key.iloc[positions].groupby(["id", "year"], sort=False).indices
@@ -369,12 +419,18 @@ def load_enterprises(
             spreadsheet_rows = rows[positions[members]]
             for pos, own in zip(positions[members], spreadsheet_rows, strict=True):
                 others = ", ".join(str(r) for r in spreadsheet_rows if r != own)
-                problems.row(int(pos), "enterprise_id", MSG_DUPLICATE.format(eid=eid, year=year, others=others))
+                problems.row(
+                    int(pos),
+                    "enterprise_id",
+                    MSG_DUPLICATE.format(eid=eid, year=year, others=others),
+                )
 
     good, rejects = _finish(problems, raw, clean, on_error)
     good.insert(len(good.columns), "source_row", rows[good.index.to_numpy()])
     good = good.reset_index(drop=True)
-    return EnterpriseTable(good, rejects.reset_index(drop=True), name, used_encoding, money_unit, tuple(notes))
+    return EnterpriseTable(
+        good, rejects.reset_index(drop=True), name, used_encoding, money_unit, tuple(notes)
+    )
 
 
 def load_events(
@@ -397,7 +453,9 @@ def load_events(
     problems = _Problems(name, rows)
     for col in ("enterprise_id", "year", "event"):
         if col not in raw.columns:
-            problems.file_level(f"{name}, column {col}", "missing; an events table needs enterprise_id, year, event")
+            problems.file_level(
+                f"{name}, column {col}", "missing; an events table needs enterprise_id, year, event"
+            )
     if problems.file:
         _finish(problems, raw, raw, on_error)
     clean = raw.copy()

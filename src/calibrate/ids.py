@@ -15,7 +15,9 @@ __all__ = ["USCC_ALPHABET", "is_valid_uscc", "make_uscc", "uscc_check_char"]
 
 #: The 31 characters allowed in a code (I, O, Z, S, V are never used).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
+_WEIGHTS = np.array(
+    [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64
+)
 
 # byte value -> position in the alphabet, -1 for characters that may not appear
 _LOOKUP = np.full(256, -1, dtype=np.int64)

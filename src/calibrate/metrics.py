@@ -383,7 +383,9 @@ def grouped_auc(y: ArrayLike, score: ArrayLike, group: ArrayLike | None) -> floa
     _check_same_length(yy, "y", s, "score")
     _, codes = _group_codes(group, len(yy))
     # average ranks within each group (ties share the mean rank), one vectorised pass
-    ranks = pd.Series(s).groupby(np.asarray(codes)).rank(method="average").to_numpy(dtype=np.float64)
+    ranks = (
+        pd.Series(s).groupby(np.asarray(codes)).rank(method="average").to_numpy(dtype=np.float64)
+    )
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     pos = np.bincount(codes, weights=yy.astype(np.float64), minlength=n_groups)
     size = np.bincount(codes, minlength=n_groups).astype(np.float64)
@@ -574,7 +576,12 @@ def _precision_on_mask(yy: npt.NDArray[np.int8], mask: BoolArray) -> float:
 
 
 def precision_at_top(
-    y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float, *, ties: str = "inclusive"
+    y: ArrayLike,
+    score: ArrayLike,
+    group: ArrayLike | None,
+    fraction: float,
+    *,
+    ties: str = "inclusive",
 ) -> float:
     """Share of events among the firms on the top-``fraction`` lists (see :func:`top_k_mask`).
 
@@ -625,7 +632,9 @@ def _fractional_top_k(score: FloatArray, group: ArrayLike | None, fraction: floa
     fraction = _check_fraction(fraction)
     _, codes = _group_codes(group, score.shape[0])
     frame = pd.DataFrame({"g": codes, "s": score})
-    rank_min = frame.groupby("g")["s"].rank(method="min", ascending=False).to_numpy(dtype=np.float64)
+    rank_min = (
+        frame.groupby("g")["s"].rank(method="min", ascending=False).to_numpy(dtype=np.float64)
+    )
     tie = frame.groupby(["g", "s"])["s"].transform("size").to_numpy(dtype=np.float64)
     k = _k_per_group(fraction, np.bincount(codes)).astype(np.float64)[codes]
     rank_max = rank_min + tie - 1
@@ -633,7 +642,12 @@ def _fractional_top_k(score: FloatArray, group: ArrayLike | None, fraction: floa
 
 
 def lift_at_top(
-    y: ArrayLike, score: ArrayLike, group: ArrayLike | None, fraction: float, *, ties: str = "inclusive"
+    y: ArrayLike,
+    score: ArrayLike,
+    group: ArrayLike | None,
+    fraction: float,
+    *,
+    ties: str = "inclusive",
 ) -> float:
     """Precision on the top lists divided by the overall event rate.
 

@@ -56,8 +56,24 @@ from calibrate.framework import Framework, load_framework
 __all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
 
 _KEYS = {
-    "name", "description", "framework", "data", "target", "horizon", "objective", "constraints", "bootstrap",
-    "trials", "seed", "baselines", "models", "sensitivity_draws", "report", "tracking", "out", "shap_rows",
+    "name",
+    "description",
+    "framework",
+    "data",
+    "target",
+    "horizon",
+    "objective",
+    "constraints",
+    "bootstrap",
+    "trials",
+    "seed",
+    "baselines",
+    "models",
+    "sensitivity_draws",
+    "report",
+    "tracking",
+    "out",
+    "shap_rows",
     "direction",
 }
 BASELINES = ("equal", "entropy", "critic", "cv", "pca")
@@ -124,21 +140,34 @@ class Experiment:
     root: Path = field(default_factory=Path.cwd)
 
     @classmethod
-    def from_dict(cls, raw: Any, source: str = "<experiment>", root: Path | None = None) -> Experiment:
+    def from_dict(
+        cls, raw: Any, source: str = "<experiment>", root: Path | None = None
+    ) -> Experiment:
         """Validate a parsed experiment; every problem is reported with its YAML path."""
         problems: list[Problem] = []
         if not isinstance(raw, Mapping):
-            raise ExperimentError(source, [Problem("<top>", "expected a mapping of keys to values")])
+            raise ExperimentError(
+                source, [Problem("<top>", "expected a mapping of keys to values")]
+            )
         for key in raw:
             if key not in _KEYS:
-                problems.append(Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}"))
+                problems.append(
+                    Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}")
+                )
         for key in ("name", "framework", "data", "target"):
             if key not in raw:
                 problems.append(Problem(key, "required key is missing"))
         data = raw.get("data", {})
-        if not isinstance(data, Mapping) or not ({"synth"} <= set(data) or {"enterprises", "events"} <= set(data)):
-            problems.append(Problem("data", "give either synth: {enterprises, parks, years, seed} or "
-                                            "enterprises: FILE and events: FILE (truth: FILE optional)"))
+        if not isinstance(data, Mapping) or not (
+            {"synth"} <= set(data) or {"enterprises", "events"} <= set(data)
+        ):
+            problems.append(
+                Problem(
+                    "data",
+                    "give either synth: {enterprises, parks, years, seed} or "
+                    "enterprises: FILE and events: FILE (truth: FILE optional)",
+                )
+            )
         elif "synth" in data:
             synth = data["synth"] or {}
             if not isinstance(synth, Mapping):
@@ -146,18 +175,34 @@ class Experiment:
             else:
                 unknown = set(synth) - {"enterprises", "parks", "years", "seed"}
                 for k in sorted(unknown):
-                    problems.append(Problem(f"data.synth.{k}", "unknown key; allowed: enterprises, parks, years, seed"))
+                    problems.append(
+                        Problem(
+                            f"data.synth.{k}",
+                            "unknown key; allowed: enterprises, parks, years, seed",
+                        )
+                    )
                 _years(synth.get("years", "2018-2024"), "data.synth.years", problems)
         for key, allowed in (("baselines", BASELINES), ("models", MODELS)):
             for i, item in enumerate(raw.get(key, []) or []):
                 if item not in allowed:
-                    problems.append(Problem(f"{key}[{i}]", f"unknown {key[:-1]} {item!r}; choose from {', '.join(allowed)}"))
+                    problems.append(
+                        Problem(
+                            f"{key}[{i}]",
+                            f"unknown {key[:-1]} {item!r}; choose from {', '.join(allowed)}",
+                        )
+                    )
         if raw.get("objective", "loglik") not in ("loglik", "auc", "top5", "top10", "top20"):
             problems.append(Problem("objective", "choose loglik, auc, top5, top10 or top20"))
         for key in ("horizon", "bootstrap", "trials", "seed", "sensitivity_draws", "shap_rows"):
             value = raw.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
                 problems.append(Problem(key, f"expected a whole number >= 0, found {value!r}"))
+        if raw.get("direction") not in (None, "higher", "lower"):
+            problems.append(
+                Problem("direction", "choose higher (high scorers should have the event) or lower")
+            )
         report = raw.get("report", {}) or {}
         if report.get("lang", "zh") not in ("zh", "en"):
             problems.append(Problem("report.lang", "choose zh or en"))
@@ -171,18 +216,32 @@ class Experiment:
         if problems:
             raise ExperimentError(source, problems)
         return cls(
-            name=str(raw["name"]), framework=str(raw["framework"]), target=str(raw["target"]), data=dict(data),
-            horizon=int(raw.get("horizon", 1)), objective=str(raw.get("objective", "loglik")),
-            direction=raw.get("direction"), constraints=dict(raw.get("constraints") or {}),
-            bootstrap=int(raw.get("bootstrap", 200)), trials=int(raw.get("trials", 400)),
-            seed=int(raw.get("seed", 0)), baselines=tuple(raw.get("baselines", BASELINES) or ()),
+            name=str(raw["name"]),
+            framework=str(raw["framework"]),
+            target=str(raw["target"]),
+            data=dict(data),
+            horizon=int(raw.get("horizon", 1)),
+            objective=str(raw.get("objective", "loglik")),
+            direction=raw.get("direction"),
+            constraints=dict(raw.get("constraints") or {}),
+            bootstrap=int(raw.get("bootstrap", 200)),
+            trials=int(raw.get("trials", 400)),
+            seed=int(raw.get("seed", 0)),
+            baselines=tuple(raw.get("baselines", BASELINES) or ()),
             models=tuple(raw.get("models", MODELS) or ()),
-            sensitivity_draws=int(raw.get("sensitivity_draws", 500)), shap_rows=int(raw.get("shap_rows", 2000)),
+            sensitivity_draws=int(raw.get("sensitivity_draws", 500)),
+            shap_rows=int(raw.get("shap_rows", 2000)),
             report={"lang": "zh", "pdf": False, **report},
-            tracking={"enabled": True, "experiment": "calibrate", "register_alias": "candidate",
-                      **(raw.get("tracking") or {})},
-            out=str(raw.get("out", f"out/{raw['name']}")), description=str(raw.get("description", "")),
-            source=source, root=root or Path.cwd(),
+            tracking={
+                "enabled": True,
+                "experiment": "calibrate",
+                "register_alias": "candidate",
+                **(raw.get("tracking") or {}),
+            },
+            out=str(raw.get("out", f"out/{raw['name']}")),
+            description=str(raw.get("description", "")),
+            source=source,
+            root=root or Path.cwd(),
         )
 
     @classmethod
@@ -192,20 +251,36 @@ class Experiment:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ExperimentError(str(path), [Problem("<file>", "file not found; check the path")]) from None
+            raise ExperimentError(
+                str(path), [Problem("<file>", "file not found; check the path")]
+            ) from None
         except yaml.YAMLError as exc:
-            raise ExperimentError(str(path), [Problem("<file>", f"not valid YAML: {exc}")]) from None
+            raise ExperimentError(
+                str(path), [Problem("<file>", f"not valid YAML: {exc}")]
+            ) from None
         return cls.from_dict(raw, str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The experiment as logged with its run."""
         return {
-            "name": self.name, "framework": self.framework, "data": dict(self.data), "target": self.target,
-            "horizon": self.horizon, "objective": self.objective, "direction": self.direction,
-            "constraints": dict(self.constraints), "bootstrap": self.bootstrap, "trials": self.trials,
-            "seed": self.seed, "baselines": list(self.baselines), "models": list(self.models),
-            "sensitivity_draws": self.sensitivity_draws, "shap_rows": self.shap_rows,
-            "report": dict(self.report), "tracking": dict(self.tracking), "out": self.out,
+            "name": self.name,
+            "framework": self.framework,
+            "data": dict(self.data),
+            "target": self.target,
+            "horizon": self.horizon,
+            "objective": self.objective,
+            "direction": self.direction,
+            "constraints": dict(self.constraints),
+            "bootstrap": self.bootstrap,
+            "trials": self.trials,
+            "seed": self.seed,
+            "baselines": list(self.baselines),
+            "models": list(self.models),
+            "sensitivity_draws": self.sensitivity_draws,
+            "shap_rows": self.shap_rows,
+            "report": dict(self.report),
+            "tracking": dict(self.tracking),
+            "out": self.out,
         }
 
 
@@ -225,9 +300,9 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _load_data(exp: Experiment, framework: Framework, out: Path, say: Callable[[str], None]) -> tuple[
-    pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str
-]:
+def _load_data(
+    exp: Experiment, framework: Framework, out: Path, say: Callable[[str], None]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, str]:
     from calibrate.data import load_enterprises, load_events, read_table
 
     if "synth" in exp.data:
@@ -236,10 +311,16 @@ def _load_data(exp: Experiment, framework: Framework, out: Path, say: Callable[[
         spec = exp.data["synth"] or {}
         problems: list[Problem] = []
         years = _years(spec.get("years", "2018-2024"), "data.synth.years", problems) or (2018, 2024)
-        config = SynthConfig(enterprises=int(spec.get("enterprises", 3000)), parks=int(spec.get("parks", 2)),
-                             years=years, seed=int(spec.get("seed", 0)))
-        say(f"generating a synthetic panel: {config.enterprises} firms a year, {config.parks} park(s), "
-            f"{years[0]}-{years[1]}, seed {config.seed}")
+        config = SynthConfig(
+            enterprises=int(spec.get("enterprises", 3000)),
+            parks=int(spec.get("parks", 2)),
+            years=years,
+            seed=int(spec.get("seed", 0)),
+        )
+        say(
+            f"generating a synthetic panel: {config.enterprises} firms a year, {config.parks} park(s), "
+            f"{years[0]}-{years[1]}, seed {config.seed}"
+        )
         panel = generate(config, progress=True)
         panel.write(out / "data", fmt="parquet")
         return panel.enterprises, panel.events, panel.truth, "synthetic"
@@ -286,11 +367,23 @@ def run_experiment(
     say(f"scoring {len(data):,} enterprise-years with {framework.id}")
     base_scores = score(framework, data)
     constraints = ConstraintSet.from_dict(exp.constraints, f"{exp.source}: constraints")
-    say(f"suggesting points for {exp.target} (horizon {exp.horizon}, {exp.objective}, {exp.bootstrap} bootstrap samples)")
-    sug = suggest(framework, data, events, exp.target, exp.horizon, constraints=constraints,
-                  objective=exp.objective,  # type: ignore[arg-type]  # validated in Experiment.from_dict
-                  n_bootstrap=exp.bootstrap, n_trials=exp.trials, seed=exp.seed, base_scores=base_scores,
-                  direction=exp.direction)  # type: ignore[arg-type]
+    say(
+        f"suggesting points for {exp.target} (horizon {exp.horizon}, {exp.objective}, {exp.bootstrap} bootstrap samples)"
+    )
+    sug = suggest(
+        framework,
+        data,
+        events,
+        exp.target,
+        exp.horizon,
+        constraints=constraints,
+        objective=exp.objective,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        n_bootstrap=exp.bootstrap,
+        n_trials=exp.trials,
+        seed=exp.seed,
+        base_scores=base_scores,
+        direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+    )
     sug.save(out / "suggested.yaml")
     sug.diff().to_csv(out / "diff.csv", index=False)
     sug.points.to_csv(out / "points.csv", index=False)
@@ -308,7 +401,9 @@ def run_experiment(
     if exp.baselines:
         from calibrate.weighting import baseline
 
-        say(f"unsupervised baselines: {', '.join(exp.baselines)} (fitted on the training years only)")
+        say(
+            f"unsupervised baselines: {', '.join(exp.baselines)} (fitted on the training years only)"
+        )
         train_data = data[np.isin(years, sug.train_years)]
         for method in exp.baselines:
             fw_b = baseline(framework, train_data, method, rounding="whole")
@@ -346,8 +441,9 @@ def run_experiment(
     if truth is not None:
         col = f"oracle_{exp.target}_h{exp.horizon}"
         if col in truth.columns:
-            merged = data[["enterprise_id", "year"]].merge(truth[["enterprise_id", "year", col]],
-                                                          on=["enterprise_id", "year"], how="left")
+            merged = data[["enterprise_id", "year"]].merge(
+                truth[["enterprise_id", "year", col]], on=["enterprise_id", "year"], how="left"
+            )
             p = merged[col].to_numpy(dtype=np.float64)
             if sug.direction == "lower":
                 p = 1.0 - p
@@ -360,8 +456,16 @@ def run_experiment(
     methods.to_csv(out / "methods.csv")
 
     say("comparing today's and the suggested framework")
-    comparison = compare(framework, sug.framework, data, events=events, target=exp.target, horizon=exp.horizon,
-                         base_scores=base_scores, candidate_scores=cand_scores)
+    comparison = compare(
+        framework,
+        sug.framework,
+        data,
+        events=events,
+        target=exp.target,
+        horizon=exp.horizon,
+        base_scores=base_scores,
+        candidate_scores=cand_scores,
+    )
     comparison.write(out / "compare")
     lap("compare")
 
@@ -369,21 +473,44 @@ def run_experiment(
     if exp.sensitivity_draws and exp.bootstrap:
         from calibrate.sensitivity import FromDraws, rank_uncertainty
 
-        say(f"rank uncertainty: {exp.sensitivity_draws} draws from the {exp.bootstrap} bootstrap points tables")
-        uncertainty = rank_uncertainty(sug.framework, scores=cand_scores, weights=FromDraws(sug.bootstrap_draws),
-                                       n_draws=exp.sensitivity_draws, seed=exp.seed)
+        say(
+            f"rank uncertainty: {exp.sensitivity_draws} draws from the {exp.bootstrap} bootstrap points tables"
+        )
+        uncertainty = rank_uncertainty(
+            sug.framework,
+            scores=cand_scores,
+            weights=FromDraws(sug.bootstrap_draws),
+            n_draws=exp.sensitivity_draws,
+            seed=exp.seed,
+        )
         uncertainty.to_frame().to_csv(out / "uncertainty.csv", index=False)
     lap("sensitivity")
 
     paths: dict[str, Path] = {
-        "suggested framework": out / "suggested.yaml", "diff": out / "diff.csv", "points": out / "points.csv",
-        "methods": out / "methods.csv", "comparison": out / "compare",
+        "suggested framework": out / "suggested.yaml",
+        "diff": out / "diff.csv",
+        "points": out / "points.csv",
+        "methods": out / "methods.csv",
+        "comparison": out / "compare",
     }
     if exp.report.get("enabled", True):
-        _write_report(exp, out, paths, framework, sug, comparison, uncertainty, shap_result, methods, data,
-                      base_scores, cand_scores, data_name, say)
+        _write_report(
+            exp,
+            out,
+            paths,
+            framework,
+            sug,
+            comparison,
+            uncertainty,
+            shap_result,
+            methods,
+            data,
+            base_scores,
+            cand_scores,
+            data_name,
+            say,
+        )
     lap("report")
-
 
     run_id = uri = None
     if exp.tracking.get("enabled", True):
@@ -391,35 +518,74 @@ def run_experiment(
 
         tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
         uri = tracker.uri
-        (out / "experiment.json").write_text(json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "experiment.json").write_text(
+            json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         run = tracker.log_suggestion(
-            sug, extra_artifacts=[p for p in (out / "methods.csv", out / "report.html", out / "experiment.json",
-                                              out / "compare") if p.exists()],
-            tags={"experiment": exp.name, "data": data_name}, command=f"run {exp.source}",
+            sug,
+            extra_artifacts=[
+                p
+                for p in (
+                    out / "methods.csv",
+                    out / "report.html",
+                    out / "experiment.json",
+                    out / "compare",
+                )
+                if p.exists()
+            ],
+            tags={"experiment": exp.name, "data": data_name},
+            command=f"run {exp.source}",
             params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
         )
         if run is not None:
             run_id = run.run_id
             alias = exp.tracking.get("register_alias")
             if alias:
-                tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
+                tracker.register_framework(
+                    run.run_id, f"{framework.id}-{exp.target}", alias=str(alias)
+                )
     lap("tracking")
     (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
     return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
 
 
-def _write_report(exp: Experiment, out: Path, paths: dict[str, Path], framework: Framework, sug: Any,
-                  comparison: Any, uncertainty: Any, shap_result: Any, methods: pd.DataFrame, data: pd.DataFrame,
-                  base_scores: Any, cand_scores: Any, data_name: str, say: Callable[[str], None]) -> None:
+def _write_report(
+    exp: Experiment,
+    out: Path,
+    paths: dict[str, Path],
+    framework: Framework,
+    sug: Any,
+    comparison: Any,
+    uncertainty: Any,
+    shap_result: Any,
+    methods: pd.DataFrame,
+    data: pd.DataFrame,
+    base_scores: Any,
+    cand_scores: Any,
+    data_name: str,
+    say: Callable[[str], None],
+) -> None:
     say("writing the report")
     from calibrate.report import ReportInputs, build_report
 
     files = build_report(
-        ReportInputs(base=framework, candidate=sug.framework, suggestion=sug, comparison=comparison,
-                     sensitivity=uncertainty, shap=shap_result, extra_metrics=_extra_metrics(methods),
-                     data=data, base_scores=base_scores, candidate_scores=cand_scores,
-                     synthetic=data_name == "synthetic", title=exp.description or exp.name),
-        out / "report.html", lang=str(exp.report.get("lang", "zh")), pdf=bool(exp.report.get("pdf", False)),
+        ReportInputs(
+            base=framework,
+            candidate=sug.framework,
+            suggestion=sug,
+            comparison=comparison,
+            sensitivity=uncertainty,
+            shap=shap_result,
+            extra_metrics=_extra_metrics(methods),
+            data=data,
+            base_scores=base_scores,
+            candidate_scores=cand_scores,
+            synthetic=data_name == "synthetic",
+            title=exp.description or exp.name,
+        ),
+        out / "report.html",
+        lang=str(exp.report.get("lang", "zh")),
+        pdf=bool(exp.report.get("pdf", False)),
     )
     paths["report"] = Path(files.html)
     if files.pdf is not None:
@@ -431,5 +597,7 @@ def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:
     extra: dict[str, dict[str, float]] = {}
     for name, row in methods.iterrows():
         if row["kind"] in ("baseline", "model", "oracle"):
-            extra[str(name)] = {str(k): float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))}
+            extra[str(name)] = {
+                str(k): float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))
+            }
     return extra

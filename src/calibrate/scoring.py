@@ -374,8 +374,16 @@ class ScoreResult:
         n = max(self.n_firms, 1)
         for ind in self.framework.indicators:
             k = int(self.missing[ind.id])
-            rows.append({"indicator": ind.id, "name_zh": ind.name.zh, "name_en": ind.name.en,
-                         "missing": k, "share": k / n, "policy": ind.missing})
+            rows.append(
+                {
+                    "indicator": ind.id,
+                    "name_zh": ind.name.zh,
+                    "name_en": ind.name.en,
+                    "missing": k,
+                    "share": k / n,
+                    "policy": ind.missing,
+                }
+            )
         return pd.DataFrame(rows)
 
     def to_frame(self) -> pd.DataFrame:
@@ -400,8 +408,12 @@ def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
             continue
         seen.add(col)
         if col not in data.columns:
-            problems.append(Problem(f"{source}, column {col}",
-                                    f"required by framework {framework.id} but missing; add the column"))
+            problems.append(
+                Problem(
+                    f"{source}, column {col}",
+                    f"required by framework {framework.id} but missing; add the column",
+                )
+            )
     if problems:
         raise DataContractError(source, problems)
 
@@ -446,11 +458,17 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     problems: list[Problem] = []
     unstaged = np.flatnonzero(stage_index < 0)
     for pos in unstaged[:50]:
-        problems.append(Problem(f"{source}, row {pos + 1}, column revenue",
-                                f"revenue {_show(revenue[pos])} fits no stage of {framework.id} "
-                                f"(stages start at {framework.stages[0].revenue_min:g}); fix the value"))
+        problems.append(
+            Problem(
+                f"{source}, row {pos + 1}, column revenue",
+                f"revenue {_show(revenue[pos])} fits no stage of {framework.id} "
+                f"(stages start at {framework.stages[0].revenue_min:g}); fix the value",
+            )
+        )
     if len(unstaged) > 50:
-        problems.append(Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage"))
+        problems.append(
+            Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage")
+        )
 
     codes = ranking_codes(data, stage_index, framework.ranking_group)
     k = len(framework.indicators)
@@ -459,6 +477,7 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     pts = np.empty((n, k), dtype=np.float64, order="F")
     missing = {}
     safe_stage = np.maximum(stage_index, 0)
+
     def one_indicator(j: int) -> tuple[int, list[Problem]]:
         """Fraction and points of indicator ``j``: writes column ``j`` only, so columns can run in parallel."""
         ind = framework.indicators[j]
@@ -468,9 +487,15 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
         n_missing = int(nan.sum())
         if ind.missing == "error" and n_missing:
             for pos in np.flatnonzero(nan)[:20]:
-                found.append(Problem(f"{source}, row {pos + 1}, column {ind.id}",
-                                     "missing, and the framework says missing: error; supply the value"))
-        indicator_points(framework, ind, x, safe_stage, codes, fraction_out=fractions[:, j], points_out=pts[:, j])
+                found.append(
+                    Problem(
+                        f"{source}, row {pos + 1}, column {ind.id}",
+                        "missing, and the framework says missing: error; supply the value",
+                    )
+                )
+        indicator_points(
+            framework, ind, x, safe_stage, codes, fraction_out=fractions[:, j], points_out=pts[:, j]
+        )
         return n_missing, found
 
     # numpy releases the GIL on whole-column work, so two threads score two indicators at once on
@@ -518,16 +543,42 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     deduction = round_half_up(deduction, decimals)
     total = round_half_up(core + bonus - deduction, decimals)
 
-    rank, percentile, tier_code, subsidy = _rank_and_lists(framework, total, vetoed, codes, stage_index)
+    rank, percentile, tier_code, subsidy = _rank_and_lists(
+        framework, total, vetoed, codes, stage_index
+    )
 
-    frame = _assemble(data, framework, stage_index, pts, subtotals, core, bonus, deduction, vetoed,
-                      total, rank, percentile, tier_code, subsidy)
-    return ScoreResult(framework, frame, fractions, stage_index, codes,
-                       pd.Series(missing, name="missing", dtype="int64"))
+    frame = _assemble(
+        data,
+        framework,
+        stage_index,
+        pts,
+        subtotals,
+        core,
+        bonus,
+        deduction,
+        vetoed,
+        total,
+        rank,
+        percentile,
+        tier_code,
+        subsidy,
+    )
+    return ScoreResult(
+        framework,
+        frame,
+        fractions,
+        stage_index,
+        codes,
+        pd.Series(missing, name="missing", dtype="int64"),
+    )
 
 
 def _rank_and_lists(
-    framework: Framework, total: FloatArray, vetoed: npt.NDArray[np.bool_], codes: IntArray, stage_index: IntArray
+    framework: Framework,
+    total: FloatArray,
+    vetoed: npt.NDArray[np.bool_],
+    codes: IntArray,
+    stage_index: IntArray,
 ) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
     n = total.shape[0]
     ranked = ~vetoed
@@ -554,7 +605,9 @@ def _rank_and_lists(
             continue
         sub_codes = codes[rows]
         sub_rank = competition_rank(total[rows], sub_codes)
-        k = seats(rule.top_fraction, np.bincount(sub_codes, minlength=n_groups), framework.tier_seats)
+        k = seats(
+            rule.top_fraction, np.bincount(sub_codes, minlength=n_groups), framework.tier_seats
+        )
         if rule.max_firms is not None:
             k = np.minimum(k, rule.max_firms)
         wins = sub_rank <= k[sub_codes]
@@ -599,17 +652,28 @@ def _assemble(
         floats[:, j] = arr
     parts = [
         data[keys],
-        pd.DataFrame({"stage": pd.Categorical.from_codes(stage_index, categories=pd.Index(framework.stage_ids))},
-                     index=index),
-        pd.DataFrame(pts, columns=[f"pts__{i}" for i in framework.indicator_ids], index=index, copy=False),
+        pd.DataFrame(
+            {
+                "stage": pd.Categorical.from_codes(
+                    stage_index, categories=pd.Index(framework.stage_ids)
+                )
+            },
+            index=index,
+        ),
+        pd.DataFrame(
+            pts, columns=[f"pts__{i}" for i in framework.indicator_ids], index=index, copy=False
+        ),
         pd.DataFrame(floats, columns=float_names, index=index, copy=False),
         pd.DataFrame(
             {
                 "vetoed": vetoed,
-                "rank": pd.arrays.IntegerArray(rank, mask=vetoed.copy()),  # vetoed firms are not ranked
+                "rank": pd.arrays.IntegerArray(
+                    rank, mask=vetoed.copy()
+                ),  # vetoed firms are not ranked
                 "percentile": percentile,
                 "tier": pd.Categorical.from_codes(
-                    tier_code, categories=pd.Index([t.id for t in framework.tiers], dtype="str")),
+                    tier_code, categories=pd.Index([t.id for t in framework.tiers], dtype="str")
+                ),
                 "subsidy_wan": subsidy,
             },
             index=index,

@@ -45,7 +45,14 @@ from calibrate.framework import Framework
 from calibrate.outcomes import make_labels
 from calibrate.scoring import ScoreResult, score
 
-__all__ = ["BAD_EVENTS", "OBJECTIVES", "Suggestion", "evaluate_policy", "evaluate_ranking", "suggest"]
+__all__ = [
+    "BAD_EVENTS",
+    "OBJECTIVES",
+    "Suggestion",
+    "evaluate_policy",
+    "evaluate_ranking",
+    "suggest",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Objective = Literal["loglik", "auc", "top5", "top10", "top20"]
@@ -60,7 +67,9 @@ INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % int
 # --- evaluation shared by reporting --------------------------------------------------------
 
 
-def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.ArrayLike) -> dict[str, float]:
+def evaluate_ranking(
+    y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.ArrayLike
+) -> dict[str, float]:
     """Outcome metrics of any score (points total, model probability, oracle) on the same footing.
 
     ``auc`` is the **within-group AUC** (:func:`calibrate.metrics.grouped_auc`): how well the score
@@ -75,21 +84,28 @@ def evaluate_ranking(y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.A
     yy = np.asarray(y, dtype=np.int8)
     values = np.asarray(score_values, dtype=np.float64)
     codes = pd.factorize(np.asarray(group), sort=True)[0].astype(np.int64)
-    out: dict[str, float] = {"n": float(len(yy)), "events": float(yy.sum()),
-                             "base_rate": float(yy.mean()) if len(yy) else math.nan}
+    out: dict[str, float] = {
+        "n": float(len(yy)),
+        "events": float(yy.sum()),
+        "base_rate": float(yy.mean()) if len(yy) else math.nan,
+    }
     both = 0 < yy.sum() < len(yy)
     out["auc"] = metrics.grouped_auc(yy, values, codes) if both else math.nan
     out["auc_total"] = metrics.roc_auc(yy, values) if both else math.nan
     for f in FRACTIONS:
         key = f"{round(f * 100)}"
         has = len(yy) > 0
-        prec = metrics.precision_at_top(yy, values, codes, f, ties="fractional") if has else math.nan
+        prec = (
+            metrics.precision_at_top(yy, values, codes, f, ties="fractional") if has else math.nan
+        )
         out[f"prec_top{key}"] = prec
         out[f"lift_top{key}"] = prec / float(yy.mean()) if yy.sum() else math.nan
     return out
 
 
-def evaluate_policy(y: npt.ArrayLike, result: ScoreResult, mask: npt.NDArray[np.bool_]) -> dict[str, float]:
+def evaluate_policy(
+    y: npt.ArrayLike, result: ScoreResult, mask: npt.NDArray[np.bool_]
+) -> dict[str, float]:
     """:func:`evaluate_ranking` of a scored framework's totals on the rows in ``mask``."""
     total = result.frame["total"].to_numpy(dtype=np.float64)
     return evaluate_ranking(y, total[mask], result.group_code[mask])
@@ -132,9 +148,13 @@ class Suggestion:
     seed: int
     data_fingerprint: str
     label_counts: dict[str, int] = field(default_factory=dict)
-    train_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    train_mask: npt.NDArray[np.bool_] = field(
+        default_factory=lambda: np.zeros(0, dtype=bool), repr=False
+    )
     """Rows of the enterprise table the points were fitted on (labelled, ranked, training years)."""
-    test_mask: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    test_mask: npt.NDArray[np.bool_] = field(
+        default_factory=lambda: np.zeros(0, dtype=bool), repr=False
+    )
     """Rows the held-out metrics are computed on — use it to measure any other score alike."""
     outcome: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
     """0/1 per row for the outcome scored (the event, or its absence for ``direction="lower"``);
@@ -152,7 +172,9 @@ class Suggestion:
         """A readable diff: changed points only, largest moves first, with names and intervals."""
         changed = self.points[self.points["change"] != 0].copy()
         changed["abs"] = changed["change"].abs()
-        return changed.sort_values(["abs", "indicator", "stage"], ascending=[False, True, True]).drop(columns="abs")
+        return changed.sort_values(
+            ["abs", "indicator", "stage"], ascending=[False, True, True]
+        ).drop(columns="abs")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``calibration`` block written into the suggested framework file."""
@@ -188,8 +210,15 @@ _State = FloatArray  # the solver's variable vector at an optimum (warm start fo
 
 
 def _fit_loglik(
-    F: FloatArray, fixed: FloatArray, y: FloatArray, weight: FloatArray, w0: FloatArray,
-    lo: FloatArray, hi: FloatArray, budget: float, groups: Sequence[tuple[str, FloatArray, float, float]],
+    F: FloatArray,
+    fixed: FloatArray,
+    y: FloatArray,
+    weight: FloatArray,
+    w0: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    budget: float,
+    groups: Sequence[tuple[str, FloatArray, float, float]],
     state: _State | None = None,
 ) -> tuple[FloatArray, _State | None]:
     """Maximise the weighted likelihood of ``σ(α + β·(F·w + fixed))`` over points ``w`` (one stage).
@@ -230,12 +259,20 @@ def _fit_loglik(
     v = _newton_qp(X, y, weight / wsum, v, a_eq, a_in)
     theta, beta = v[:k], float(v[k + 1])
     if not beta > 1e-9:
-        return w0.copy(), None  # the points carry no signal in the outcome's direction: keep today's
+        return (
+            w0.copy(),
+            None,
+        )  # the points carry no signal in the outcome's direction: keep today's
     return project(np.clip(theta / beta, lo, hi), lo, hi, budget, groups), v
 
 
 def _newton_qp(
-    X: FloatArray, y: FloatArray, weight: FloatArray, v: FloatArray, a_eq: FloatArray, a_in: FloatArray,
+    X: FloatArray,
+    y: FloatArray,
+    weight: FloatArray,
+    v: FloatArray,
+    a_eq: FloatArray,
+    a_in: FloatArray,
     max_steps: int = 30,
 ) -> FloatArray:
     """Minimise the weighted logistic loss of ``X v`` subject to ``a_eq·v = 0``, ``a_in v ≥ 0``.
@@ -316,9 +353,19 @@ def _metric_values(
 
 
 def _fit_search(
-    objective: str, F: FloatArray, fixed: FloatArray, y: FloatArray, group: npt.NDArray[np.int64],
-    starts: Sequence[FloatArray], lo: FloatArray, hi: FloatArray, budget: float,
-    groups: Sequence[tuple[str, FloatArray, float, float]], n_trials: int, seed: int, batch: int = 64,
+    objective: str,
+    F: FloatArray,
+    fixed: FloatArray,
+    y: FloatArray,
+    group: npt.NDArray[np.int64],
+    starts: Sequence[FloatArray],
+    lo: FloatArray,
+    hi: FloatArray,
+    budget: float,
+    groups: Sequence[tuple[str, FloatArray, float, float]],
+    n_trials: int,
+    seed: int,
+    batch: int = 64,
 ) -> FloatArray:
     """Maximise a non-smooth objective with Optuna (TPE), batches of candidates scored at once."""
     import optuna
@@ -327,7 +374,9 @@ def _fit_search(
     k = F.shape[1]
     if y.min() == y.max():
         return starts[0].copy()
-    sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(32, n_trials))
+    sampler = optuna.samplers.TPESampler(
+        seed=seed, multivariate=True, n_startup_trials=min(32, n_trials)
+    )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     free = [j for j in range(k) if hi[j] > lo[j]]
     for start in starts:
@@ -357,21 +406,43 @@ def _fit_search(
 
 
 def _split_years(
-    years: npt.NDArray[np.int64], labelled: npt.NDArray[np.bool_],
-    train_years: Sequence[int] | None, test_years: Sequence[int] | None,
+    years: npt.NDArray[np.int64],
+    labelled: npt.NDArray[np.bool_],
+    train_years: Sequence[int] | None,
+    test_years: Sequence[int] | None,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     available = sorted({int(v) for v in years[labelled]})
     if not available:
-        raise DataContractError("labels", [Problem("labels", "no firm-year has a label: every year is censored "
-                                                             "or excluded; use more years of events or a shorter horizon")])
+        raise DataContractError(
+            "labels",
+            [
+                Problem(
+                    "labels",
+                    "no firm-year has a label: every year is censored "
+                    "or excluded; use more years of events or a shorter horizon",
+                )
+            ],
+        )
     test = tuple(sorted(test_years)) if test_years else (available[-1],)
-    train = tuple(sorted(train_years)) if train_years else tuple(y for y in available if y < min(test))
+    train = (
+        tuple(sorted(train_years)) if train_years else tuple(y for y in available if y < min(test))
+    )
     if not train:
-        raise DataContractError("labels", [Problem("labels", f"no labelled year before the held-out years {test}; "
-                                                             "give --train-years or use data with more years")])
+        raise DataContractError(
+            "labels",
+            [
+                Problem(
+                    "labels",
+                    f"no labelled year before the held-out years {test}; "
+                    "give --train-years or use data with more years",
+                )
+            ],
+        )
     overlap = set(train) & set(test)
     if overlap:
-        raise DataContractError("labels", [Problem("years", f"years {sorted(overlap)} are both training and held-out")])
+        raise DataContractError(
+            "labels", [Problem("years", f"years {sorted(overlap)} are both training and held-out")]
+        )
     return train, test
 
 
@@ -431,8 +502,15 @@ def suggest(
     Suggestion
     """
     if objective not in OBJECTIVES:
-        raise ConstraintError("objective", [Problem("objective", f"unknown objective {objective!r}; "
-                                                                 f"choose one of {', '.join(OBJECTIVES)}")])
+        raise ConstraintError(
+            "objective",
+            [
+                Problem(
+                    "objective",
+                    f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}",
+                )
+            ],
+        )
     constraints = constraints or ConstraintSet()
     box = constraints.box(framework)
     scores = base_scores if base_scores is not None else score(framework, data)
@@ -465,30 +543,71 @@ def suggest(
 
     # One problem per stage (or one for all stages when they share points), sliced once: bootstrap
     # samples only change the row weights.
-    stage_sets = [list(range(len(box.stages)))] if box.same_across_stages else [[c] for c in range(len(box.stages))]
+    stage_sets = (
+        [list(range(len(box.stages)))]
+        if box.same_across_stages
+        else [[c] for c in range(len(box.stages))]
+    )
     parts = []
     for cset in stage_sets:
         idx = np.flatnonzero(np.isin(prob.stage, cset))
-        parts.append((cset, idx, np.ascontiguousarray(prob.F[idx]), prob.fixed[idx], prob.y[idx], prob.group[idx]))
+        parts.append(
+            (
+                cset,
+                idx,
+                np.ascontiguousarray(prob.F[idx]),
+                prob.fixed[idx],
+                prob.y[idx],
+                prob.group[idx],
+            )
+        )
     states: dict[int, _State | None] = {}
 
-    def fit(weight: FloatArray, trials: int, trial_seed: int, start: FloatArray | None = None) -> FloatArray:
+    def fit(
+        weight: FloatArray, trials: int, trial_seed: int, start: FloatArray | None = None
+    ) -> FloatArray:
         """Continuous points (indicators × stages) for one weighting of the training rows."""
         out = np.empty_like(box.current)
         for p_i, (cset, idx, F, fixed, y, group) in enumerate(parts):
             c0 = cset[0]
             lo, hi = box.lo[:, c0], box.hi[:, c0]
-            w0 = start[:, c0] if start is not None else project(box.current[:, c0], lo, hi, box.budget, box.groups)
+            w0 = (
+                start[:, c0]
+                if start is not None
+                else project(box.current[:, c0], lo, hi, box.budget, box.groups)
+            )
             wt = weight[idx]
-            w, state = _fit_loglik(F, fixed, y, wt, w0, lo, hi, box.budget, box.groups,
-                                   state=states.get(p_i) if start is not None else None)
+            w, state = _fit_loglik(
+                F,
+                fixed,
+                y,
+                wt,
+                w0,
+                lo,
+                hi,
+                box.budget,
+                box.groups,
+                state=states.get(p_i) if start is not None else None,
+            )
             if start is None:
                 states[p_i] = state  # the full-data optimum warm-starts every bootstrap refit
             if objective != "loglik":
                 # search on the rows as drawn: repeat rows by their bootstrap count
                 rep_idx = np.repeat(np.arange(len(idx)), wt.astype(np.int64))
-                w = _fit_search(objective, F[rep_idx], fixed[rep_idx], y[rep_idx], group[rep_idx],
-                                [w0, w], lo, hi, box.budget, box.groups, trials, trial_seed)
+                w = _fit_search(
+                    objective,
+                    F[rep_idx],
+                    fixed[rep_idx],
+                    y[rep_idx],
+                    group[rep_idx],
+                    [w0, w],
+                    lo,
+                    hi,
+                    box.budget,
+                    box.groups,
+                    trials,
+                    trial_seed,
+                )
             for c in cset:
                 out[:, c] = w
         return out
@@ -496,8 +615,9 @@ def suggest(
     def rounded(points: FloatArray) -> FloatArray:
         out = np.empty_like(points)
         for c in range(points.shape[1]):
-            out[:, c] = round_to_grid(points[:, c], box.lo[:, c], box.hi[:, c], box.budget,
-                                      box.granularity, box.groups)
+            out[:, c] = round_to_grid(
+                points[:, c], box.lo[:, c], box.hi[:, c], box.budget, box.granularity, box.groups
+            )
         return out + 0.0  # no negative zeros in tables
 
     from threadpoolctl import threadpool_limits
@@ -533,15 +653,20 @@ def suggest(
         low = high = np.full_like(suggested, np.nan)
 
     n_ind, n_st = suggested.shape
-    draws_long = pd.DataFrame({
-        "draw": np.repeat(np.arange(n_bootstrap), n_ind * n_st),
-        "indicator": np.tile(np.repeat(box.ids, n_st), n_bootstrap),
-        "stage": np.tile(np.array(box.stages * n_ind), n_bootstrap),
-        "points": draws.reshape(-1),
-    })
+    draws_long = pd.DataFrame(
+        {
+            "draw": np.repeat(np.arange(n_bootstrap), n_ind * n_st),
+            "indicator": np.tile(np.repeat(box.ids, n_st), n_bootstrap),
+            "stage": np.tile(np.array(box.stages * n_ind), n_bootstrap),
+            "points": draws.reshape(-1),
+        }
+    )
 
     # the suggested framework, scored by the real scorer for held-out metrics
-    table = {ident: {s: float(suggested[r, c]) for c, s in enumerate(box.stages)} for r, ident in enumerate(box.ids)}
+    table = {
+        ident: {s: float(suggested[r, c]) for c, s in enumerate(box.stages)}
+        for r, ident in enumerate(box.ids)
+    }
     draft = framework.with_points(table)
     new_scores = score(draft, data)
     metrics_rows, by_year = _held_out(y_all, scores, new_scores, test_mask, years, test)
@@ -568,12 +693,20 @@ def suggest(
         "constraints": constraints.to_dict(),
         "labels": labels.to_dict()["counts"],
         "points": [
-            {"indicator": r.indicator, "stage": r.stage, "current": _num(r.current), "suggested": _num(r.suggested),
-             "low": _num(r.low), "high": _num(r.high)}
+            {
+                "indicator": r.indicator,
+                "stage": r.stage,
+                "current": _num(r.current),
+                "suggested": _num(r.suggested),
+                "low": _num(r.low),
+                "high": _num(r.high),
+            }
             for r in points.itertuples()
         ],
-        "held_out": {m: {"current": _num(row["current"]), "suggested": _num(row["suggested"])}
-                     for m, row in metrics_rows.iterrows()},
+        "held_out": {
+            m: {"current": _num(row["current"]), "suggested": _num(row["suggested"])}
+            for m, row in metrics_rows.iterrows()
+        },
         "python": platform.python_version(),
     }
     suggested_fw = framework.with_points(
@@ -583,11 +716,27 @@ def suggest(
         calibration=block,
     )
     return Suggestion(
-        base=framework, framework=suggested_fw, points=points, metrics=metrics_rows, metrics_by_year=by_year,
-        objective=objective, solver=solver, target=target, direction=direction, horizon=horizon, constraints=constraints,
-        train_years=train, test_years=test, n_bootstrap=n_bootstrap, seed=seed,
-        data_fingerprint=data_fp, label_counts=labels.to_dict()["counts"], train_mask=train_mask,
-        test_mask=test_mask, outcome=y_all, bootstrap_draws=draws_long,
+        base=framework,
+        framework=suggested_fw,
+        points=points,
+        metrics=metrics_rows,
+        metrics_by_year=by_year,
+        objective=objective,
+        solver=solver,
+        target=target,
+        direction=direction,
+        horizon=horizon,
+        constraints=constraints,
+        train_years=train,
+        test_years=test,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        data_fingerprint=data_fp,
+        label_counts=labels.to_dict()["counts"],
+        train_mask=train_mask,
+        test_mask=test_mask,
+        outcome=y_all,
+        bootstrap_draws=draws_long,
     )
 
 
@@ -599,13 +748,19 @@ def _num(x: Any) -> Any:
 
 
 def _held_out(
-    y: FloatArray, base: ScoreResult, new: ScoreResult, test_mask: npt.NDArray[np.bool_],
-    years: npt.NDArray[np.int64], test_years: tuple[int, ...],
+    y: FloatArray,
+    base: ScoreResult,
+    new: ScoreResult,
+    test_mask: npt.NDArray[np.bool_],
+    years: npt.NDArray[np.int64],
+    test_years: tuple[int, ...],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    overall = pd.DataFrame({
-        "current": evaluate_policy(y[test_mask], base, test_mask),
-        "suggested": evaluate_policy(y[test_mask], new, test_mask),
-    })
+    overall = pd.DataFrame(
+        {
+            "current": evaluate_policy(y[test_mask], base, test_mask),
+            "suggested": evaluate_policy(y[test_mask], new, test_mask),
+        }
+    )
     overall.index.name = "metric"
     rows = []
     for yr in test_years:
@@ -618,16 +773,31 @@ def _held_out(
     return overall, pd.DataFrame(rows)
 
 
-def _points_table(framework: Framework, box: Box, suggested: FloatArray, continuous: FloatArray,
-                  low: FloatArray, high: FloatArray) -> pd.DataFrame:
+def _points_table(
+    framework: Framework,
+    box: Box,
+    suggested: FloatArray,
+    continuous: FloatArray,
+    low: FloatArray,
+    high: FloatArray,
+) -> pd.DataFrame:
     rows = []
     for r, ident in enumerate(box.ids):
         ind = framework.indicator(ident)
         for c, stage in enumerate(box.stages):
-            rows.append({
-                "indicator": ident, "name_zh": ind.name.zh, "name_en": ind.name.en, "group": ind.group,
-                "stage": stage, "current": box.current[r, c], "suggested": suggested[r, c],
-                "continuous": continuous[r, c], "low": low[r, c], "high": high[r, c],
-                "change": suggested[r, c] - box.current[r, c],
-            })
+            rows.append(
+                {
+                    "indicator": ident,
+                    "name_zh": ind.name.zh,
+                    "name_en": ind.name.en,
+                    "group": ind.group,
+                    "stage": stage,
+                    "current": box.current[r, c],
+                    "suggested": suggested[r, c],
+                    "continuous": continuous[r, c],
+                    "low": low[r, c],
+                    "high": high[r, c],
+                    "change": suggested[r, c] - box.current[r, c],
+                }
+            )
     return pd.DataFrame(rows)

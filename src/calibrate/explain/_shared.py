@@ -102,7 +102,9 @@ def indicator_points(
     framework: Framework, ind: Indicator, x: FloatArray, stage_index: IntArray, codes: IntArray
 ) -> FloatArray:
     """Points of one indicator for the values ``x`` — the scorer's own kernel."""
-    return scoring_indicator_points(framework, ind, np.asarray(x, dtype=np.float64), stage_index, codes)
+    return scoring_indicator_points(
+        framework, ind, np.asarray(x, dtype=np.float64), stage_index, codes
+    )
 
 
 class TotalsAfter:

@@ -101,7 +101,12 @@ def to_document(f: FrameworkData) -> dict[str, Any]:
     ]
     indicators = []
     for ind in f.indicators:
-        item: dict[str, Any] = {"id": ind.id, "name": _name(ind.name), "unit": ind.unit, "group": ind.group}
+        item: dict[str, Any] = {
+            "id": ind.id,
+            "name": _name(ind.name),
+            "unit": ind.unit,
+            "group": ind.group,
+        }
         if ind.aliases:
             item["aliases"] = list(ind.aliases)
         if ind.description is not None:
@@ -128,8 +133,12 @@ def to_document(f: FrameworkData) -> dict[str, Any]:
         doc["tier_seats"] = f.tier_seats
     if f.tiers:
         doc["tiers"] = [
-            {"id": t.id, "name": _name(t.name), "top_fraction": _num(t.top_fraction),
-             "provenance": _provenance(t.provenance)}
+            {
+                "id": t.id,
+                "name": _name(t.name),
+                "top_fraction": _num(t.top_fraction),
+                "provenance": _provenance(t.provenance),
+            }
             for t in f.tiers
         ]
     if f.subsidies:

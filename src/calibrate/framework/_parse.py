@@ -47,7 +47,9 @@ MSG_NOT_MAPPING = "expected a mapping (key: value), found {found}"
 MSG_NOT_LIST = "expected a list, found {found}"
 MSG_BAD_ID = "id {found!r} must be lower-case letters, digits and '_' and start with a letter"
 MSG_DUPLICATE_ID = "duplicate id {found!r} (first used at {first}); ids must be unique"
-MSG_SCHEMA = "schema must be {expected!r}, found {found!r}; this file was written for another version"
+MSG_SCHEMA = (
+    "schema must be {expected!r}, found {found!r}; this file was written for another version"
+)
 MSG_STAGE_GAP = (
     "stage {stage!r} starts at {start:g} but the previous stage {prev!r} ends at {end:g}; "
     "stages must be contiguous (each revenue_min equal to the previous revenue_max)"
@@ -181,7 +183,10 @@ class _Reader:
         if obj is None:
             return Name("", "")
         self.keys(obj, where, {"zh", "en"}, set())
-        return Name(self.text(obj.get("zh"), _join(where, "zh")), self.text(obj.get("en"), _join(where, "en")))
+        return Name(
+            self.text(obj.get("zh"), _join(where, "zh")),
+            self.text(obj.get("en"), _join(where, "en")),
+        )
 
     def provenance(self, value: Any, where: str) -> Provenance:
         obj = self.mapping(value, where)
@@ -207,7 +212,10 @@ class _Reader:
         """A number, or a mapping with a number for every stage."""
         if isinstance(value, Mapping):
             self._stage_keys(value, where, stages)
-            return {str(k): self.number(v, _join(where, str(k)), minimum=minimum) for k, v in value.items()}
+            return {
+                str(k): self.number(v, _join(where, str(k)), minimum=minimum)
+                for k, v in value.items()
+            }
         return self.number(value, where, minimum=minimum)
 
     def _stage_keys(self, value: Mapping[str, Any], where: str, stages: list[str]) -> None:
@@ -218,7 +226,9 @@ class _Reader:
         if missing:
             self.add(where, MSG_POINTS_STAGES.format(stages=", ".join(missing)))
         if unknown:
-            self.add(where, MSG_POINTS_UNKNOWN.format(stages=", ".join(unknown), known=", ".join(stages)))
+            self.add(
+                where, MSG_POINTS_UNKNOWN.format(stages=", ".join(unknown), known=", ".join(stages))
+            )
 
 
 def _join(where: str, key: str | int) -> str:
@@ -257,8 +267,13 @@ def _stages(r: _Reader, raw: Any) -> tuple[Stage, ...]:
         if hi is not None and not math.isnan(lo) and not math.isnan(hi) and hi <= lo:
             r.add(_join(where, "revenue_max"), MSG_STAGE_EMPTY.format(hi=hi, lo=lo))
         stages.append(
-            Stage(ident, r.name(obj.get("name"), _join(where, "name")), lo, hi,
-                  r.provenance(obj.get("provenance"), _join(where, "provenance")))
+            Stage(
+                ident,
+                r.name(obj.get("name"), _join(where, "name")),
+                lo,
+                hi,
+                r.provenance(obj.get("provenance"), _join(where, "provenance")),
+            )
         )
     for i in range(1, len(stages)):
         prev, cur = stages[i - 1], stages[i]
@@ -269,7 +284,9 @@ def _stages(r: _Reader, raw: Any) -> tuple[Stage, ...]:
         ):
             r.add(
                 _join(_join("stages", i), "revenue_min"),
-                MSG_STAGE_GAP.format(stage=cur.id, start=cur.revenue_min, prev=prev.id, end=prev.revenue_max),
+                MSG_STAGE_GAP.format(
+                    stage=cur.id, start=cur.revenue_min, prev=prev.id, end=prev.revenue_max
+                ),
             )
     return tuple(stages)
 
@@ -297,8 +314,13 @@ def _groups(r: _Reader, raw: Any) -> tuple[Group, ...]:
         elif obj.get("cap") is not None:
             r.add(_join(where, "cap"), MSG_CORE_CAP)
         groups.append(
-            Group(ident, r.name(obj.get("name"), _join(where, "name")), cast(Any, kind),
-                  r.provenance(obj.get("provenance"), _join(where, "provenance")), cap)
+            Group(
+                ident,
+                r.name(obj.get("name"), _join(where, "name")),
+                cast(Any, kind),
+                r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                cap,
+            )
         )
     return tuple(groups)
 
@@ -314,11 +336,18 @@ def _bands(r: _Reader, raw: Any, where: str) -> tuple[Band, ...]:
         if obj is None:
             continue
         r.keys(obj, bwhere, {"min", "value"}, set())
-        bands.append(Band(r.number(obj.get("min"), _join(bwhere, "min")),
-                          r.number(obj.get("value"), _join(bwhere, "value"), minimum=0)))
+        bands.append(
+            Band(
+                r.number(obj.get("min"), _join(bwhere, "min")),
+                r.number(obj.get("value"), _join(bwhere, "value"), minimum=0),
+            )
+        )
     for i in range(1, len(bands)):
         if not bands[i].min > bands[i - 1].min:
-            r.add(_join(_join(where, i), "min"), MSG_BANDS_ORDER.format(found=bands[i].min, prev=bands[i - 1].min))
+            r.add(
+                _join(_join(where, i), "min"),
+                MSG_BANDS_ORDER.format(found=bands[i].min, prev=bands[i - 1].min),
+            )
     return tuple(bands)
 
 
@@ -361,7 +390,9 @@ def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
             r.add(where, MSG_LINEAR_DIRECTION)
         return LinearRule(low, high)
     if kind == "bands":
-        value_is = r.choice(obj.get("value_is", "fraction"), _join(where, "value_is"), ("fraction", "points"))
+        value_is = r.choice(
+            obj.get("value_is", "fraction"), _join(where, "value_is"), ("fraction", "points")
+        )
         raw_bands = obj.get("bands")
         bwhere = _join(where, "bands")
         bands: tuple[Band, ...] | dict[str, tuple[Band, ...]]
@@ -381,7 +412,9 @@ def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
     if kind == "percentile":
         return PercentileRule()
     if kind == "count":
-        return CountRule(r.stage_value(obj.get("per_unit"), _join(where, "per_unit"), stages, minimum=0))
+        return CountRule(
+            r.stage_value(obj.get("per_unit"), _join(where, "per_unit"), stages, minimum=0)
+        )
     return BinaryRule()
 
 
@@ -398,14 +431,19 @@ def _indicators(
         if obj is None:
             continue
         r.keys(
-            obj, where, {"id", "name", "unit", "group", "rule", "points", "provenance"},
+            obj,
+            where,
+            {"id", "name", "unit", "group", "rule", "points", "provenance"},
             {"missing", "aliases", "description"},
         )
         ident = r.ident(obj.get("id"), _join(where, "id"))
         _unique_ids(r, seen, ident, _join(where, "id"))
         group = obj.get("group")
         if group not in groups:
-            r.add(_join(where, "group"), MSG_UNKNOWN_GROUP.format(found=group, known=", ".join(groups)))
+            r.add(
+                _join(where, "group"),
+                MSG_UNKNOWN_GROUP.format(found=group, known=", ".join(groups)),
+            )
         rule = _rule(r, obj.get("rule"), _join(where, "rule"), stages)
         points_raw = obj.get("points")
         pwhere = _join(where, "points")
@@ -415,7 +453,9 @@ def _indicators(
             r.add(pwhere, MSG_MISSING_KEY.format(key="points"))
         if pobj is not None:
             r._stage_keys(pobj, pwhere, stages)
-            points = {str(k): r.number(v, _join(pwhere, str(k)), minimum=0) for k, v in pobj.items()}
+            points = {
+                str(k): r.number(v, _join(pwhere, str(k)), minimum=0) for k, v in pobj.items()
+            }
         if isinstance(rule, BandsRule) and rule.value_is == "points":
             for s in stages:
                 if s in points and not math.isnan(points[s]):
@@ -437,8 +477,14 @@ def _indicators(
                 rule=rule,
                 points=points,
                 provenance=r.provenance(obj.get("provenance"), _join(where, "provenance")),
-                missing=cast(Any, r.choice(obj.get("missing", "zero"), _join(where, "missing"),
-                                           ("zero", "error", "median"))),
+                missing=cast(
+                    Any,
+                    r.choice(
+                        obj.get("missing", "zero"),
+                        _join(where, "missing"),
+                        ("zero", "error", "median"),
+                    ),
+                ),
                 aliases=aliases,
                 description=obj.get("description"),
             )
@@ -446,7 +492,9 @@ def _indicators(
     return tuple(indicators)
 
 
-def _penalties(r: _Reader, raw: Any, stages: list[str], seen: dict[str, str]) -> tuple[Penalty, ...]:
+def _penalties(
+    r: _Reader, raw: Any, stages: list[str], seen: dict[str, str]
+) -> tuple[Penalty, ...]:
     penalties: list[Penalty] = []
     for i, item in enumerate(r.items(raw, "penalties")):
         where = _join("penalties", i)
@@ -470,8 +518,14 @@ def _penalties(r: _Reader, raw: Any, stages: list[str], seen: dict[str, str]) ->
             r.add(_join(where, "points"), MSG_VETO_POINTS)
         aliases = tuple(str(a) for a in r.items(obj.get("aliases"), _join(where, "aliases")))
         penalties.append(
-            Penalty(ident, r.name(obj.get("name"), _join(where, "name")), cast(Any, action),
-                    r.provenance(obj.get("provenance"), _join(where, "provenance")), points, aliases)
+            Penalty(
+                ident,
+                r.name(obj.get("name"), _join(where, "name")),
+                cast(Any, action),
+                r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                points,
+                aliases,
+            )
         )
     return tuple(penalties)
 
@@ -489,9 +543,18 @@ def _tiers(r: _Reader, raw: Any) -> tuple[Tier, ...]:
         _unique_ids(r, seen, ident, _join(where, "id"))
         frac = r.fraction(obj.get("top_fraction"), _join(where, "top_fraction"))
         if tiers and not math.isnan(frac) and not frac > tiers[-1].top_fraction:
-            r.add(_join(where, "top_fraction"), MSG_TIERS_ORDER.format(found=frac, prev=tiers[-1].top_fraction))
-        tiers.append(Tier(ident, r.name(obj.get("name"), _join(where, "name")), frac,
-                          r.provenance(obj.get("provenance"), _join(where, "provenance"))))
+            r.add(
+                _join(where, "top_fraction"),
+                MSG_TIERS_ORDER.format(found=frac, prev=tiers[-1].top_fraction),
+            )
+        tiers.append(
+            Tier(
+                ident,
+                r.name(obj.get("name"), _join(where, "name")),
+                frac,
+                r.provenance(obj.get("provenance"), _join(where, "provenance")),
+            )
+        )
     return tuple(tiers)
 
 
@@ -506,12 +569,20 @@ def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
         r.keys(obj, where, {"stage", "top_fraction", "amount_wan", "provenance"}, {"max_firms"})
         stage = obj.get("stage")
         if stage not in stages:
-            r.add(_join(where, "stage"), MSG_UNKNOWN_STAGE.format(found=stage, known=", ".join(stages)))
+            r.add(
+                _join(where, "stage"),
+                MSG_UNKNOWN_STAGE.format(found=stage, known=", ".join(stages)),
+            )
         else:
             _unique_ids(r, seen, str(stage), _join(where, "stage"))
         max_firms = obj.get("max_firms")
-        if max_firms is not None and (isinstance(max_firms, bool) or not isinstance(max_firms, int) or max_firms < 1):
-            r.add(_join(where, "max_firms"), f"must be a whole number >= 1 or left out, found {max_firms!r}")
+        if max_firms is not None and (
+            isinstance(max_firms, bool) or not isinstance(max_firms, int) or max_firms < 1
+        ):
+            r.add(
+                _join(where, "max_firms"),
+                f"must be a whole number >= 1 or left out, found {max_firms!r}",
+            )
             max_firms = None
         out.append(
             Subsidy(
@@ -525,9 +596,27 @@ def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
     return tuple(out)
 
 
-_TOP_REQUIRED = {"schema", "id", "version", "name", "provenance", "core_budget", "stages", "groups", "indicators"}
-_TOP_OPTIONAL = {"penalties", "tiers", "subsidies", "ranking_group", "tier_seats", "decimals", "description",
-                 "calibration"}
+_TOP_REQUIRED = {
+    "schema",
+    "id",
+    "version",
+    "name",
+    "provenance",
+    "core_budget",
+    "stages",
+    "groups",
+    "indicators",
+}
+_TOP_OPTIONAL = {
+    "penalties",
+    "tiers",
+    "subsidies",
+    "ranking_group",
+    "tier_seats",
+    "decimals",
+    "description",
+    "calibration",
+}
 
 
 def parse_framework(raw: Any, source: str) -> FrameworkData:
@@ -542,8 +631,11 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
     ident = r.ident(obj.get("id"), "id", _FRAMEWORK_ID)
     raw_version = obj.get("version")
     if raw_version is not None and not isinstance(raw_version, str):
-        r.add("version", f"write the version as quoted text (e.g. \"{raw_version}\"); YAML reads "
-                         f"{raw_version!r} as a number, so 1.10 would become 1.1")
+        r.add(
+            "version",
+            f'write the version as quoted text (e.g. "{raw_version}"); YAML reads '
+            f"{raw_version!r} as a number, so 1.10 would become 1.1",
+        )
     version = str(raw_version) if raw_version is not None else ""
     stages = _stages(r, obj.get("stages"))
     stage_ids = [s.id for s in stages]
@@ -561,8 +653,15 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
 
     ranking_raw = obj.get("ranking_group", ["park", "stage", "year"])
     ranking = r.items(ranking_raw, "ranking_group")
-    if not ranking or not all(isinstance(c, str) and c for c in ranking) or len(set(ranking)) != len(ranking):
-        r.add("ranking_group", f"must be a non-empty list of distinct column names, found {ranking_raw!r}")
+    if (
+        not ranking
+        or not all(isinstance(c, str) and c for c in ranking)
+        or len(set(ranking)) != len(ranking)
+    ):
+        r.add(
+            "ranking_group",
+            f"must be a non-empty list of distinct column names, found {ranking_raw!r}",
+        )
 
     decimals = obj.get("decimals", 2)
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
@@ -582,8 +681,9 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
             if abs(total - budget) > _TOL:
                 r.add(
                     f"indicators[*].points.{s}",
-                    MSG_CORE_BUDGET.format(stage=s, total=total, budget=budget,
-                                           ids=", ".join(ind.id for ind in core)),
+                    MSG_CORE_BUDGET.format(
+                        stage=s, total=total, budget=budget, ids=", ".join(ind.id for ind in core)
+                    ),
                 )
     calibration = obj.get("calibration")
     if calibration is not None and not isinstance(calibration, Mapping):

@@ -18,20 +18,26 @@ class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that reports duplicate mapping keys."""
 
 
-def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_mapping(
+    loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: dict[Any, yaml.Mark] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"found duplicate key {key!r} (first at line {seen[key].line + 1})", key_node.start_mark,
+                "while reading a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r} (first at line {seen[key].line + 1})",
+                key_node.start_mark,
             )
         seen[key] = key_node.start_mark
     return loader.construct_mapping(node, deep=deep)
 
 
-_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictSafeLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
 
 
 def load_yaml(text: str, source: str) -> Any:
@@ -60,5 +66,11 @@ _Dumper.add_representer(str, _str_representer)
 
 def dump_yaml(document: Any) -> str:
     """Dump a plain document (dicts, lists, numbers, text) as canonical YAML."""
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
-                     default_flow_style=False)
+    return yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )

@@ -61,9 +61,13 @@ class Framework(FrameworkData):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise FrameworkError(str(path), [Problem("<file>", "file not found; check the path")]) from None
+            raise FrameworkError(
+                str(path), [Problem("<file>", "file not found; check the path")]
+            ) from None
         except UnicodeDecodeError:
-            raise FrameworkError(str(path), [Problem("<file>", "not UTF-8 text; save the YAML file as UTF-8")]) from None
+            raise FrameworkError(
+                str(path), [Problem("<file>", "not UTF-8 text; save the YAML file as UTF-8")]
+            ) from None
         return cls.from_yaml(text, str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,7 +192,9 @@ class Framework(FrameworkData):
         import pandas as pd
 
         rows = []
-        ids = list(self.indicator_ids) + [i for i in other.indicator_ids if i not in self.indicator_ids]
+        ids = list(self.indicator_ids) + [
+            i for i in other.indicator_ids if i not in self.indicator_ids
+        ]
         stages = list(self.stage_ids) + [s for s in other.stage_ids if s not in self.stage_ids]
         mine, theirs = self.points(), other.points()
         for ind in ids:
@@ -197,12 +203,23 @@ class Framework(FrameworkData):
             for s in stages:
                 old = mine.get(ind, {}).get(s, math.nan)
                 new = theirs.get(ind, {}).get(s, math.nan)
-                rows.append({"indicator": ind, "name_zh": name.zh, "name_en": name.en, "stage": s,
-                             "old": old, "new": new, "change": new - old})
+                rows.append(
+                    {
+                        "indicator": ind,
+                        "name_zh": name.zh,
+                        "name_en": name.en,
+                        "stage": s,
+                        "old": old,
+                        "new": new,
+                        "change": new - old,
+                    }
+                )
         return pd.DataFrame(rows)
 
     # -- edits (each returns a new, validated framework) ------------------------------------------
-    def with_points(self, points: Mapping[str, Mapping[str, float]] | pd.DataFrame, **fields: Any) -> Framework:
+    def with_points(
+        self, points: Mapping[str, Mapping[str, float]] | pd.DataFrame, **fields: Any
+    ) -> Framework:
         """Replace points for some indicators and stages; rules keep their fractions.
 
         Parameters
@@ -221,13 +238,21 @@ class Framework(FrameworkData):
         if not isinstance(points, Mapping):
             frame = points
             stage_cols = [c for c in frame.columns if c in self.stage_ids]
-            points = {str(idx): {s: float(cast(Any, frame.at[idx, s])) for s in stage_cols} for idx in frame.index}
+            points = {
+                str(idx): {s: float(cast(Any, frame.at[idx, s])) for s in stage_cols}
+                for idx in frame.index
+            }
         unknown = [k for k in points if k not in self.indicator_ids]
         if unknown:
             raise FrameworkError(
                 f"framework {self.id}",
-                [Problem(f"points.{k}", f"no such indicator; indicators are {', '.join(self.indicator_ids)}")
-                 for k in unknown],
+                [
+                    Problem(
+                        f"points.{k}",
+                        f"no such indicator; indicators are {', '.join(self.indicator_ids)}",
+                    )
+                    for k in unknown
+                ],
             )
         indicators = []
         for ind in self.indicators:
@@ -240,7 +265,9 @@ class Framework(FrameworkData):
             )
         return self._rebuild(indicators=tuple(indicators), **fields)
 
-    def reweight(self, factors: Mapping[str, float], *, renormalise: bool = True, **fields: Any) -> Framework:
+    def reweight(
+        self, factors: Mapping[str, float], *, renormalise: bool = True, **fields: Any
+    ) -> Framework:
         """Multiply the points of indicators or whole groups by factors.
 
         Parameters
@@ -300,12 +327,19 @@ def _rescale_rule(ind: Indicator, new: Mapping[str, float], stages: tuple[str, .
     # A stage set to 0 points keeps its rule parameters, so setting the points back restores the
     # same fractions (0 points switch the indicator off; they carry no scale to rescale by).
     if isinstance(rule, CountRule):
-        per_unit = {s: (rule.per_unit[s] if isinstance(rule.per_unit, Mapping) else rule.per_unit) for s in stages}
-        scaled = {s: per_unit[s] * new[s] / old[s] if old[s] > 0 and new[s] > 0 else per_unit[s] for s in stages}
+        per_unit = {
+            s: (rule.per_unit[s] if isinstance(rule.per_unit, Mapping) else rule.per_unit)
+            for s in stages
+        }
+        scaled = {
+            s: per_unit[s] * new[s] / old[s] if old[s] > 0 and new[s] > 0 else per_unit[s]
+            for s in stages
+        }
         if len(set(scaled.values())) == 1:
             return CountRule(next(iter(scaled.values())))
         return CountRule(scaled)
     if isinstance(rule, BandsRule) and rule.value_is == "points":
+
         def rescaled(s: str) -> tuple[Band, ...]:
             bands = rule.bands_at(s)
             top = max((b.value for b in bands), default=0.0)
@@ -324,7 +358,9 @@ def _rescale_rule(ind: Indicator, new: Mapping[str, float], stages: tuple[str, .
 def shipped_frameworks() -> list[str]:
     """Ids of the frameworks shipped with the package."""
     folder = resources.files(_SHIPPED)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def load_framework(spec: str | Path | Framework) -> Framework:
@@ -346,6 +382,11 @@ def load_framework(spec: str | Path | Framework) -> Framework:
         return Framework.load(path)
     raise FrameworkError(
         text,
-        [Problem("<framework>", f"not a shipped framework and no such file; shipped frameworks are "
-                                f"{', '.join(shipped_frameworks())} — or give the path to a YAML file")],
+        [
+            Problem(
+                "<framework>",
+                f"not a shipped framework and no such file; shipped frameworks are "
+                f"{', '.join(shipped_frameworks())} — or give the path to a YAML file",
+            )
+        ],
     )
