@@ -330,6 +330,10 @@ def _load_data(
     truth = None
     if exp.data.get("truth"):
         truth, _ = read_table(root / exp.data["truth"])
+        # CSV cells arrive as text: every truth column but the id is a number
+        for col in truth.columns.drop("enterprise_id", errors="ignore"):
+            truth[col] = pd.to_numeric(truth[col])
+        truth["enterprise_id"] = truth["enterprise_id"].astype("str")
     return table.frame, events, truth, str(exp.data["enterprises"])
 
 
@@ -581,7 +585,7 @@ def _write_report(
             base_scores=base_scores,
             candidate_scores=cand_scores,
             synthetic=data_name == "synthetic",
-            title=exp.description or exp.name,
+            notes=[f"{exp.name}: {exp.description}" if exp.description else exp.name],
         ),
         out / "report.html",
         lang=str(exp.report.get("lang", "zh")),
