@@ -441,6 +441,11 @@ def run_experiment(
                 from calibrate.explain import shap_importance
 
                 shap_result = shap_importance(est, X[test], max_rows=exp.shap_rows, seed=exp.seed)
+                shap_result.importance.to_csv(out / "shap_importance.csv")
+                from calibrate.report import plot_shap
+
+                figure = plot_shap(shap_result)
+                figure.savefig(out / "shap_importance.png", dpi=120, metadata={"Software": None})
     lap("models")
     if truth is not None:
         col = f"oracle_{exp.target}_h{exp.horizon}"
@@ -497,6 +502,8 @@ def run_experiment(
         "methods": out / "methods.csv",
         "comparison": out / "compare",
     }
+    if (out / "shap_importance.png").exists():
+        paths["drivers (SHAP)"] = out / "shap_importance.png"
     if exp.report.get("enabled", True):
         _write_report(
             exp,
@@ -532,6 +539,8 @@ def run_experiment(
                 for p in (
                     out / "methods.csv",
                     out / "report.html",
+                    out / "shap_importance.png",
+                    out / "shap_importance.csv",
                     out / "experiment.json",
                     out / "compare",
                 )
