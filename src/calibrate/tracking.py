@@ -275,6 +275,16 @@ def _mlflow_quiet() -> Iterator[None]:
     notice = _DropSignatureNotice()
     logger = logging.getLogger("mlflow.pyfunc")
     logger.addFilter(notice)
+    # "Creating initial MLflow database tables…" and alembic's migration steps are INFO lines
+    # printed on a user's first run; they say nothing the user must act on.
+    chatty = [
+        logging.getLogger(name) for name in ("mlflow.store.db.utils", "alembic.runtime.migration")
+    ]
+    levels = [c.level for c in chatty]
+    for c in chatty:
+        c.setLevel(logging.WARNING)
+    progress = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # no download bars on stderr
     try:
         with warnings.catch_warnings():
             # MLflow's own ORM models use SQLAlchemy's ``noload``, deprecated in SQLAlchemy 2.1;
@@ -292,6 +302,12 @@ def _mlflow_quiet() -> Iterator[None]:
             yield
     finally:
         logger.removeFilter(notice)
+        for c, level in zip(chatty, levels, strict=True):
+            c.setLevel(level)
+        if progress is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = progress
 
 
 # --- result ---------------------------------------------------------------------------------
@@ -411,7 +427,8 @@ class Tracker:
             from mlflow.exceptions import MlflowException
 
             client = self.client
-            found = client.get_experiment_by_name(self.experiment)
+            with _mlflow_quiet():  # the first access creates the store's tables
+                found = client.get_experiment_by_name(self.experiment)
             if found is None:
                 location = None
                 if self.artifact_root is not None:
