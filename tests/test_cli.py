@@ -247,3 +247,69 @@ def test_compare_writes_tables_and_summary(
     assert (tmp_path / "cmp" / "summary.md").exists()
     assert any(p.suffix == ".csv" for p in (tmp_path / "cmp").iterdir())
     assert out.strip() != ""
+
+
+def test_report_in_english(small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from calibrate.framework import load_framework
+
+    candidate = tmp_path / "cand.yaml"
+    load_framework("longwan-2022").reweight({"rd_intensity": 1.5, "vc_financing": 0.5}).save(
+        candidate
+    )
+    out = tmp_path / "report.html"
+    code, text, _ = run(
+        capsys,
+        "report",
+        "--base",
+        "longwan-2022",
+        "--candidate",
+        str(candidate),
+        "--data",
+        str(small / "enterprises.parquet"),
+        "--events",
+        str(small / "events.parquet"),
+        "--target",
+        "hte_certified",
+        "--lang",
+        "en",
+        "--out",
+        str(out),
+    )
+    assert code == 0, text
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="en"' in html and "data:image/png;base64," in html
+    assert (
+        "R&amp;D / operating revenue" in html or "R&D / operating revenue" in html
+    )  # names in both languages
+    assert "研发费用占营业收入比例" in html
+
+
+def test_fit_with_shap_and_tracking(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code, text, _ = run(
+        capsys,
+        "fit",
+        "--framework",
+        "longwan-2022",
+        "--data",
+        str(small / "enterprises.parquet"),
+        "--events",
+        str(small / "events.parquet"),
+        "--target",
+        "hte_certified",
+        "--model",
+        "lightgbm",
+        "--shap-rows",
+        "300",
+        "--out",
+        str(tmp_path / "fit"),
+        "--tracking-uri",
+        uri,
+    )
+    assert code == 0, text
+    by_year = pd.read_csv(tmp_path / "fit" / "metrics_by_year.csv")
+    assert by_year["auc"].between(0.5, 1.0).all()
+    assert "SHAP importance on 300 sampled rows" in text and "MLflow run" in text
+    assert pd.read_csv(tmp_path / "fit" / "shap_importance.csv").shape[0] == 32
