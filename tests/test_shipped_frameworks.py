@@ -305,7 +305,14 @@ def test_national_stages_and_weights() -> None:
     }
     assert weights["tech"][0] > weights["tech"][-1]  # start-up weights innovation input more
     assert weights["growth"][0] < weights["growth"][-1]  # stable weights growth and scale more
-    assert f.tiers == () and f.subsidies == ()
+    # the national text publishes no list fractions: reconstructed lists after Longwan's, no subsidies
+    assert [(t.id, t.top_fraction) for t in f.tiers] == [
+        ("top5", 0.05),
+        ("top10", 0.1),
+        ("top20", 0.2),
+    ]
+    assert all(t.provenance.status == "reconstructed" and t.provenance.reasoning for t in f.tiers)
+    assert f.subsidies == ()
 
 
 def test_national_fifth_auxiliary_indicator_is_flagged() -> None:
