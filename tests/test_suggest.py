@@ -309,3 +309,23 @@ def test_property_every_suggestion_keeps_its_constraints(
     assert cs.check(fw, s.framework) == []
     core = s.framework.table().query("group_kind == 'core'")[["small", "big"]]
     assert core.sum().tolist() == [100.0, 100.0]
+
+
+def test_too_few_events_per_free_point_is_flagged(
+    fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame], loglik: Suggestion
+) -> None:
+    from calibrate.suggest import MIN_EVENTS_PER_POINT, MSG_FEW_EVENTS
+
+    assert loglik.warnings == ()  # hundreds of events for 2 free values per stage
+    data, events = panel
+    rare = events.sort_values(["year", "enterprise_id"]).groupby("year").head(3)  # 3 events a year
+    s = suggest(fw, data, rare, "grant_won", n_bootstrap=0, progress=False)
+    assert len(s.warnings) == 2  # one per stage: at most 12 training events for 2 free values each
+    assert int(s.outcome[s.train_mask].sum()) <= 12
+    for w in s.warnings:
+        assert "free point values" in w and f"{MIN_EVENTS_PER_POINT} is the usual minimum" in w
+    assert s.framework.calibration is not None and s.framework.calibration["warnings"] == list(
+        s.warnings
+    )
+    # the text is the module's message, filled in
+    assert s.warnings[0].startswith(MSG_FEW_EVENTS.split("{events}")[0].format(where="stage small"))

@@ -436,6 +436,8 @@ def run_suggest(args: argparse.Namespace) -> int:
         ].to_string(index=False)
     )
     _print(f"diff -> {stem}.diff.csv; points with intervals -> {stem}.points.csv")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -667,6 +669,8 @@ def _cfg_run(p: argparse.ArgumentParser) -> None:
 
 
 def _finish_run(result: Any) -> None:
+    for warning in result.suggestion.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     _print("")
     _print("held-out comparison of methods (same firm-years):")
     cols = [

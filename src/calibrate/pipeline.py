@@ -594,7 +594,10 @@ def _write_report(
             base_scores=base_scores,
             candidate_scores=cand_scores,
             synthetic=data_name == "synthetic",
-            notes=[f"{exp.name}: {exp.description}" if exp.description else exp.name],
+            notes=[
+                f"{exp.name}: {exp.description}" if exp.description else exp.name,
+                *sug.warnings,
+            ],
         ),
         out / "report.html",
         lang=str(exp.report.get("lang", "zh")),

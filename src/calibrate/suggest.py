@@ -62,6 +62,15 @@ BAD_EVENTS = frozenset({"loan_default"})
 _TOP = {"top5": 0.05, "top10": 0.10, "top20": 0.20}
 FRACTIONS = (0.05, 0.10, 0.20)
 INTERVAL = (0.05, 0.95)  # bootstrap interval: 5th–95th percentile (a 90 % interval)
+#: Fewer outcome events (of the rarer class) per free point value than this, and a stage's
+#: suggestion is flagged: ~10 events per parameter is the usual floor for a stable logistic fit
+#: (Peduzzi et al., J Clin Epidemiol 1996).
+MIN_EVENTS_PER_POINT = 10
+MSG_FEW_EVENTS = (
+    "{where}: {events} training firm-years with {rarer} for {free} free point values "
+    "({ratio:.1f} per value; {minimum} is the usual minimum) — the suggested points there are mostly "
+    "noise; pool stages (same_across_stages), tighten max_change, or add years or parks"
+)
 
 
 # --- evaluation shared by reporting --------------------------------------------------------
@@ -160,6 +169,8 @@ class Suggestion:
     """0/1 per row for the outcome scored (the event, or its absence for ``direction="lower"``);
     meaningful where ``train_mask | test_mask``."""
     bootstrap_draws: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    warnings: tuple[str, ...] = ()
+    """Why parts of the suggestion should not be trusted (e.g. too few events per free point)."""
     """Every bootstrap replicate's rounded points, long form: ``draw, indicator, stage, points``
     (feeds :class:`calibrate.sensitivity.FromDraws`; each replicate keeps the budget)."""
 
@@ -562,6 +573,7 @@ def suggest(
             )
         )
     states: dict[int, _State | None] = {}
+    warnings = _data_warnings(box, parts, target, direction)
 
     def fit(
         weight: FloatArray, trials: int, trial_seed: int, start: FloatArray | None = None
@@ -692,6 +704,7 @@ def suggest(
         "interval": f"bootstrap over firms, {int(INTERVAL[0] * 100)}th–{int(INTERVAL[1] * 100)}th percentile",
         "constraints": constraints.to_dict(),
         "labels": labels.to_dict()["counts"],
+        "warnings": list(warnings),
         "points": [
             {
                 "indicator": r.indicator,
@@ -736,8 +749,37 @@ def suggest(
         train_mask=train_mask,
         test_mask=test_mask,
         outcome=y_all,
+        warnings=warnings,
         bootstrap_draws=draws_long,
     )
+
+
+def _data_warnings(
+    box: Box, parts: Sequence[tuple[Any, ...]], target: str, direction: str
+) -> tuple[str, ...]:
+    """One warning per re-weighting problem whose data cannot support its number of free points."""
+    out = []
+    for cset, _idx, _F, _fixed, y, _group in parts:
+        c0 = cset[0]
+        free = int(np.sum(box.hi[:, c0] > box.lo[:, c0] + 1e-12)) - 1  # the budget fixes one
+        if free <= 0:
+            continue
+        scored = int(y.sum())  # firm-years with the outcome scored (the event, or its absence)
+        with_event = scored if direction == "higher" else len(y) - scored
+        events, rarer = min((with_event, target), (len(y) - with_event, f"no {target}"))
+        if events < MIN_EVENTS_PER_POINT * free:
+            where = "all stages" if len(cset) > 1 else f"stage {box.stages[c0]}"
+            out.append(
+                MSG_FEW_EVENTS.format(
+                    where=where,
+                    events=events,
+                    rarer=rarer,
+                    free=free,
+                    ratio=events / free,
+                    minimum=MIN_EVENTS_PER_POINT,
+                )
+            )
+    return tuple(out)
 
 
 def _num(x: Any) -> Any:
