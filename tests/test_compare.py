@@ -489,13 +489,16 @@ def test_outcome_metrics_side_by_side(hand: Comparison) -> None:
     y = np.array([1, 0, 0, 1, 0, 0, 1, 0, 0, 0])[use]
     assert om.loc["firms", "base"] == 9 and om.loc["events", "candidate"] == 3
     for side, scores in (("base", c.base_scores), ("candidate", c.candidate_scores)):
-        pct = scores.frame["percentile"].to_numpy()[use]
         total = scores.frame["total"].to_numpy()[use]
-        assert om.loc["auc", side] == pytest.approx(metrics.roc_auc(y, pct))
+        group = scores.group_code[use]
+        # the same definitions as `calibrate suggest`: within-group AUC, k-seat lists
+        assert om.loc["auc", side] == pytest.approx(metrics.grouped_auc(y, total, group))
         assert om.loc["precision_top20", side] == pytest.approx(
-            metrics.precision_at_top(y, total, None, 0.2)
+            metrics.precision_at_top(y, total, group, 0.2, ties="fractional")
         )
-        assert om.loc["lift_top20", side] == pytest.approx(metrics.lift_at_top(y, total, None, 0.2))
+        assert om.loc["lift_top20", side] == pytest.approx(
+            metrics.lift_at_top(y, total, group, 0.2, ties="fractional")
+        )
         assert math.isnan(om.loc["precision_top10", side])  # 10 % of 9 firms is no seat
     assert om.loc["auc", "change"] == pytest.approx(
         om.loc["auc", "candidate"] - om.loc["auc", "base"]

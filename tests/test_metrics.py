@@ -697,3 +697,19 @@ def test_fractional_ties_equal_the_expected_precision_of_random_tie_breaking() -
 def test_ties_argument_is_checked() -> None:
     with pytest.raises(ValueError, match="ties must be 'inclusive' or 'fractional'"):
         m.precision_at_top([1, 0], [1, 0], None, 0.5, ties="random")
+
+
+def test_ranking_metrics_bundle_the_same_definitions() -> None:
+    rng = np.random.default_rng(11)
+    y = rng.binomial(1, 0.1, 800)
+    s = np.where(
+        rng.random(800) < 0.95, 0.0, rng.random(800)
+    )  # a probability that is mostly exactly 0
+    g = rng.integers(0, 6, 800)
+    out = m.ranking_metrics(y, s, g, (0.1,))
+    assert out["n"] == 800 and out["events"] == y.sum() and out["base_rate"] == y.mean()
+    assert out["auc"] == m.grouped_auc(y, s, g) and out["auc_total"] == m.roc_auc(y, s)
+    assert out["prec_top10"] == m.precision_at_top(y, s, g, 0.1, ties="fractional")
+    assert out["lift_top10"] == pytest.approx(out["prec_top10"] / y.mean())
+    # the inclusive rule would list most of each group here (95 % tied at 0): not what is compared
+    assert m.top_k_mask(s, g, 0.1).sum() > 0.5 * 800

@@ -1129,11 +1129,12 @@ class Comparison:
         """Outcome metrics of both frameworks on the same firms, or None without labels.
 
         Evaluated on the firms with a label (not censored or excluded) that both frameworks rank.
-        ``auc`` is the ROC AUC of the within-group percentile (scores are not comparable across
-        stages or parks, positions are); ``precision_topN`` is the event rate among the top N %
-        of each framework's own ranking groups (recomputed on the evaluated firms with the list
-        rule of :func:`calibrate.metrics.top_k_mask`), ``lift_topN`` that rate over the overall
-        event rate. Rows: ``firms``, ``events``, ``event_rate``, ``auc``, then precision and lift
+        ``auc`` is the within-group AUC of the totals in each framework's own ranking groups
+        (:func:`calibrate.metrics.grouped_auc`: scores are not comparable across stages or
+        parks); ``precision_topN`` is the event rate on lists of exactly ``floor(N % × n)``
+        seats per group with a tie at the cut-off sharing the remaining seats
+        (:func:`calibrate.metrics.ranking_metrics`, the same definitions ``calibrate suggest``
+        reports), ``lift_topN`` that rate over the overall event rate. Rows: ``firms``, ``events``, ``event_rate``, ``auc``, then precision and lift
         per list size; columns ``base``, ``candidate``, ``change``.
         """
         if self.labels is None:
@@ -1147,18 +1148,16 @@ class Comparison:
         rows["firms"] = [n, n]
         rows["events"] = [events, events]
         rows["event_rate"] = [events / n if n else math.nan] * 2
-        sides = (self._b, self._c)
-        rows["auc"] = [_or_nan(metrics.roc_auc, y, s.percentile[use]) for s in sides]
+        sides = [
+            metrics.ranking_metrics(y, s.total[use], s.group_code[use], self.top)
+            for s in (self._b, self._c)
+        ]
+        rows["auc"] = [side["auc"] for side in sides]
         for frac in self.top:
+            key = f"{round(frac * 100)}"
             tag = f"top{frac * 100:g}"
-            rows[f"precision_{tag}"] = [
-                _or_nan(metrics.precision_at_top, y, s.total[use], s.group_code[use], frac)
-                for s in sides
-            ]
-            rows[f"lift_{tag}"] = [
-                _or_nan(metrics.lift_at_top, y, s.total[use], s.group_code[use], frac)
-                for s in sides
-            ]
+            rows[f"precision_{tag}"] = [side[f"prec_top{key}"] for side in sides]
+            rows[f"lift_{tag}"] = [side[f"lift_top{key}"] for side in sides]
         out = pd.DataFrame.from_dict(rows, orient="index", columns=["base", "candidate"])
         out["change"] = out["candidate"] - out["base"]
         out.index.name = "metric"
@@ -1271,13 +1270,6 @@ def _margin(side: _Side, rows: IntArray, lst: IntArray) -> FloatArray:
         r, k = rows[ok], lst[ok]
         out[ok] = side.total[r] - side.cutoff[side.group_code[r], k]
     return np.round(out, 10)
-
-
-def _or_nan(func: Any, *args: Any) -> float:
-    try:
-        return float(func(*args))
-    except (ValueError, metrics.SingleClassError):  # empty or single-class evaluation set
-        return math.nan
 
 
 def _jsonable(obj: Any) -> Any:

@@ -55,6 +55,7 @@ __all__ = [
     "pr_auc",
     "precision_at_top",
     "rank_moves",
+    "ranking_metrics",
     "roc_auc",
     "spearman",
     "top_k_mask",
@@ -397,6 +398,47 @@ def grouped_auc(y: ArrayLike, score: ArrayLike, group: ArrayLike | None) -> floa
     if total == 0:
         return float("nan")
     return float(u.sum() / total)
+
+
+def ranking_metrics(
+    y: ArrayLike,
+    score: ArrayLike,
+    group: ArrayLike | None,
+    fractions: Sequence[float] = (0.05, 0.1, 0.2),
+) -> dict[str, float]:
+    """Outcome metrics of any score — points total, model probability, oracle — on the same footing.
+
+    ``auc`` is the within-group AUC (:func:`grouped_auc`): how well the score orders the firms a
+    list actually compares, since points totals are not comparable across ranking groups;
+    ``auc_total`` is the AUC over all firms (fair for probabilities); ``prec_topK`` /
+    ``lift_topK`` are event rates on lists of exactly ``floor(K % × n)`` seats per group with
+    a tie at the cut-off sharing the remaining seats (``ties="fractional"``), so a score that is
+    exactly 0 for most firms is not credited with a list holding most of the group.
+
+    Returns
+    -------
+    dict
+        ``n``, ``events``, ``base_rate``, ``auc``, ``auc_total``, ``prec_topK``, ``lift_topK``
+        (NaN where undefined: one class, no seats).
+    """
+    yy = _as_binary(y)
+    s = _as_finite(score, "score")
+    _check_same_length(yy, "y", s, "score")
+    n, events = len(yy), int(np.count_nonzero(yy))
+    out: dict[str, float] = {
+        "n": float(n),
+        "events": float(events),
+        "base_rate": events / n if n else math.nan,
+    }
+    both = 0 < events < n
+    out["auc"] = grouped_auc(yy, s, group) if both else math.nan
+    out["auc_total"] = roc_auc(yy, s) if both else math.nan
+    for f in fractions:
+        key = f"{round(f * 100)}"
+        prec = precision_at_top(yy, s, group, f, ties="fractional") if n else math.nan
+        out[f"prec_top{key}"] = prec
+        out[f"lift_top{key}"] = prec / (events / n) if events else math.nan
+    return out
 
 
 def pr_auc(y: ArrayLike, score: ArrayLike, *, sample_weight: ArrayLike | None = None) -> float:

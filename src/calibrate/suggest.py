@@ -79,37 +79,8 @@ MSG_FEW_EVENTS = (
 def evaluate_ranking(
     y: npt.ArrayLike, score_values: npt.ArrayLike, group: npt.ArrayLike
 ) -> dict[str, float]:
-    """Outcome metrics of any score (points total, model probability, oracle) on the same footing.
-
-    ``auc`` is the **within-group AUC** (:func:`calibrate.metrics.grouped_auc`): how well the score
-    orders firms that a list actually compares — the same ranking group — since points totals are
-    not comparable across groups; ``auc_total`` is the AUC of the raw score over all firms (fair
-    for probabilities, which are comparable across groups); ``prec_topK`` / ``lift_topK`` are the
-    event rates on lists of exactly ``floor(K % × n)`` seats per group, a tie at the cut-off
-    sharing the remaining seats (``ties="fractional"``). The published rule lists every firm tied
-    at the cut-off; for a probability that is exactly 0 for most firms that would turn "the top
-    10 %" into most of the group, so methods are compared on lists of the same size.
-    """
-    yy = np.asarray(y, dtype=np.int8)
-    values = np.asarray(score_values, dtype=np.float64)
-    codes = pd.factorize(np.asarray(group), sort=True)[0].astype(np.int64)
-    out: dict[str, float] = {
-        "n": float(len(yy)),
-        "events": float(yy.sum()),
-        "base_rate": float(yy.mean()) if len(yy) else math.nan,
-    }
-    both = 0 < yy.sum() < len(yy)
-    out["auc"] = metrics.grouped_auc(yy, values, codes) if both else math.nan
-    out["auc_total"] = metrics.roc_auc(yy, values) if both else math.nan
-    for f in FRACTIONS:
-        key = f"{round(f * 100)}"
-        has = len(yy) > 0
-        prec = (
-            metrics.precision_at_top(yy, values, codes, f, ties="fractional") if has else math.nan
-        )
-        out[f"prec_top{key}"] = prec
-        out[f"lift_top{key}"] = prec / float(yy.mean()) if yy.sum() else math.nan
-    return out
+    """Held-out metrics of any score on the same footing: :func:`calibrate.metrics.ranking_metrics`."""
+    return metrics.ranking_metrics(y, score_values, group, FRACTIONS)
 
 
 def evaluate_policy(
