@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import math
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -85,9 +86,12 @@ class Framework(FrameworkData):
         path.write_text(self.to_yaml(), encoding="utf-8")
         return path
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of the canonical YAML (first 16 hex digits): same policy, same fingerprint."""
+        """SHA-256 of the canonical YAML (first 16 hex digits): same policy, same fingerprint.
+
+        Computed once per object (frameworks are immutable; every edit returns a new one).
+        """
         return hashlib.sha256(self.to_yaml().encode("utf-8")).hexdigest()[:16]
 
     # -- lookups --------------------------------------------------------------------------------
