@@ -87,6 +87,30 @@ def _stage_rows(suggestion: Suggestion, stage: str) -> pd.DataFrame:
     return pts[pts["stage"].astype(str) == stage].reset_index(drop=True)
 
 
+def _points_legend(t: Translator) -> list[Line2D]:
+    """Legend entries of the points plots: today's points, suggested points, bootstrap interval."""
+    return [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor=style.COLORS["current"],
+            label=t("legend_current"),
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=style.COLORS["suggested"],
+            label=t("legend_suggested"),
+        ),
+        Line2D([], [], color=style.COLORS["interval"], linewidth=5, label=t("legend_interval")),
+    ]
+
+
 def _draw_points(
     ax: Axes, rows: pd.DataFrame, t: Translator, *, labels: bool, legend: bool, title: str
 ) -> None:
@@ -125,26 +149,7 @@ def _draw_points(
     ax.set_xlabel(t("plot_points_x"))
     ax.set_title(title, loc="left")
     if legend:
-        handles = [
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markerfacecolor="white",
-                markeredgecolor=style.COLORS["current"],
-                label=t("legend_current"),
-            ),
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                color=style.COLORS["suggested"],
-                label=t("legend_suggested"),
-            ),
-            Line2D([], [], color=style.COLORS["interval"], linewidth=5, label=t("legend_interval")),
-        ]
+        handles = _points_legend(t)
         ax.legend(handles=handles, loc="lower right", fontsize=8)
 
 
@@ -229,26 +234,7 @@ def plot_points_grid(
             )
             _draw_points(axes[k], rows, t, labels=k == 0, legend=False, title=name)
         axes[0].set_xlim(*_x_limits(frames))
-        handles = [
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                markerfacecolor="white",
-                markeredgecolor=style.COLORS["current"],
-                label=t("legend_current"),
-            ),
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                color=style.COLORS["suggested"],
-                label=t("legend_suggested"),
-            ),
-            Line2D([], [], color=style.COLORS["interval"], linewidth=5, label=t("legend_interval")),
-        ]
+        handles = _points_legend(t)
         fig.legend(handles=handles, loc="outside lower center", ncols=3)
     style.use_fonts(fig)
     return fig
