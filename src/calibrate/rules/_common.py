@@ -77,6 +77,15 @@ class Need:
     alternative: tuple[str, ...] = ()
 
 
+def input_columns(needs: Sequence[Need], optional: Sequence[str] = ()) -> tuple[str, ...]:
+    """Every column a rule can read — needed, alternative or optional — once, in need order."""
+    seen: dict[str, None] = {}
+    for need in needs:
+        seen.update(dict.fromkeys((*need.columns, *need.alternative)))
+    seen.update(dict.fromkeys(optional))
+    return tuple(seen)
+
+
 def check_columns(df: pd.DataFrame, rule: str, title: str, needs: Sequence[Need]) -> None:
     """Raise :class:`DataContractError` listing every missing column (each once, in need order)."""
     have = set(df.columns)

@@ -87,6 +87,7 @@ from calibrate.rules._common import (
     assemble,
     check_columns,
     col,
+    input_columns,
     quality_array,
     staff_share,
 )
@@ -94,6 +95,7 @@ from calibrate.rules._result import RuleResult
 
 __all__ = [
     "CONDITIONS",
+    "INPUT_COLUMNS",
     "ITEMS",
     "PASS_SCORE",
     "VALIDITY_YEARS",
@@ -184,6 +186,10 @@ def _needs(year_col: str) -> list[Need]:
         Need(n.purpose, tuple(c.format(year=year_col) for c in n.columns), n.alternative)
         for n in _NEEDS_TEMPLATE
     ]
+
+
+#: Every column :func:`evaluate` reads (with the default ``year_col``).
+INPUT_COLUMNS = input_columns(_needs("year"))
 
 
 def evaluate(

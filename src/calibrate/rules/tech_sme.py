@@ -59,12 +59,13 @@ from calibrate.rules._common import (
     assemble,
     check_columns,
     col,
+    input_columns,
     rd_sales_ratio,
     staff_share,
 )
 from calibrate.rules._result import RuleResult
 
-__all__ = ["CONDITIONS", "DIRECT_ROUTES", "ITEMS", "PASS_SCORE", "evaluate"]
+__all__ = ["CONDITIONS", "DIRECT_ROUTES", "INPUT_COLUMNS", "ITEMS", "PASS_SCORE", "evaluate"]
 
 RULE = "tech_sme"
 TITLE = "科技型中小企业评价 2017"
@@ -111,6 +112,8 @@ NEEDS = (
     Need("item ip", ("invention_patents_owned", "class2_ip_owned")),
     Need("the direct routes", DIRECT_ROUTES),
 )
+#: Every column :func:`evaluate` reads; ``rd_intensity`` is used when present.
+INPUT_COLUMNS = input_columns(NEEDS, optional=("rd_intensity",))
 
 
 def evaluate(df: pd.DataFrame) -> RuleResult:

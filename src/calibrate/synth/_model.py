@@ -29,86 +29,10 @@ NO_CERT = -9999  # cert_end of a firm that never held a certificate
 SEED_EDGE = np.log(100.0)  # log revenue of the seed / start-up boundary (100 万)
 EPS = 1e-6  # slack of the necessary-condition pre-filters (looser than the rules' 1e-9)
 
-#: Columns the certification rules read (a superset of hnte + tech_sme needs).
-RULE_COLUMNS = (
-    "year",
-    "founded_year",
-    "invention_patents_owned",
-    "class2_ip_owned",
-    "ip_transfer_only",
-    "standards_drafted",
-    "in_supported_field",
-    "st_staff",
-    "employees",
-    "st_staff_share",
-    "rd_expense",
-    "rd_intensity",
-    "rd_expense_3y",
-    "revenue_3y",
-    "revenue",
-    "revenue_lag1",
-    "revenue_lag2",
-    "net_assets",
-    "net_assets_lag1",
-    "net_assets_lag2",
-    "rd_domestic_share",
-    "hitech_product_revenue",
-    "major_safety_accident",
-    "env_violation",
-    "conversions_3y",
-    "total_assets",
-    "total_cost",
-    "dishonest_debtor",
-    "research_misconduct",
-    "hte_valid",
-    "national_st_award",
-    "platforms_provincial",
-    "led_standard",
-)
-
-HNTE_COLUMNS = (
-    "year",
-    "founded_year",
-    "invention_patents_owned",
-    "class2_ip_owned",
-    "ip_transfer_only",
-    "standards_drafted",
-    "in_supported_field",
-    "st_staff",
-    "employees",
-    "st_staff_share",
-    "rd_expense_3y",
-    "revenue_3y",
-    "revenue",
-    "revenue_lag1",
-    "revenue_lag2",
-    "net_assets",
-    "net_assets_lag1",
-    "net_assets_lag2",
-    "rd_domestic_share",
-    "hitech_product_revenue",
-    "major_safety_accident",
-    "env_violation",
-    "conversions_3y",
-)
-SME_COLUMNS = (
-    "employees",
-    "revenue",
-    "total_assets",
-    "dishonest_debtor",
-    "research_misconduct",
-    "st_staff",
-    "st_staff_share",
-    "rd_expense",
-    "rd_intensity",
-    "total_cost",
-    "invention_patents_owned",
-    "class2_ip_owned",
-    "hte_valid",
-    "national_st_award",
-    "platforms_provincial",
-    "led_standard",
-)
+#: Columns the certification rules read, as the rules modules declare them.
+HNTE_COLUMNS = hnte.INPUT_COLUMNS
+SME_COLUMNS = tech_sme.INPUT_COLUMNS
+RULE_COLUMNS = tuple(dict.fromkeys((*HNTE_COLUMNS, *SME_COLUMNS)))
 
 #: Missing-data blocks by administrative source: block → columns blanked together.
 MISSING_BLOCKS: dict[str, tuple[str, ...]] = {
