@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -162,4 +164,16 @@ def test_violations_and_round_trip(fw: Framework) -> None:
         "revenue_growth in stage small: 50 outside [35, 45]",
         "rd_intensity in stage big: 30.5 is not a multiple of 1",
         "revenue_growth in stage big: 49.5 is not a multiple of 1",
+    ]
+
+
+def test_constraint_files_refuse_duplicate_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "granularity: 1\nmax_change: {absolute: 5}\nmax_change: {absolute: 50}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConstraintError) as info:
+        ConstraintSet.from_yaml(path)
+    assert [str(p) for p in info.value.problems] == [
+        "line 3, column 1: not valid YAML: found duplicate key 'max_change' (first at line 2)"
     ]

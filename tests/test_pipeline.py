@@ -133,3 +133,12 @@ def test_demo_runs_everything_and_says_where(
         f"longwan-2022-{DEMO['target']}", "candidate"
     )
     assert framework.to_yaml() == (folder / "suggested.yaml").read_text(encoding="utf-8")
+
+
+def test_experiment_files_refuse_duplicate_keys(tmp_path: Path) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text("name: e\nframework: longwan-2022\ntarget: a\ntarget: b\n", encoding="utf-8")
+    with pytest.raises(
+        ExperimentError, match=r"line 4, column 1: not valid YAML: found duplicate key 'target'"
+    ):
+        Experiment.from_yaml(path)

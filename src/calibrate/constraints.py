@@ -30,10 +30,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
 from calibrate.exceptions import ConstraintError, Problem
-from calibrate.framework import Framework
+from calibrate.framework import Framework, read_yaml_file
 
 __all__ = ["Box", "ConstraintSet", "project", "round_to_grid"]
 
@@ -176,19 +175,8 @@ class ConstraintSet:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ConstraintSet:
-        """Read constraints from a YAML file (safe loader)."""
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConstraintError(
-                str(path), [Problem("<file>", "file not found; check the path")]
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ConstraintError(
-                str(path), [Problem("<file>", f"not valid YAML: {exc}")]
-            ) from None
-        return cls.from_dict(raw, str(path))
+        """Read constraints from a YAML file (safe loader, duplicate keys refused)."""
+        return cls.from_dict(read_yaml_file(path, ConstraintError), str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping, the same shape :meth:`from_dict` reads (for the calibration block)."""

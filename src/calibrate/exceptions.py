@@ -19,6 +19,7 @@ __all__ = [
     "FrameworkError",
     "LeakageError",
     "Problem",
+    "ProblemsError",
 ]
 
 
@@ -46,7 +47,7 @@ class CalibrateError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
-class _ProblemsError(CalibrateError):
+class ProblemsError(CalibrateError):
     """An error that lists every problem found, not only the first."""
 
     kind = "input"
@@ -62,25 +63,25 @@ class _ProblemsError(CalibrateError):
         return head + "".join(f"\n  - {p}" for p in self.problems)
 
 
-class FrameworkError(_ProblemsError):
+class FrameworkError(ProblemsError):
     """A framework file is invalid; ``problems`` names each YAML path."""
 
     kind = "framework"
 
 
-class DataContractError(_ProblemsError):
+class DataContractError(ProblemsError):
     """An enterprise or events table breaks the data contract; ``problems`` names file, row, column."""
 
     kind = "data"
 
 
-class ConstraintError(_ProblemsError):
+class ConstraintError(ProblemsError):
     """Constraints for a suggestion are contradictory or cannot be met."""
 
     kind = "constraint"
 
 
-class ExperimentError(_ProblemsError):
+class ExperimentError(ProblemsError):
     """An experiment file (``calibrate run``) is invalid; ``problems`` names each YAML path."""
 
     kind = "experiment"

@@ -47,11 +47,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from calibrate.constraints import ConstraintSet
 from calibrate.exceptions import ExperimentError, Problem
-from calibrate.framework import Framework, load_framework
+from calibrate.framework import Framework, load_framework, read_yaml_file
 
 __all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
 
@@ -247,18 +246,7 @@ class Experiment:
     @classmethod
     def from_yaml(cls, path: str | Path) -> Experiment:
         """Read an experiment file (safe YAML); relative data paths are relative to the working folder."""
-        path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ExperimentError(
-                str(path), [Problem("<file>", "file not found; check the path")]
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ExperimentError(
-                str(path), [Problem("<file>", f"not valid YAML: {exc}")]
-            ) from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_yaml_file(path, ExperimentError), str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The experiment as logged with its run."""

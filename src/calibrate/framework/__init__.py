@@ -6,6 +6,7 @@
 """
 
 from calibrate.framework._parse import SCHEMA
+from calibrate.framework._yaml import load_yaml, read_yaml_file
 from calibrate.framework.core import Framework, load_framework, shipped_frameworks
 from calibrate.framework.model import (
     Band,
@@ -42,5 +43,7 @@ __all__ = [
     "Subsidy",
     "Tier",
     "load_framework",
+    "load_yaml",
+    "read_yaml_file",
     "shipped_frameworks",
 ]

@@ -7,11 +7,12 @@ policy file is always a mistake someone needs to see.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from calibrate.exceptions import FrameworkError, Problem
+from calibrate.exceptions import FrameworkError, Problem, ProblemsError
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
@@ -40,16 +41,34 @@ _StrictSafeLoader.add_constructor(
 )
 
 
-def load_yaml(text: str, source: str) -> Any:
-    """Parse YAML text safely; syntax errors become a :class:`FrameworkError` with line and column."""
+def load_yaml(text: str, source: str, error: type[ProblemsError] = FrameworkError) -> Any:
+    """Parse YAML text safely; syntax errors and duplicate keys become ``error`` with line and column."""
     try:
         return yaml.load(text, Loader=_StrictSafeLoader)  # a SafeLoader subclass: no Python objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "<file>"
-        raise FrameworkError(source, [Problem(where, f"not valid YAML: {exc.problem}")]) from None
+        raise error(source, [Problem(where, f"not valid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
-        raise FrameworkError(source, [Problem("<file>", f"not valid YAML: {exc}")]) from None
+        raise error(source, [Problem("<file>", f"not valid YAML: {exc}")]) from None
+
+
+def read_yaml_file(path: str | Path, error: type[ProblemsError] = FrameworkError) -> Any:
+    """Read a UTF-8 YAML file with :func:`load_yaml`; a missing or non-UTF-8 file is ``error`` too.
+
+    Every YAML input of the package (frameworks, constraints, AHP matrices, experiments) is read
+    here, so all of them are parsed safely and report duplicate keys and syntax errors alike.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(str(path), [Problem("<file>", "file not found; check the path")]) from None
+    except UnicodeDecodeError:
+        raise error(
+            str(path), [Problem("<file>", "not UTF-8 text; save the file as UTF-8")]
+        ) from None
+    return load_yaml(text, str(path), error)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from calibrate.exceptions import FrameworkError, Problem
 from calibrate.framework._dump import to_document
 from calibrate.framework._parse import parse_framework
-from calibrate.framework._yaml import dump_yaml, load_yaml
+from calibrate.framework._yaml import dump_yaml, load_yaml, read_yaml_file
 from calibrate.framework.model import (
     Band,
     BandsRule,
@@ -58,18 +58,7 @@ class Framework(FrameworkData):
     @classmethod
     def load(cls, path: str | Path) -> Framework:
         """Read a framework file."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FrameworkError(
-                str(path), [Problem("<file>", "file not found; check the path")]
-            ) from None
-        except UnicodeDecodeError:
-            raise FrameworkError(
-                str(path), [Problem("<file>", "not UTF-8 text; save the YAML file as UTF-8")]
-            ) from None
-        return cls.from_yaml(text, str(path))
+        return cls.from_document(read_yaml_file(path), str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The framework as a plain mapping in the schema's key order."""

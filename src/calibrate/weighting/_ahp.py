@@ -1,6 +1,6 @@
 """Analytic hierarchy process (层次分析法): pairwise comparisons in YAML → weights, checked for consistency.
 
-File format (``schema: calibrate/ahp@1``; YAML read with ``yaml.safe_load`` only)::
+File format (``schema: calibrate/ahp@1``; YAML read with a safe loader only, duplicate keys refused)::
 
     schema: calibrate/ahp@1
     description: why these judgements        # optional
@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
 from calibrate.exceptions import ConstraintError, Problem
+from calibrate.framework import read_yaml_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,24 +213,7 @@ class AHPMatrix:
         """
         path = Path(path)
         source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AHPError(source, [Problem("<file>", "file not found; check the path")]) from None
-        except UnicodeDecodeError:
-            raise AHPError(
-                source, [Problem("<file>", "not UTF-8 text; save the file as UTF-8")]
-            ) from None
-        try:
-            document = yaml.safe_load(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            where = (
-                f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "<file>"
-            )
-            raise AHPError(source, [Problem(where, f"not valid YAML: {exc.problem}")]) from None
-        except yaml.YAMLError as exc:
-            raise AHPError(source, [Problem("<file>", f"not valid YAML: {exc}")]) from None
+        document = read_yaml_file(path, AHPError)  # safe loader; duplicate keys refused
         return cls.from_dict(document, source=source, framework=framework, max_cr=max_cr)
 
     @classmethod
