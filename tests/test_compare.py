@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,15 +54,6 @@ tiers:
 subsidies:
   - {{stage: all, top_fraction: 0.1, amount_wan: 5, provenance: {_PROV}}}
 """
-
-
-# the small framework shared with test_sensitivity.py
-MINI = (Path(__file__).parent / "frameworks" / "mini_official.yaml").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def mini() -> Framework:
-    return Framework.from_yaml(MINI, "mini")
 
 
 def mini_table(n: int, seed: int, *, parks: int = 2) -> pd.DataFrame:

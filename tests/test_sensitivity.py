@@ -8,8 +8,6 @@ keep their promises (budget, bounds, intervals) and report bad tables exactly.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,14 +28,6 @@ from calibrate.sensitivity import (
 )
 
 _PROV = "{status: official, source: test}"
-
-# the small framework shared with test_compare.py
-MINI = (Path(__file__).parent / "frameworks" / "mini_official.yaml").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def mini() -> Framework:
-    return Framework.from_yaml(MINI, "mini")
 
 
 def mini_table(n: int, seed: int, *, parks: int = 2) -> pd.DataFrame:
