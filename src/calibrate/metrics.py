@@ -36,7 +36,11 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "AUC_POOLED",
+    "AUC_WITHIN_GROUP",
     "DEFAULT_BLOCK_ELEMENTS",
+    "METRIC_NAMES",
+    "MetricName",
     "TOP_K_EPS",
     "Churn",
     "RankMoves",
@@ -75,6 +79,69 @@ TOP_K_EPS = 1e-9
 #: 2 blocks per worker thread (the block, sorted in place, and its negatives' sorted copy);
 #: measured with tracemalloc at 100,000 firms: 35 MiB for one worker, 67 MiB for two.
 DEFAULT_BLOCK_ELEMENTS = 2**21
+
+# --- the vocabulary: every output names its metrics with these keys -------------------------
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """What a metric key means, in both languages (reports, CLI tables and MLflow use the key)."""
+
+    key: str
+    zh: str
+    en: str
+    meaning: str
+
+
+#: AUC over pairs of firms in the same ranking group (how a list compares firms).
+AUC_WITHIN_GROUP = "auc_within_group"
+#: AUC over all pairs of firms, whatever their group (fair for probabilities, not for points).
+AUC_POOLED = "auc_pooled"
+
+
+def _names() -> dict[str, MetricName]:
+    rows = [
+        MetricName(
+            AUC_WITHIN_GROUP,
+            "组内AUC",
+            "within-group AUC",
+            "share of (event, non-event) pairs in the same ranking group ordered correctly",
+        ),
+        MetricName(
+            AUC_POOLED,
+            "全体AUC",
+            "pooled AUC",
+            "share of all (event, non-event) pairs ordered correctly, across groups",
+        ),
+        MetricName("pr_auc", "PR曲线下面积", "PR AUC", "average precision"),
+        MetricName("brier", "Brier分数", "Brier score", "mean squared error of probabilities"),
+        MetricName("n", "样本数", "rows", "firm-years measured"),
+        MetricName("events", "事件数", "events", "firm-years with the outcome"),
+        MetricName("base_rate", "基准率", "base rate", "share of firm-years with the outcome"),
+    ]
+    for k in (5, 10, 20):
+        rows.append(
+            MetricName(
+                f"prec_top{k}",
+                f"前{k}%命中率",
+                f"top-{k} % precision",
+                f"outcome rate on a list of the top {k} % of each ranking group",
+            )
+        )
+        rows.append(
+            MetricName(
+                f"lift_top{k}",
+                f"前{k}%提升度",
+                f"top-{k} % lift",
+                f"top-{k} % precision divided by the base rate",
+            )
+        )
+    return {r.key: r for r in rows}
+
+
+#: Every metric key an output may carry, with its names; look names up here, never re-spell them.
+METRIC_NAMES: dict[str, MetricName] = _names()
+
 
 # --- messages (module constants so tests compare them exactly) ---------------------------
 
@@ -408,9 +475,9 @@ def ranking_metrics(
 ) -> dict[str, float]:
     """Outcome metrics of any score — points total, model probability, oracle — on the same footing.
 
-    ``auc`` is the within-group AUC (:func:`grouped_auc`): how well the score orders the firms a
+    ``auc_within_group`` (:func:`grouped_auc`): how well the score orders the firms a
     list actually compares, since points totals are not comparable across ranking groups;
-    ``auc_total`` is the AUC over all firms (fair for probabilities); ``prec_topK`` /
+    ``auc_pooled`` is the AUC over all firms (fair for probabilities); ``prec_topK`` /
     ``lift_topK`` are event rates on lists of exactly ``floor(K % × n)`` seats per group with
     a tie at the cut-off sharing the remaining seats (``ties="fractional"``), so a score that is
     exactly 0 for most firms is not credited with a list holding most of the group.
@@ -418,7 +485,8 @@ def ranking_metrics(
     Returns
     -------
     dict
-        ``n``, ``events``, ``base_rate``, ``auc``, ``auc_total``, ``prec_topK``, ``lift_topK``
+        ``n``, ``events``, ``base_rate``, ``auc_within_group``, ``auc_pooled``, ``prec_topK``,
+        ``lift_topK``
         (NaN where undefined: one class, no seats).
     """
     yy = _as_binary(y)
@@ -431,8 +499,8 @@ def ranking_metrics(
         "base_rate": events / n if n else math.nan,
     }
     both = 0 < events < n
-    out["auc"] = grouped_auc(yy, s, group) if both else math.nan
-    out["auc_total"] = roc_auc(yy, s) if both else math.nan
+    out[AUC_WITHIN_GROUP] = grouped_auc(yy, s, group) if both else math.nan
+    out[AUC_POOLED] = roc_auc(yy, s) if both else math.nan
     for f in fractions:
         key = f"{round(f * 100)}"
         prec = precision_at_top(yy, s, group, f, ties="fractional") if n else math.nan
@@ -1307,7 +1375,7 @@ def _scores_block_maker(S: FloatArray, plan: _Plan) -> Callable[[int, int], Floa
 def _frame(auc: FloatArray | None, prec: FloatArray, plan: _Plan, index: pd.Index) -> pd.DataFrame:
     cols: dict[str, FloatArray] = {}
     if auc is not None:
-        cols["auc"] = auc
+        cols[AUC_POOLED] = auc
     labels = [_fraction_label(f) for f in plan.fractions]
     for lab, p in zip(labels, prec, strict=True):
         cols[f"prec_{lab}"] = p
@@ -1488,7 +1556,7 @@ def batch_auc(
     numpy.ndarray of shape (n_weightings,)
     """
     return batch_evaluate(y, S, None, (), auc=True, chunk_size=chunk_size, n_jobs=n_jobs)[
-        "auc"
+        AUC_POOLED
     ].to_numpy()
 
 

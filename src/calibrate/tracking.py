@@ -512,8 +512,11 @@ class Tracker:
         metrics = self._suggestion_metrics(s)
         pooled = s.metrics
         auc = (
-            (_finite(pooled.at["auc", "current"]), _finite(pooled.at["auc", "suggested"]))
-            if "auc" in pooled.index
+            (
+                _finite(pooled.at["auc_within_group", "current"]),
+                _finite(pooled.at["auc_within_group", "suggested"]),
+            )
+            if "auc_within_group" in pooled.index
             else (None, None)
         )
         note = (
@@ -624,7 +627,9 @@ class Tracker:
             f"year(s); held-out years {_years(fr.test_years)}."
         )
         pooled_auc = (
-            _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
+            _finite(fr.overall.loc["pooled", "auc_pooled"])
+            if "auc_pooled" in fr.overall.columns
+            else None
         )
         if pooled_auc is not None:
             note += f" Pooled AUC {pooled_auc:.4f}."
