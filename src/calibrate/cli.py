@@ -363,6 +363,12 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--lang", choices=["zh", "en"], default="zh", help="language of the printed edit path"
     )
+    p.add_argument(
+        "--holdout",
+        choices=["year", "park"],
+        default="year",
+        help="park: also require evidence with points fitted without each park (>= 2 parks)",
+    )
     p.add_argument("--storage", help="shared Optuna storage URL for non-smooth objectives")
     p.add_argument("--study", help="Optuna study name in --storage (several workers share it)")
     p.add_argument(
@@ -466,6 +472,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         candidate_columns=args.candidate_columns,
         storage=args.storage,
         study_name=args.study,
+        holdout=args.holdout,
     )
     out = Path(args.out)
     result.save(out)
@@ -482,6 +489,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     )
     cols = ["step", "move", "text_zh" if args.lang == "zh" else "text_en"]
     cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
+    cols += [c for c in ("park_held_out_auc_within_group",) if c in result.path.columns]
     cols += ["chosen_share", "firms_changing_list"]
     _print(result.path[cols].round(4).to_string(index=False))
     _print("held-out metrics (today vs suggested):")

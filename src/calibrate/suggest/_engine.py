@@ -80,6 +80,7 @@ def suggest(
     candidate_columns: Sequence[str] | None = None,
     storage: str | None = None,
     study_name: str | None = None,
+    holdout: Literal["year", "park"] = "year",
 ) -> Suggestion:
     """Suggest policy edits to ``framework`` that make its ranking predict ``target``.
 
@@ -119,6 +120,10 @@ def suggest(
     storage, study_name : str, optional
         A shared Optuna storage (e.g. ``postgresql+psycopg://…``) and study for the search of a
         non-smooth objective: several processes add trials to one study; a rerun resumes it.
+    holdout : {"year", "park"}
+        Evidence is always on held-out years (or split rows). With several parks the path also
+        reports every step with points re-fitted *without* each park and measured on that park's
+        held-out rows (``park_held_out_*`` columns); ``"park"`` requires that (≥ 2 parks).
     seed : int
         Same inputs and seed → the same suggestion, byte for byte.
 
@@ -176,6 +181,9 @@ def suggest(
     say("scoring every step")
     step_scores = [scores] + [score(fw, data) for fw in frameworks[1:]]
     path = _path_table(steps, frameworks, step_scores, y_all, train_mask, test_mask, years)
+    by_park = _by_park(design, steps, data, scores, y_all, test_mask, holdout)
+    if by_park is not None:
+        path = path.join(by_park, on="step")
     low, high = _interval(draws, suggested)
     pinned, confident = ev.pinned_and_confident(
         box,
@@ -558,6 +566,61 @@ def _draws_long(draws: FloatArray, box: Box) -> pd.DataFrame:
 
 # --- the path's evidence -------------------------------------------------------------------
 
+MSG_ONE_PARK = (
+    "--holdout park needs at least two parks in the held-out rows; found {found}; "
+    "use --holdout year"
+)
+
+
+def _by_park(
+    design: Design,
+    steps: list[Step],
+    data: pd.DataFrame,
+    scores: ScoreResult,
+    y: FloatArray,
+    test_mask: npt.NDArray[np.bool_],
+    holdout: str,
+) -> pd.DataFrame | None:
+    """Each step with points fitted without a park, measured on that park's held-out rows.
+
+    Within-group AUC compares firms of one ranking group only, so the held-out totals of every
+    park (each from points fitted without it) pool into one figure per step. The edits
+    themselves were chosen on all parks' training rows.
+    """
+    parks = data["park"].astype("string").to_numpy() if "park" in data.columns else None
+    found = 0 if parks is None else len(set(parks[test_mask]))
+    if found < 2:
+        if holdout == "park":
+            raise ConstraintError(
+                "holdout", [Problem("--holdout", MSG_ONE_PARK.format(found=found))]
+            )
+        return None
+    assert parks is not None
+    train_parks = parks[design.rows]
+    rows = []
+    for s in steps:
+        box = design.box(s.structure)
+        F = design.matrix(s.structure)
+        total = np.full(len(data), np.nan)
+        for park in sorted(set(parks[test_mask])):
+            weight = (train_parks != park).astype(np.float64)
+            if s.kind == "start":
+                fw = s.structure.framework
+            else:
+                points, _, _ = design.fit(F, box, weight)
+                fw = _materialize(s.structure, _rounded(box, points))
+            here = test_mask & (parks == park)
+            total[here] = score(fw, data.loc[here]).frame["total"].to_numpy(dtype=np.float64)
+        values = ev.evaluate_ranking(y[test_mask], total[test_mask], scores.group_code[test_mask])
+        rows.append(
+            {
+                "step": s.step,
+                "park_held_out_auc_within_group": values[metrics.AUC_WITHIN_GROUP],
+                "park_held_out_prec_top10": values["prec_top10"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("step")
+
 
 def _path_table(
     steps: list[Step],
@@ -724,6 +787,12 @@ def _edit_records(
                 for k, v in row.items()
                 if str(k).startswith("held_out_")
             },
+            "held_out_without_park": {
+                str(k).removeprefix("park_held_out_"): ev.num(v)
+                for k, v in row.items()
+                if str(k).startswith("park_held_out_")
+            }
+            or None,
             "cv_gain": ev.num(row["cv_gain"]),
             "cv_se": ev.num(row["cv_se"]),
             "chosen_share": None if row["chosen_share"] is None else ev.num(row["chosen_share"]),

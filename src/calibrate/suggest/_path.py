@@ -343,17 +343,21 @@ def _round(
 
 
 def _chosen_share(design: Design, fit: _Fit, pool: list[Edit], chosen: Edit, seed: int) -> float:
-    """Share of bootstrap samples of firms in which ``chosen`` has the largest in-sample gain."""
+    """Share of bootstrap samples of firms in which ``chosen`` (any variant of the same move on
+    the same indicator) has the largest gain among the screened candidates."""
     if chosen not in pool:
         pool = [*pool, chosen]
     rng = np.random.default_rng(seed)
     codes, uniq = pd.factorize(design.firm)
     # in-sample gains per firm for each candidate, from the out-of-fold screen (cheap, honest)
     per_firm = np.vstack([fit.firm_loss - design.by_firm(_screen(design, fit, e)) for e in pool])
+    # variants of one edit (bands or goalposts for the same indicator and kind) count as one
+    same = np.array(
+        [e.kind == chosen.kind and edit_indicator(e) == edit_indicator(chosen) for e in pool]
+    )
     wins = 0
-    target = pool.index(chosen)
     for _ in range(SHARE_DRAWS):
         counts = np.bincount(rng.integers(0, uniq.size, uniq.size), minlength=uniq.size)
         totals = per_firm @ counts
-        wins += int(np.argmax(totals) == target)
+        wins += int(same[int(np.argmax(totals))])
     return wins / SHARE_DRAWS
