@@ -1,0 +1,258 @@
+"""Run the real-data benchmark and print the comparison table (markdown).
+
+``python -m benchmarks.real --out real_data.md [--datasets credit hmda patents] [--bootstrap 50]``
+
+For every data set: the starting framework, ``suggest`` (points only, objective ``loglik``),
+``suggest`` with all moves (once the engine has them), ``suggest`` with objective ``top10``, and
+the three baselines — every row measured on the suggestion's own training rows
+(``Suggestion.train_mask``) and held-out rows (``Suggestion.test_mask``) with the outcome it scored
+(``Suggestion.outcome``), by :func:`calibrate.suggest.evaluate_ranking`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from benchmarks.real import baselines, datasets
+
+from calibrate.constraints import ConstraintSet
+from calibrate.framework import Framework
+from calibrate.scoring import score
+from calibrate.suggest import Suggestion, evaluate_policy, evaluate_ranking, suggest
+
+POINTS_ONLY: tuple[str, ...] = ("points",)
+ALL_MOVES = "all"
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrateRun:
+    """Training and held-out metrics of the starting and the suggested framework."""
+
+    suggestion: Suggestion
+    train: dict[str, dict[str, float]]  # {"current" | "suggested": ranking metrics}
+    test: dict[str, dict[str, float]]
+
+
+def engine_has_moves() -> bool:
+    """Whether this calibrate's ConstraintSet declares allowed moves (issue 10)."""
+    return "moves" in {f.name for f in dataclasses.fields(ConstraintSet)}
+
+
+def constraint_set(moves: Sequence[str] | str) -> ConstraintSet | None:
+    """Whole points; ``moves`` passed on only when the engine knows them (``None``: it does not)."""
+    if tuple(moves) == POINTS_ONLY and not engine_has_moves():
+        return ConstraintSet(granularity=1.0)
+    if not engine_has_moves():
+        return None
+    return ConstraintSet(granularity=1.0, moves=moves)  # type: ignore[call-arg]
+
+
+def run_calibrate(
+    framework: Framework,
+    data: pd.DataFrame,
+    events: pd.DataFrame,
+    target: str,
+    *,
+    moves: Sequence[str] | str,
+    objective: str,
+    seed: int,
+    train_years: Sequence[int],
+    test_years: Sequence[int],
+    direction: str,
+    n_bootstrap: int = 50,
+) -> CalibrateRun | None:
+    """``suggest`` through the library API; ``None`` when the engine cannot make these moves yet."""
+    constraints = constraint_set(moves)
+    if constraints is None:
+        return None
+    found = suggest(
+        framework,
+        data,
+        events,
+        target,
+        horizon=1,
+        constraints=constraints,
+        objective=objective,  # type: ignore[arg-type]
+        train_years=train_years,
+        test_years=test_years,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        progress=False,
+        direction=direction,  # type: ignore[arg-type]
+    )
+    y = found.outcome
+    train: dict[str, dict[str, float]] = {}
+    test: dict[str, dict[str, float]] = {}
+    for name, fw in (("current", found.base), ("suggested", found.framework)):
+        result = score(fw, data)
+        train[name] = evaluate_policy(y[found.train_mask], result, found.train_mask)
+        test[name] = evaluate_policy(y[found.test_mask], result, found.test_mask)
+    return CalibrateRun(found, train, test)
+
+
+def _row(
+    method: str, train: dict[str, float], test: dict[str, float], note: str = ""
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "train_auc": train["auc"],
+        "test_auc": test["auc"],
+        "test_prec_top10": test["prec_top10"],
+        "note": note,
+    }
+
+
+def _empty(method: str, note: str) -> dict[str, Any]:
+    nan = float("nan")
+    return {
+        "method": method,
+        "train_auc": nan,
+        "test_auc": nan,
+        "test_prec_top10": nan,
+        "note": note,
+    }
+
+
+def benchmark(
+    ds: datasets.RealDataset, *, seed: int, n_bootstrap: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every row of the table for one data set, and the facts for its heading."""
+    data = ds.enterprises
+
+    def calibrate_rows(moves: Sequence[str] | str, objective: str) -> CalibrateRun | None:
+        return run_calibrate(
+            ds.framework, data, ds.events, ds.target, moves=moves, objective=objective, seed=seed,
+            train_years=ds.train_years, test_years=ds.test_years, direction=ds.direction,
+            n_bootstrap=n_bootstrap,
+        )  # fmt: skip
+
+    points = calibrate_rows(POINTS_ONLY, "loglik")
+    assert points is not None  # points-only always runs
+    found = points.suggestion
+    _check_rows(ds, found)
+    rows = [
+        _row("starting framework", points.train["current"], points.test["current"]),
+        _row("suggest: points (loglik)", points.train["suggested"], points.test["suggested"]),
+    ]
+    everything = calibrate_rows(ALL_MOVES, "loglik")
+    rows.append(
+        _row(
+            "suggest: all moves (loglik)",
+            everything.train["suggested"],
+            everything.test["suggested"],
+        )
+        if everything is not None
+        else _empty(
+            "suggest: all moves (loglik)", "not available: this engine re-weights points only"
+        )
+    )
+    top = calibrate_rows(ALL_MOVES if everything is not None else POINTS_ONLY, "top10")
+    assert top is not None
+    label = "all moves" if everything is not None else "points"
+    rows.append(_row(f"suggest: {label} (top10)", top.train["suggested"], top.test["suggested"]))
+    rows += _baseline_rows(ds, found)
+    facts = {
+        "train": int(found.train_mask.sum()),
+        "test": int(found.test_mask.sum()),
+        "test_rate": float(found.outcome[found.test_mask].mean()),
+        "outcome": found.framework.calibration["outcome_scored"]
+        if found.framework.calibration
+        else "",
+    }
+    return pd.DataFrame(rows), facts
+
+
+def _check_rows(ds: datasets.RealDataset, found: Suggestion) -> None:
+    """The engine's held-out rows must be exactly the converter's ``test`` rows (and train alike)."""
+    split = ds.enterprises["split"].to_numpy()
+    if not (
+        np.array_equal(found.test_mask, split == "test")
+        and np.array_equal(found.train_mask, split == "train")
+    ):
+        raise RuntimeError(
+            f"{ds.key}: suggest's training/held-out rows differ from the split column"
+        )
+
+
+def _baseline_rows(ds: datasets.RealDataset, found: Suggestion) -> list[dict[str, Any]]:
+    x = ds.enterprises[ds.indicator_ids].astype(np.float64)
+    group = ds.enterprises["year"].to_numpy()  # the frameworks rank within each data year
+    tr, te, y = found.train_mask, found.test_mask, found.outcome
+    rows = []
+    for method, fit in baselines.BASELINES.items():
+        out = fit(x[tr].reset_index(drop=True), y[tr], x[te].reset_index(drop=True))
+        if out.train is None or out.test is None:
+            rows.append(_empty(method, out.note))
+            continue
+        rows.append(
+            _row(
+                method,
+                evaluate_ranking(y[tr], out.train, group[tr]),
+                evaluate_ranking(y[te], out.test, group[te]),
+                out.note,
+            )
+        )
+    return rows
+
+
+def _fmt(x: float) -> str:
+    return "—" if np.isnan(x) else f"{x:.3f}"
+
+
+def markdown(ds: datasets.RealDataset, table: pd.DataFrame, facts: dict[str, Any]) -> str:
+    """One data set's section: heading, what was held out, the table, the gap to the best baseline."""
+    base = table[table["method"].isin(list(baselines.BASELINES))]["test_auc"].max()
+    lines = [
+        f"### {ds.source} — {facts['outcome']} ({ds.framework.id}, {len(ds.indicator_ids)} indicators)",
+        "",
+        f"Training rows {facts['train']}, held-out rows {facts['test']} ({ds.holdout}); "
+        f"outcome rate on held-out rows {facts['test_rate']:.3f}. AUC within each ranking group "
+        "(data year); top-10 % precision = outcome rate on each group's top 10 %.",
+        "",
+        "| method | training AUC | held-out AUC | held-out top-10 % precision | held-out AUC − best baseline | note |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        gap = r.test_auc - base
+        lines.append(
+            f"| {r.method} | {_fmt(r.train_auc)} | {_fmt(r.test_auc)} | {_fmt(r.test_prec_top10)} "
+            f"| {'—' if np.isnan(gap) else f'{gap:+.3f}'} | {r.note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.real", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="markdown file to write the tables to"
+    )
+    parser.add_argument(
+        "--datasets", nargs="+", choices=list(datasets.SOURCES), default=list(datasets.SOURCES)
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--bootstrap", type=int, default=50, help="bootstrap samples per suggestion"
+    )
+    args = parser.parse_args(argv)
+    sections = []
+    for key in args.datasets:
+        start = time.perf_counter()
+        ds = datasets.load(key)
+        table, facts = benchmark(ds, seed=args.seed, n_bootstrap=args.bootstrap)
+        sections.append(markdown(ds, table, facts))
+        print(f"{key}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    text = "\n".join(sections)
+    print(text)
+    args.out.write_text(text, encoding="utf-8")
+    return 0
