@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from benchmarks.real import datasets
 from benchmarks.real.baselines import logistic_scores, optbinning_scores
-from benchmarks.real.run import POINTS_ONLY, constraint_set, engine_has_moves
+from benchmarks.real.run import POINTS_ONLY, constraint_set, engine_has_moves, targets
 
 from calibrate.constraints import ConstraintSet
 from calibrate.metrics import roc_auc
@@ -140,3 +140,23 @@ def test_optbinning_baseline_scores_held_out_rows_better_than_chance() -> None:
     assert out.test is not None and out.test.shape == ((~train).sum(),)
     assert roc_auc(y[~train], out.test) > 0.7
     assert out.note == "10 of 10 columns kept by the binning process"
+
+
+def test_targets_are_judged_from_the_table_not_asserted() -> None:
+    ds = datasets.load("patents")
+    nan = float("nan")
+    rows = [
+        ("starting framework", 0.80, 0.90),
+        ("suggest: points (loglik)", 0.85, 0.95),
+        ("suggest: all moves (loglik)", nan, nan),
+        ("suggest: points (top10)", 0.84, 0.96),
+        ("logistic regression", 0.86, 0.90),
+        ("optbinning scorecard", 0.849, 0.90),
+        ("FasterRisk", nan, nan),
+    ]
+    table = pd.DataFrame(rows, columns=["method", "test_auc", "test_prec_top10"])
+    line = targets([(ds, table)]).splitlines()[-1]
+    assert line == (
+        "| Ecdat/PatentsRD | 0.800 | 0.850 (points) | 0.860 (logistic regression) | -0.010 "
+        "| **no** | yes | yes (0.960 vs 0.950) |"
+    )
