@@ -31,6 +31,9 @@ from calibrate.scoring import score
 from calibrate.suggest import Suggestion, evaluate_policy, evaluate_ranking, suggest
 
 POINTS_ONLY: tuple[str, ...] = ("points",)
+#: The within-group AUC's key: ``metrics.AUC_WITHIN_GROUP`` once the metric vocabulary (issue 11)
+#: lands, ``"auc"`` before.
+AUC = str(getattr(metrics, "AUC_WITHIN_GROUP", "auc"))
 HEADER = """## Real public data: suggest against logistic regression, optbinning and FasterRisk
 
 Reproduce: `pip install -e .[dev]` then `python -m benchmarks.real --out real_data.md --seed {seed}
@@ -61,12 +64,13 @@ def engine_has_moves() -> bool:
 
 
 def constraint_set(moves: Sequence[str] | str) -> ConstraintSet | None:
-    """Whole points; ``moves`` passed on only when the engine knows them (``None``: it does not)."""
-    if tuple(moves) == POINTS_ONLY and not engine_has_moves():
-        return ConstraintSet(granularity=1.0)
+    """Whole points; ``moves`` (names or ``"all"``) passed on only when the engine knows them —
+    through the constraints reader, which owns their parsing — else ``None`` (points-only runs
+    with the plain set, the engine's only move today)."""
     if not engine_has_moves():
-        return None
-    return ConstraintSet(granularity=1.0, moves=moves)  # type: ignore[call-arg]
+        return ConstraintSet(granularity=1.0) if tuple(moves) == POINTS_ONLY else None
+    names = moves if isinstance(moves, str) else list(moves)
+    return ConstraintSet.from_dict({"granularity": 1, "moves": names})
 
 
 def run_calibrate(
@@ -110,8 +114,11 @@ def run_calibrate(
         train[name] = evaluate_policy(y[found.train_mask], result, found.train_mask)
         test[name] = evaluate_policy(y[found.test_mask], result, found.test_mask)
     for name in ("current", "suggested"):  # the engine's own held-out figures must agree
-        if not np.isclose(found.metrics.loc["auc", name], test[name]["auc"], equal_nan=True):
-            raise RuntimeError(f"held-out AUC of {name} differs from Suggestion.metrics")
+        engine = found.metrics.loc[AUC, name]
+        if not np.isclose(engine, test[name][AUC], equal_nan=True):
+            raise RuntimeError(
+                f"held-out {AUC} of {name}: {test[name][AUC]} here, {engine} in suggest"
+            )
     return CalibrateRun(found, train, test)
 
 
@@ -120,8 +127,8 @@ def _row(
 ) -> dict[str, Any]:
     return {
         "method": method,
-        "train_auc": train["auc"],
-        "test_auc": test["auc"],
+        "train_auc": train[AUC],
+        "test_auc": test[AUC],
         "test_prec_top10": test["prec_top10"],
         "note": note,
     }
@@ -184,6 +191,7 @@ def benchmark(
         if found.framework.calibration
         else "",
         "points": _points_line(found),
+        "path": _path_lines(everything.suggestion) if everything is not None else [],
         "against": _against_rule(ds, found),
         "warnings": found.warnings,
     }
@@ -215,6 +223,20 @@ def _against_rule(ds: datasets.RealDataset, found: Suggestion) -> str:
         if rho * ind.direction < 0:
             parts.append(f"`{ind.id}` (rule {'+' if ind.direction > 0 else '−'}, ρ = {rho:+.3f})")
     return ", ".join(parts) or "none"
+
+
+def _path_lines(found: Suggestion) -> list[str]:
+    """The edit path in words (``Suggestion.path.text_en``, once the engine writes one)."""
+    path = getattr(found, "path", None)
+    if not isinstance(path, pd.DataFrame) or "text_en" not in path.columns:
+        return []
+    column = f"held_out_{AUC}"
+    lines = []
+    for k, row in enumerate(path.itertuples(index=False)):
+        after = getattr(row, column, None) if column in path.columns else None
+        tail = f" — held-out AUC {after:.3f}" if isinstance(after, float) else ""
+        lines.append(f"{k}. {row.text_en}{tail}")
+    return lines
 
 
 def _check_rows(ds: datasets.RealDataset, found: Suggestion) -> None:
@@ -282,6 +304,9 @@ def markdown(ds: datasets.RealDataset, table: pd.DataFrame, facts: dict[str, Any
         "Indicators whose raw value ranks with the outcome against their rule's direction on the "
         f"training rows: {facts['against']}.",
     ]
+    if facts["path"]:
+        lines += ["", "Edit path (all moves, loglik), step 0 = the starting framework:", ""]
+        lines += facts["path"]
     lines += [f"Warning from suggest: {w}" for w in facts["warnings"]]
     return "\n".join(lines) + "\n"
 
