@@ -1,6 +1,6 @@
 """Run the real-data benchmark and print the comparison table (markdown).
 
-``python -m benchmarks.real --out real_data.md [--datasets credit hmda patents] [--bootstrap 50]``
+``python -m benchmarks.real --out real_data.md [--datasets credit hmda patents] [--bootstrap 20]``
 
 For every data set: the starting framework, ``suggest`` (points only, objective ``loglik``),
 ``suggest`` with all moves (once the engine has them), ``suggest`` with objective ``top10``, and
@@ -307,7 +307,8 @@ def markdown(ds: datasets.RealDataset, table: pd.DataFrame, facts: dict[str, Any
     if facts["path"]:
         lines += ["", "Edit path (all moves, loglik), step 0 = the starting framework:", ""]
         lines += facts["path"]
-    lines += [f"Warning from suggest: {w}" for w in facts["warnings"]]
+    for warning in facts["warnings"]:
+        lines += ["", f"Warning from suggest: {warning}"]
     return "\n".join(lines) + "\n"
 
 
