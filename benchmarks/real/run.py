@@ -367,7 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections, results = [], []
     for key in args.datasets:
         start = time.perf_counter()
-        ds = datasets.load(key)
+        try:
+            ds = datasets.load(key)
+        except ImportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         table, facts = benchmark(ds, seed=args.seed, n_bootstrap=args.bootstrap)
         sections.append(markdown(ds, table, facts))
         results.append((ds, table))
