@@ -152,16 +152,18 @@ def benchmark(
     data = ds.enterprises
 
     def calibrate_rows(moves: Sequence[str] | str, objective: str) -> CalibrateRun | None:
-        return run_calibrate(
+        run = run_calibrate(
             ds.framework, data, ds.events, ds.target, moves=moves, objective=objective, seed=seed,
             train_years=ds.train_years, test_years=ds.test_years, direction=ds.direction,
             n_bootstrap=n_bootstrap,
         )  # fmt: skip
+        if run is not None:
+            _check_rows(ds, run.suggestion)
+        return run
 
     points = calibrate_rows(POINTS_ONLY, "loglik")
     assert points is not None  # points-only always runs
     found = points.suggestion
-    _check_rows(ds, found)
     rows = [
         _row("starting framework", points.train["current"], points.test["current"]),
         _row("suggest: points (loglik)", points.train["suggested"], points.test["suggested"]),
