@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from benchmarks.real import datasets
 from benchmarks.real.baselines import logistic_scores, optbinning_scores
-from benchmarks.real.run import POINTS_ONLY, constraint_set, engine_has_moves, main, targets
+from benchmarks.real.run import POINTS_ONLY, constraint_set, main, targets
 
-from calibrate.constraints import ConstraintSet
+from calibrate.constraints import MOVES
 from calibrate.metrics import roc_auc
 from calibrate.outcomes import make_labels
 from calibrate.scoring import score
@@ -95,12 +95,12 @@ def test_the_split_is_the_same_on_every_load_and_moves_with_the_seed() -> None:
     assert (datasets.stratified_split(outcome) != datasets.stratified_split(outcome, seed=1)).any()
 
 
-def test_encode_split_carries_the_split_as_column_and_year() -> None:
+def test_encode_split_carries_the_split_as_a_column_and_one_year() -> None:
     frame = pd.DataFrame({"enterprise_id": ["a", "b", "c"]})
     out, train, test = datasets.encode_split(frame, np.array(["train", "test", "train"]))
-    assert out["year"].tolist() == [2020, 2021, 2020]
+    assert out["year"].tolist() == [2020, 2020, 2020]
     assert out["split"].tolist() == ["train", "test", "train"]
-    assert (train, test) == ((2020,), (2021,))
+    assert (train, test) == ((2020,), (2020,))
     assert "year" not in frame.columns  # the input is not changed
 
 
@@ -117,9 +117,9 @@ def test_the_library_labels_exactly_the_split_rows(converted: datasets.RealDatas
     assert scores.frame["total"].between(0, 100).all()
 
 
-def test_points_only_runs_today_and_other_moves_wait_for_the_engine() -> None:
-    assert isinstance(constraint_set(POINTS_ONLY), ConstraintSet)
-    assert (constraint_set("all") is not None) == engine_has_moves()
+def test_moves_are_read_by_the_constraints_reader() -> None:
+    assert constraint_set(POINTS_ONLY).moves == ("points",)
+    assert constraint_set("all").moves == MOVES
 
 
 def _hmda_split() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

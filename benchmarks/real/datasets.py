@@ -33,8 +33,8 @@ from calibrate.framework import Framework
 FRAMEWORKS = Path(__file__).parent / "frameworks"
 SPLIT_SEED = 20261207  # fixed once, before any fit; never tuned
 TEST_SHARE = 0.3
-#: Cross-sectional rows: training rows become data year 2020, held-out rows 2021 (see encode_split).
-TRAIN_YEAR, TEST_YEAR = 2020, 2021
+#: Cross-sectional rows all carry data year 2020; the ``split`` column holds out rows (encode_split).
+TRAIN_YEAR = 2020
 #: Frameworks here have one stage open from 0 and no revenue in the data: a constant places
 #: every row in it (revenue decides stages only).
 CONSTANT_REVENUE = 0.0
@@ -58,6 +58,7 @@ class RealDataset:
     train_years: tuple[int, ...]
     test_years: tuple[int, ...]
     holdout: str
+    split_column: str | None = None
 
     @property
     def indicator_ids(self) -> list[str]:
@@ -100,16 +101,13 @@ def stratified_split(
 def encode_split(
     frame: pd.DataFrame, split: npt.NDArray[np.str_]
 ) -> tuple[pd.DataFrame, tuple[int, ...], tuple[int, ...]]:
-    """Carry the split as a ``split`` column and, until ``suggest`` takes ``split_column=``, as the
-    data year: training rows are year 2020, held-out rows 2021 (events follow in year + 1).
-
-    The single place to switch: once the engine holds out rows by a column, keep one year for all
-    rows and pass ``split_column="split"`` instead of the years returned here.
-    """
+    """Carry the split as a ``split`` column (``suggest(split_column="split")`` holds out the
+    ``test`` rows); every row keeps one data year, as a cross-section has (events follow in
+    year + 1)."""
     out = frame.copy()
     out["split"] = split
-    out["year"] = np.where(split == "test", TEST_YEAR, TRAIN_YEAR).astype(np.int64)
-    return out, (TRAIN_YEAR,), (TEST_YEAR,)
+    out["year"] = np.int64(TRAIN_YEAR)
+    return out, (TRAIN_YEAR,), (TRAIN_YEAR,)
 
 
 def next_year_events(
@@ -146,6 +144,7 @@ def _cross_section(
     return RealDataset(
         key, source, fw, checked, events, target, "lower", train, test,
         holdout=f"seeded stratified {round(TEST_SHARE * 100)} % of rows (seed {SPLIT_SEED})",
+        split_column="split",
     )  # fmt: skip
 
 

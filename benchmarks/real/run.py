@@ -12,7 +12,6 @@ the three baselines — every row measured on the suggestion's own training rows
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -40,8 +39,8 @@ Reproduce: `pip install -e .[dev]` then `python -m benchmarks.real --out real_da
 --bootstrap {bootstrap}` (FasterRisk installs itself into `~/.cache/calibrate-bench/fasterrisk-venv`
 on first run). Every method sees the starting framework's indicator columns and exactly the
 suggestion's training and held-out rows. The cross-sectional sets hold out a fixed seeded
-stratified 30 % of rows, passed to `suggest` as data year 2021 (training rows are year 2020) until
-it takes a split column; the firm panel holds out its last three labelled years. Starting
+stratified 30 % of rows, passed to `suggest` as `--split-column split` (one data year, no
+invented years); the firm panel holds out its last three labelled years. Starting
 frameworks (`benchmarks/real/frameworks/`) were committed before any fit. For a bad event the
 outcome scored is its absence, so higher is better in every column.
 
@@ -58,17 +57,9 @@ class CalibrateRun:
     test: dict[str, dict[str, float]]
 
 
-def engine_has_moves() -> bool:
-    """Whether this calibrate's ConstraintSet declares allowed moves (issue 10)."""
-    return "moves" in {f.name for f in dataclasses.fields(ConstraintSet)}
-
-
-def constraint_set(moves: Sequence[str] | str) -> ConstraintSet | None:
-    """Whole points; ``moves`` (names or ``"all"``) passed on only when the engine knows them —
-    through the constraints reader, which owns their parsing — else ``None`` (points-only runs
-    with the plain set, the engine's only move today)."""
-    if not engine_has_moves():
-        return ConstraintSet(granularity=1.0) if tuple(moves) == POINTS_ONLY else None
+def constraint_set(moves: Sequence[str] | str) -> ConstraintSet:
+    """Whole points and the moves allowed (names or ``"all"``), through the constraints reader,
+    which owns their parsing."""
     names = moves if isinstance(moves, str) else list(moves)
     return ConstraintSet.from_dict({"granularity": 1, "moves": names})
 
@@ -86,11 +77,11 @@ def run_calibrate(
     test_years: Sequence[int],
     direction: str,
     n_bootstrap: int = 50,
+    split_column: str | None = None,
 ) -> CalibrateRun | None:
-    """``suggest`` through the library API; ``None`` when the engine cannot make these moves yet."""
+    """``suggest`` through the library API, with the training and held-out metrics of both
+    frameworks re-measured here (and checked against the engine's own)."""
     constraints = constraint_set(moves)
-    if constraints is None:
-        return None
     found = suggest(
         framework,
         data,
@@ -99,8 +90,9 @@ def run_calibrate(
         horizon=1,
         constraints=constraints,
         objective=objective,  # type: ignore[arg-type]
-        train_years=train_years,
-        test_years=test_years,
+        train_years=None if split_column else train_years,
+        test_years=None if split_column else test_years,
+        split_column=split_column,
         n_bootstrap=n_bootstrap,
         seed=seed,
         progress=False,
@@ -155,7 +147,7 @@ def benchmark(
         run = run_calibrate(
             ds.framework, data, ds.events, ds.target, moves=moves, objective=objective, seed=seed,
             train_years=ds.train_years, test_years=ds.test_years, direction=ds.direction,
-            n_bootstrap=n_bootstrap,
+            n_bootstrap=n_bootstrap, split_column=ds.split_column,
         )  # fmt: skip
         if run is not None:
             _check_rows(ds, run.suggestion)
