@@ -17,7 +17,7 @@ import pandas as pd
 
 from calibrate.constraints import Box, ConstraintSet, project
 from calibrate.exceptions import ConstraintError
-from calibrate.framework import Framework
+from calibrate.framework import Framework, Indicator
 from calibrate.scoring import ScoreResult, indicator_points
 from calibrate.suggest._solver import fit_loglik
 
@@ -53,6 +53,19 @@ class Structure:
         return self.framework.core_indicator_ids
 
 
+@dataclass(frozen=True)
+class Sliced:
+    """A fraction matrix cut by stage set: row positions, and F, fixed, y of those rows."""
+
+    n_rows: int
+    n_cols: int
+    sets: list[list[int]]
+    idx: list[IntArray]
+    F: list[FloatArray]
+    fixed: list[FloatArray]
+    y: list[FloatArray]
+
+
 @dataclass
 class Design:
     """Training rows of one suggestion, arranged for fast refits of any structure.
@@ -80,6 +93,8 @@ class Design:
     fold: IntArray
     points_allowed: bool = True
     _columns: dict[tuple[str, str], FloatArray] = field(default_factory=dict, repr=False)
+    _stage_rows: dict[tuple[int, ...], IntArray] = field(default_factory=dict, repr=False)
+    _firm_codes: IntArray | None = field(default=None, repr=False)
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -123,7 +138,11 @@ class Design:
     # -- fraction columns -------------------------------------------------------------------
     def column(self, framework: Framework, ident: str, *, rows: bool = True) -> FloatArray:
         """Fraction column of one indicator under ``framework`` (cached by rule)."""
-        ind = framework.indicator(ident)
+        return self.column_of(framework, framework.indicator(ident), rows=rows)
+
+    def column_of(self, framework: Framework, ind: Indicator, *, rows: bool = True) -> FloatArray:
+        """Fraction column of an indicator (in ``framework`` or about to be), cached by rule."""
+        ident = ind.id
         key = (ident, repr(ind.rule) + ind.missing)
         full = self._columns.get(key)
         if full is None:
@@ -168,9 +187,32 @@ class Design:
         return [list(range(n))] if box.same_across_stages else [[c] for c in range(n)]
 
     # -- fits --------------------------------------------------------------------------------
+    def rows_of(self, cset: list[int]) -> IntArray:
+        """Positions (in this design's rows) of the stages in ``cset`` (cached)."""
+        key = tuple(cset)
+        found = self._stage_rows.get(key)
+        if found is None:
+            found = np.flatnonzero(np.isin(self.stage, cset))
+            self._stage_rows[key] = found
+        return found
+
+    def slice(self, F: FloatArray, box: Box) -> Sliced:
+        """The fraction matrix cut into its stage sets once, for many fits (folds, bootstrap)."""
+        sets = self.stage_sets(box)
+        idx = [self.rows_of(c) for c in sets]
+        return Sliced(
+            F.shape[0],
+            F.shape[1],
+            sets,
+            idx,
+            [np.ascontiguousarray(F[i]) for i in idx],
+            [self.fixed[i] for i in idx],
+            [self.y[i] for i in idx],
+        )
+
     def fit(
         self,
-        F: FloatArray,
+        F: FloatArray | Sliced,
         box: Box,
         weight: FloatArray,
         states: dict[int, FloatArray | None] | None = None,
@@ -181,37 +223,43 @@ class Design:
         states), for every row of ``F`` — rows with weight 0 included, which is how held-out
         folds are predicted.
         """
+        parts = F if isinstance(F, Sliced) else self.slice(F, box)
         points = np.empty_like(box.current)
-        z = np.zeros(F.shape[0])
+        z = np.zeros(parts.n_rows)
         out_states: dict[int, FloatArray | None] = {}
-        for p_i, cset in enumerate(self.stage_sets(box)):
-            idx = np.flatnonzero(np.isin(self.stage, cset))
+        k = parts.n_cols
+        for p_i, cset in enumerate(parts.sets):
+            idx, Fp, fixed, y = parts.idx[p_i], parts.F[p_i], parts.fixed[p_i], parts.y[p_i]
             c0 = cset[0]
             lo, hi = box.lo[:, c0], box.hi[:, c0]
             w0 = project(np.clip(box.current[:, c0], lo, hi), lo, hi, box.budget, box.groups)
             start = (states or {}).get(p_i)
             if start is not None and not _feasible(start, lo, hi):
                 start = None
-            w, state = fit_loglik(
-                F[idx], self.fixed[idx], self.y[idx], weight[idx], w0, lo, hi, box.budget,
-                box.groups, state=start,
-            )  # fmt: skip
+            wt = weight[idx]
+            w, state = fit_loglik(Fp, fixed, y, wt, w0, lo, hi, box.budget, box.groups, state=start)
             out_states[p_i] = state
             for c in cset:
                 points[:, c] = w
             if state is None:  # nothing to learn: a constant predictor at the base rate
-                wt = weight[idx]
-                rate = float(np.clip((wt @ self.y[idx]) / max(wt.sum(), 1e-12), 1e-6, 1 - 1e-6))
+                rate = float(np.clip((wt @ y) / max(wt.sum(), 1e-12), 1e-6, 1 - 1e-6))
                 z[idx] = np.log(rate / (1 - rate))
             else:
-                k = F.shape[1]
-                z[idx] = F[idx] @ state[:k] + state[k] + state[k + 1] * self.fixed[idx]
+                z[idx] = Fp @ state[:k] + state[k] + state[k + 1] * fixed
         return points, z, out_states
+
+    def part_codes(self, box: Box) -> IntArray:
+        """The stage set of every row (index into :meth:`stage_sets`)."""
+        out = np.zeros(self.rows.size, dtype=np.int64)
+        for p_i, cset in enumerate(self.stage_sets(box)):
+            out[self.rows_of(cset)] = p_i
+        return out
 
     def by_firm(self, values: FloatArray) -> FloatArray:
         """Sum of per-row values per training firm (the unit the bootstrap and tests resample)."""
-        codes = pd.factorize(self.firm)[0]
-        return np.bincount(codes, weights=values).astype(np.float64)
+        if self._firm_codes is None:
+            self._firm_codes = pd.factorize(self.firm)[0]
+        return np.bincount(self._firm_codes, weights=values).astype(np.float64)
 
 
 def _feasible(state: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:

@@ -81,8 +81,8 @@ class _Fit:
 def _cv(
     design: Design, structure: Structure, warm: dict[int, dict[int, Any]] | None = None
 ) -> _Fit:
-    F = design.matrix(structure)
     box = design.box(structure)
+    F = design.slice(design.matrix(structure), box)
     loss = np.empty(design.rows.size)
     zs: dict[int, FloatArray] = {}
     states: dict[int, dict[int, Any]] = {}
@@ -97,32 +97,47 @@ def _cv(
 # --- screening -----------------------------------------------------------------------------
 
 
-def _two_param(
-    o: FloatArray, f: FloatArray, y: FloatArray, w: FloatArray, free_t: bool
-) -> tuple[float, float]:
-    """Weighted logistic fit of ``y`` on offset ``o`` + a + t·f (t ≥ 0), by Newton steps."""
-    a, t = 0.0, 0.0
-    wsum = max(float(w.sum()), 1e-12)
+def _two_params(
+    o: FloatArray,
+    f: FloatArray,
+    y: FloatArray,
+    w: FloatArray,
+    part: npt.NDArray[np.int64],
+    n_parts: int,
+    free_t: bool,
+) -> tuple[FloatArray, FloatArray]:
+    """Per stage set, a weighted logistic fit of ``y`` on offset ``o`` + a + t·f with t ≥ 0.
+
+    Damped Newton steps on all stage sets at once (sums by ``bincount``): a step of more than 4
+    on the logit scale is never needed from here and would overshoot where probabilities
+    saturate. A set whose slope wants to go negative keeps t = 0 (the edit does not help there).
+    """
+    a = np.zeros(n_parts)
+    t = np.zeros(n_parts)
+    free = np.full(n_parts, free_t)
+    spread = max(float(np.ptp(f)), 1e-9) if f.size else 1.0
+
+    def total(v: FloatArray) -> FloatArray:
+        return np.bincount(part, weights=v, minlength=n_parts).astype(np.float64)
+
     for _ in range(40):
-        p = sigmoid(o + a + t * f)
+        p = sigmoid(o + a[part] + t[part] * f)
         r = w * (p - y)
         h = w * p * (1 - p)
-        if free_t:
-            g = np.array([r.sum(), r @ f]) / wsum
-            H = np.array([[h.sum(), h @ f], [h @ f, h @ (f * f)]]) / wsum + 1e-9 * np.eye(2)
-            da, dt = np.linalg.solve(H, g)
-        else:
-            da, dt = r.sum() / max(h.sum(), 1e-12), 0.0
-        # damped Newton: a step of more than 4 on the logit scale is never needed from here and
-        # would overshoot where the fitted probabilities saturate
-        da, dt = (
-            float(np.clip(da, -4, 4)),
-            float(np.clip(dt, -4 / max(np.ptp(f), 1e-9), 4 / max(np.ptp(f), 1e-9))),
-        )
+        g_a, h_aa = total(r), total(h) + 1e-12
+        da = g_a / h_aa
+        dt = np.zeros(n_parts)
+        if free.any():
+            g_t, h_at, h_tt = total(r * f), total(h * f), total(h * f * f)
+            det = h_aa * h_tt - h_at * h_at + 1e-12
+            da = np.where(free, (h_tt * g_a - h_at * g_t) / det, da)
+            dt = np.where(free, (h_aa * g_t - h_at * g_a) / det, 0.0)
+        da, dt = np.clip(da, -4, 4), np.clip(dt, -4 / spread, 4 / spread)
         a, t = a - da, t - dt
-        if free_t and t < 0:
-            return _two_param(o, f, y, w, free_t=False)
-        if max(abs(da), abs(dt)) < 1e-9:
+        neg = free & (t < 0)
+        if neg.any():  # pin at 0 and refit the intercept only there
+            t[neg], free = 0.0, free & ~neg
+        if max(float(np.abs(da).max()), float(np.abs(dt).max())) < 1e-9:
             break
     return a, t
 
@@ -133,7 +148,24 @@ def _theta(state: Any, j: int | None) -> float:
     return float(state[j])
 
 
-def _screen(design: Design, fit: _Fit, edit: Edit) -> FloatArray:
+def _new_column(
+    design: Design, structure: Structure, edit: Edit, cache: dict[int, Any]
+) -> FloatArray:
+    """The fraction column an edit gives its indicator (no framework is rebuilt)."""
+    found = cache.get(id(edit))
+    if found is None:
+        fw = structure.framework
+        if isinstance(edit, AddIndicator):
+            ind = edit.indicator
+        else:
+            assert isinstance(edit, SetRule)
+            ind = replace(fw.indicator(edit.indicator), rule=edit.rule)
+        found = (edit, design.column_of(fw, ind))
+        cache[id(edit)] = found
+    return found[1]
+
+
+def _screen(design: Design, fit: _Fit, edit: Edit, cache: dict[int, Any]) -> FloatArray:
     """Out-of-fold loss per row after a one-column refit standing in for the edit."""
     ids = fit.structure.core_ids
     ident = edit_indicator(edit)
@@ -146,22 +178,18 @@ def _screen(design: Design, fit: _Fit, edit: Edit) -> FloatArray:
     if isinstance(edit, DropIndicator):
         new, free = np.zeros_like(old), False
     else:
-        new, free = design.column(edit.apply(fit.structure.framework), ident), True
+        new, free = _new_column(design, fit.structure, edit, cache), True
     loss = np.empty(design.rows.size)
     box = design.box(fit.structure)
-    sets = design.stage_sets(box)
+    part = design.part_codes(box)
+    n_parts = len(design.stage_sets(box))
     for k in range(N_FOLDS):
         held = design.fold == k
-        for p_i, cset in enumerate(sets):
-            part = np.isin(design.stage, cset)
-            theta = _theta(fit.states[k].get(p_i), j)
-            o = fit.z[k][part] - theta * old[part]
-            w = (~held[part]).astype(np.float64)
-            a, t = _two_param(o, new[part], design.y[part], w, free)
-            z = o + a + t * new[part]
-            hp = held[part]
-            idx = np.flatnonzero(part)[hp]
-            loss[idx] = np.logaddexp(0.0, z[hp]) - design.y[idx] * z[hp]
+        theta = np.array([_theta(fit.states[k].get(p_i), j) for p_i in range(n_parts)])[part]
+        o = fit.z[k] - theta * old
+        a, t = _two_params(o, new, design.y, (~held).astype(np.float64), part, n_parts, free)
+        z = o[held] + a[part[held]] + t[part[held]] * new[held]
+        loss[held] = np.logaddexp(0.0, z) - design.y[held] * z
     return loss
 
 
@@ -296,9 +324,10 @@ def search_path(
         gain, se = paired_gain(today.firm_loss, fit.firm_loss)
         steps.append(Step(1, "points", start, cv_gain=gain, cv_se=se))
     pool = candidates(design, start, directions, columns, seed)
+    cache: dict[int, Any] = {}
     say(f"edit search: {len(pool)} candidate edits")
     while len(steps) - 1 < max_edits and pool:
-        chosen = _round(design, fit, pool, seed + len(steps))
+        chosen = _round(design, fit, pool, seed + len(steps), cache)
         if chosen is None:
             break
         edit, new_fit, gain, se, share = chosen
@@ -313,11 +342,11 @@ def search_path(
 
 
 def _round(
-    design: Design, fit: _Fit, pool: list[Edit], seed: int
+    design: Design, fit: _Fit, pool: list[Edit], seed: int, cache: dict[int, Any]
 ) -> tuple[Edit, _Fit, float, float, float] | None:
     screened = []
     for edit in pool:
-        loss = _screen(design, fit, edit)
+        loss = _screen(design, fit, edit, cache)
         gain, _ = paired_gain(fit.firm_loss, design.by_firm(loss))
         screened.append((gain, edit))
     screened.sort(key=lambda t: -t[0])
@@ -338,11 +367,13 @@ def _round(
         return None
     edit, new, gain, se = best
     pool_top = [e for _, e in screened[:SHARE_POOL]]
-    share = _chosen_share(design, fit, pool_top, edit, seed)
+    share = _chosen_share(design, fit, pool_top, edit, seed, cache)
     return edit, new, gain, se, share
 
 
-def _chosen_share(design: Design, fit: _Fit, pool: list[Edit], chosen: Edit, seed: int) -> float:
+def _chosen_share(
+    design: Design, fit: _Fit, pool: list[Edit], chosen: Edit, seed: int, cache: dict[int, Any]
+) -> float:
     """Share of bootstrap samples of firms in which ``chosen`` (any variant of the same move on
     the same indicator) has the largest gain among the screened candidates."""
     if chosen not in pool:
@@ -350,7 +381,9 @@ def _chosen_share(design: Design, fit: _Fit, pool: list[Edit], chosen: Edit, see
     rng = np.random.default_rng(seed)
     codes, uniq = pd.factorize(design.firm)
     # in-sample gains per firm for each candidate, from the out-of-fold screen (cheap, honest)
-    per_firm = np.vstack([fit.firm_loss - design.by_firm(_screen(design, fit, e)) for e in pool])
+    per_firm = np.vstack(
+        [fit.firm_loss - design.by_firm(_screen(design, fit, e, cache)) for e in pool]
+    )
     # variants of one edit (bands or goalposts for the same indicator and kind) count as one
     same = np.array(
         [e.kind == chosen.kind and edit_indicator(e) == edit_indicator(chosen) for e in pool]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,9 @@ class Suggestion:
             "diff": self.diff(),
             "points": self.points,
         }
-        written = self.framework.save(out)
+        cal = dict(self.framework.calibration or {})
+        cal["bootstrap_draws_file"] = f"{stem.name}.draws.csv" if self.n_bootstrap else None
+        written = replace(self.framework, calibration=cal).save(out)
         for name, table in tables.items():
             target = Path(f"{stem}.{name}.csv")
             tmp = target.with_name(target.name + ".tmp")
