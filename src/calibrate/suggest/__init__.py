@@ -12,7 +12,7 @@ between lists. See ``docs/suggest.md`` for the method and its limits.
 >>> s.at_step(2).save("adopt-first-two.yaml")  # doctest: +SKIP
 """
 
-from calibrate.suggest._engine import OBJECTIVES, Objective, apply_edits, suggest
+from calibrate.suggest._engine import OBJECTIVES, Objective, suggest
 from calibrate.suggest._evidence import (
     FRACTIONS,
     INTERVAL,
@@ -21,6 +21,7 @@ from calibrate.suggest._evidence import (
     evaluate_policy,
     evaluate_ranking,
 )
+from calibrate.suggest._record import apply_edits
 from calibrate.suggest._result import Suggestion
 
 __all__ = [

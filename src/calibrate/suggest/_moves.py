@@ -180,6 +180,8 @@ def describe_rule(rule: Any, unit: str, lang: str) -> str:
     """One line a policy text could print for a rule (first stage's parameters if they differ)."""
     u = "" if unit in ("share", "count", "value", "fraction", "ratio") else unit
     zh = lang == "zh"
+    if u and not zh and u[:1].isascii() and u[:1].isalpha():
+        u = f" {u}"
     if isinstance(rule, LinearRule):
         lo = value_at(rule.low, _first_stage(rule.low))
         hi = value_at(rule.high, _first_stage(rule.high))
