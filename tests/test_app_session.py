@@ -352,3 +352,22 @@ def test_serve_with_an_unknown_framework_exits_2(tmp_path) -> None:  # type: ign
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "nowhere-2030" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_outcome_metrics_match_the_comparisons_and_are_reused_when_totals_stay(
+    wb: Workbench,
+) -> None:
+    assert wb.set_points("rd_expense", "growth", 9).status == "draft"
+    assert wb.set_points("rd_intensity", "growth", 7).ok
+    mine = wb.outcome_metrics()
+    theirs = wb.comparison.outcome_metrics
+    assert mine is not None and theirs is not None
+    for side in ("base", "candidate"):
+        assert mine.at["auc", side] == theirs.at["auc", side]
+        assert mine.at["prec_top10", side] == theirs.at["precision_top10", side]
+        assert mine.at["n", side] == theirs.at["firms", side]
+    cached = dict(wb._metrics_cache)
+    assert wb.set_subsidy(3, "amount_wan", 8).ok  # totals do not move
+    again = wb.outcome_metrics()
+    assert again is not None and again.equals(mine)
+    assert wb._metrics_cache == cached  # nothing recomputed

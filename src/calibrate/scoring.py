@@ -589,18 +589,22 @@ def _finish(
     )
 
 
-def _same_fractions(old: Any, new: Any) -> bool:
-    """True when an indicator's fraction of its points cannot differ between two frameworks.
+def _reusable(old: Any, new: Any) -> str:
+    """What of an indicator's previous scoring still holds: ``points``, ``fractions`` or ``none``.
 
-    Count rules and points-valued bands are always re-computed: their fraction depends on the
-    points, which :meth:`Framework.with_points` rescales together with the rule.
+    The same rule, missing policy and points give the same points column; the same rule and
+    missing policy give the same fractions, except for count rules and points-valued bands, whose
+    fraction depends on the points (:meth:`Framework.with_points` rescales them together).
     """
     if old.id != new.id or old.missing != new.missing or old.rule != new.rule:
-        return False
+        return "none"
+    if dict(old.points) == dict(new.points):
+        return "points"
     rule = new.rule
-    return not (
-        isinstance(rule, CountRule) or (isinstance(rule, BandsRule) and rule.value_is == "points")
+    scaled = isinstance(rule, CountRule) or (
+        isinstance(rule, BandsRule) and rule.value_is == "points"
     )
+    return "none" if scaled else "fractions"
 
 
 def rescore(
@@ -610,10 +614,12 @@ def rescore(
 
     The result is the same as ``score(framework, data)``; only the work differs. ``previous``
     must be a score of the same table. When the stages, the ranking group or the indicator list
-    (ids, order, missing policies) differ, everything is scored afresh; otherwise only the
-    indicators whose rule changed (e.g. moved goalposts) read their raw column again, and the
-    others multiply the stored fraction by their (possibly new) points — a points edit reads no
-    raw data at all. This is what lets a what-if workbench re-score 50,000 firms per keystroke.
+    (ids, order, missing policies) differ, everything is scored afresh. Otherwise an indicator
+    with the same rule and points keeps its points column; one whose points changed multiplies
+    its stored fraction by the new points (count rules and points-valued bands, whose fraction
+    depends on the points, read their raw column again, as does an indicator whose rule changed,
+    e.g. moved goalposts). Ranks, lists and subsidies are then computed as :func:`score` does.
+    This is what lets the ``calibrate serve`` workbench re-score 50,000 firms per edit.
 
     Parameters
     ----------
@@ -648,7 +654,11 @@ def rescore(
     fractions = np.empty((n, k), dtype=np.float64, order="F")
     pts = np.empty((n, k), dtype=np.float64, order="F")
     for j, (was, ind) in enumerate(zip(old.indicators, framework.indicators, strict=True)):
-        if _same_fractions(was, ind):
+        reuse = _reusable(was, ind)
+        if reuse == "points" and old.decimals == framework.decimals:
+            fractions[:, j] = previous.fractions[:, j]
+            pts[:, j] = previous.frame[f"pts__{ind.id}"].to_numpy(dtype=np.float64)
+        elif reuse != "none":
             fractions[:, j] = previous.fractions[:, j]
             np.multiply(
                 fractions[:, j],

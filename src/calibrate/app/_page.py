@@ -7,6 +7,7 @@ module that owns it), so ``import calibrate`` stays light.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -285,8 +286,10 @@ class Page:
                 out[c] = column_title(str(c), lang)
         return out
 
-    def refresh_results(self) -> None:
-        lang, view = self.lang, self.wb.view()
+    def refresh_results(self, *, outcomes_later: bool = False) -> None:
+        """Redraw the comparison; with ``outcomes_later`` the outcome metrics follow on the next
+        tick, so the comparison reaches the browser before they are computed."""
+        lang, view = self.lang, self.wb.view(outcomes=False)
         o = view.overall
         if self.wb.comparison.unchanged:
             summary = [t("unchanged", lang)]
@@ -342,16 +345,23 @@ class Page:
             self.movers, view.movers[[c for c in MOVER_COLUMNS if c in view.movers.columns]], fw
         )
         self._fill(self.subsidies, view.subsidies.reset_index(), fw)
-        self.years.object = self._years_text(view)
-        self.outcomes.value = (
-            pd.DataFrame() if view.outcomes is None else view.outcomes.reset_index()
-        )
+        curdoc = self.pn.state.curdoc
+        if outcomes_later and curdoc is not None and curdoc.session_context is not None:
+            curdoc.add_next_tick_callback(self.refresh_outcomes)
+        else:
+            self.refresh_outcomes()
 
-    def _years_text(self, view: Any) -> str:
+    def refresh_outcomes(self) -> None:
+        self.years.object = self._years_text()
+        table = self.wb.outcome_metrics()
+        frame = pd.DataFrame() if table is None else table.reset_index()
+        self._fill(self.outcomes, frame, self.wb.candidate)
+
+    def _years_text(self) -> str:
         lang, b = self.lang, self.wb.baseline
         if b.labels is None:
             return t("no_events", lang)
-        y = view.years
+        y = self.wb.evaluation_years
         if not y.years:
             return t("years_none", lang)
         years = ", ".join(str(v) for v in y.years)
@@ -378,8 +388,10 @@ class Page:
             self.message.object = notes
             self.message.alert_type = "info"
             self.message.visible = bool(notes)
-            self.status.object = t("status_scored", lang, ms=outcome.seconds * 1000)
-            self.refresh_results()
+            start = time.perf_counter()
+            self.refresh_results(outcomes_later=True)
+            seconds = outcome.seconds + time.perf_counter() - start
+            self.status.object = t("status_scored", lang, ms=seconds * 1000)
         self.refresh_editors()
         if outcome.status == "draft":
             self.budget.value = self._budget_frame()
@@ -448,7 +460,7 @@ class Page:
             self.step.start, self.step.end = 0, max(last, 1)
             self.step.value = last
             self.step.disabled = last == 0
-            self._fill(self.path_table, path, self.wb.candidate)
+            self._fill(self.path_table, _readable(path), self.wb.candidate)
             self.path_note.object = t("path_loaded", self.lang, id=fw.id, n=last)
             return outcome
 
@@ -525,6 +537,25 @@ class Page:
         run = self.on_save(self.wb.candidate, [yaml_path, xlsx_path]) if self.on_save else None
         note += "\n\n" + (t("saved_run", lang, run=run) if run else t("saved_no_track", lang))
         self.save_note.object = note
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mapping cells (e.g. an edit's ``train: {auc: 0.81}``) as short text for a table."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, dict)).any():
+            out[col] = out[col].map(
+                lambda v: (
+                    "; ".join(f"{k} {_short(x)}" for k, x in v.items())
+                    if isinstance(v, dict)
+                    else v
+                )
+            )
+    return out
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _at(value: Any, stage: str) -> float:

@@ -22,6 +22,7 @@ A refused edit changes nothing and returns the framework's own messages (with th
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibrate.compare import Comparison, compare
+from calibrate import metrics
+from calibrate.compare import DEFAULT_TOP, Comparison, compare
 from calibrate.exceptions import CalibrateError, FrameworkError
 from calibrate.framework import Framework, LinearRule
 from calibrate.scoring import ScoreResult, rescore, score
@@ -176,6 +178,7 @@ class Workbench:
         self.suggestion: Framework | None = None
         self.comparison = self._compare()
         self.last = EditOutcome("scored")
+        self._metrics_cache: dict[tuple[str, ...], dict[str, float]] = {}
 
     # -- scoring ----------------------------------------------------------------------------------
     def _compare(self) -> Comparison:
@@ -434,7 +437,45 @@ class Workbench:
         diff = self.baseline.framework.diff(self.candidate)
         return diff[diff["change"].abs() > 0].reset_index(drop=True)
 
-    def view(self, max_movers: int = MAX_MOVERS) -> View:
+    def outcome_metrics(self) -> pd.DataFrame | None:
+        """Outcome metrics of the start and the candidate on the same firm-years, or None.
+
+        The firm-years: labelled in the evaluation years (:attr:`evaluation_years`) and ranked
+        under both frameworks — the rows :attr:`Comparison.outcome_metrics` uses. Each column is
+        :func:`calibrate.metrics.ranking_metrics` of that framework's totals in its own ranking
+        groups (rows are its keys: ``n``, ``events``, ``base_rate``, ``auc``, ``auc_total``,
+        ``prec_topK``, ``lift_topK``). The start's column is computed once per set of rows, the
+        candidate's again only when its totals move (a list or subsidy edit moves none).
+        """
+        lab = self.comparison.labels
+        if lab is None:
+            return None
+        y = lab.to_numpy(dtype=np.float64, na_value=np.nan)
+        sides = (self.baseline.scores, self.candidate_scores)
+        use = ~np.isnan(y)
+        for side in sides:
+            use &= ~side.frame["vetoed"].to_numpy(dtype=bool)
+        if not use.any():
+            return None
+        rows = _digest(use)
+        columns = [self._side_metrics(side, y, use, rows) for side in sides]
+        out = pd.DataFrame(columns, index=["base", "candidate"]).T
+        out["change"] = out["candidate"] - out["base"]
+        out.index.name = "metric"
+        return out
+
+    def _side_metrics(self, side: ScoreResult, y: Any, use: Any, rows: str) -> dict[str, float]:
+        total = side.frame["total"].to_numpy(dtype=np.float64)
+        key = (rows, _digest(total), _digest(side.group_code))
+        if key not in self._metrics_cache:
+            if len(self._metrics_cache) > 8:
+                self._metrics_cache.clear()
+            self._metrics_cache[key] = metrics.ranking_metrics(
+                y[use].astype(np.int8), total[use], side.group_code[use], DEFAULT_TOP
+            )
+        return self._metrics_cache[key]
+
+    def view(self, max_movers: int = MAX_MOVERS, *, outcomes: bool = True) -> View:
         """Everything the page shows after an edit, computed by compare (the edit's whole cost)."""
         c = self.comparison
         movers = c.movers
@@ -444,7 +485,7 @@ class Workbench:
             movers=movers.head(max_movers),
             n_movers=len(movers),
             subsidies=c.subsidies,
-            outcomes=c.outcome_metrics,
+            outcomes=self.outcome_metrics() if outcomes else None,
             years=self.evaluation_years,
             budget=self.budget_state(),
         )
@@ -470,6 +511,10 @@ class Workbench:
                     writer, sheet_name=name[:31], index=False, freeze_panes=(1, 0)
                 )
         return path
+
+
+def _digest(values: Any) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest()
 
 
 def _is_nan(value: Any) -> bool:

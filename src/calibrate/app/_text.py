@@ -92,10 +92,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "(target {target}, within {horizon} year(s)).",
     ),
     "years_plain": (
-        "所用年份 {years}（目标 {target}，{horizon} 年内）。这里没有框架在这些年份上拟合，但修改时可见这些指标，"
-        "因此不是严格的留出检验。",
-        "Years used {years} (target {target}, within {horizon} year(s)). No framework here was "
-        "fitted on them, but you see these metrics while editing, so this is not a held-out test.",
+        "所用年份 {years}（目标 {target}，{horizon} 年内），未区分训练与检验：这里没有框架在这些年份上拟合，"
+        "但修改时可见这些指标，因此不是留出检验。",
+        "Years used {years} (target {target}, within {horizon} year(s)), all years, not split into "
+        "training and test: no framework here was fitted on them, but you see these metrics while "
+        "editing, so this is not a held-out test.",
     ),
     "years_none": ("没有可用的已标注年份。", "No labelled years to evaluate."),
     "path_file": ("建议框架 YAML 文件路径", "Suggested framework YAML path"),
