@@ -125,7 +125,7 @@ class Page:
         self.firm_head = pn.pane.Markdown("", css_classes=["cb-firm-head"])
         self.firm_points = self._table(css="cb-firm-points", editable=False)
         self.firm_path = self._table(css="cb-firm-path", editable=False)
-        self.save_button = pn.widgets.Button(button_type="primary", css_classes=["cb-save"])
+        self.save_button = pn.widgets.Button(css_classes=["cb-save"])
         self.save_button.on_click(self._on_save)
         self.save_note = pn.pane.Markdown("", css_classes=["cb-saved"])
 
