@@ -13,6 +13,7 @@ import pytest
 
 from calibrate.app import Baseline, Workbench
 from calibrate.app._page import Page
+from calibrate.app._session import MAX_MOVERS
 from calibrate.framework import Framework, load_framework
 from calibrate.synth import SynthConfig, generate
 
@@ -72,10 +73,7 @@ def test_a_draft_then_a_balancing_edit(page: Page) -> None:
     assert not page.message.visible
     assert page.status.object.startswith("已重新计分并对比")
     assert "没有变化" not in page.summary.object
-    assert (
-        len(page.movers.value) == page.wb.view(outcomes=False).n_movers
-        or len(page.movers.value) == 200
-    )
+    assert len(page.movers.value) == min(page.wb.view(outcomes=False).n_movers, MAX_MOVERS)
 
 
 def test_language_switch_redraws_in_english(page: Page) -> None:
