@@ -186,21 +186,23 @@ def test_a_document_edit_waits_for_the_points_draft(wb: Workbench) -> None:
 def test_metrics_years_are_labelled_honestly(wb: Workbench, longwan: Framework) -> None:
     years = wb.evaluation_years
     assert years.years == (2022, 2023) and not years.held_out  # 2024 has no next year to label
-    assert wb.comparison.outcome_metrics is not None
+    assert wb.full_comparison().outcome_metrics is not None
+    assert wb.comparison.labels is None  # edits compare without labels; see outcome_metrics
     wb.load_suggestion(suggested(longwan))
     years = wb.evaluation_years
     assert years.years == (2023,) and years.excluded == (2022,) and years.held_out
-    lab = wb.comparison.labels
+    full = wb.full_comparison()
+    lab = full.labels
     assert lab is not None
     in_train = wb.baseline.data["year"].to_numpy() == 2022
     assert lab[in_train].isna().all() and lab[~in_train].notna().any()
-    metrics = wb.comparison.outcome_metrics
+    metrics = full.outcome_metrics
     assert metrics is not None
     assert metrics.at["firms", "base"] == int(lab.notna().sum()) - _vetoed_labelled(wb)
 
 
 def _vetoed_labelled(wb: Workbench) -> int:
-    lab = wb.comparison.labels
+    lab = wb.labels()
     assert lab is not None
     vetoed = wb.baseline.scores.frame["vetoed"].to_numpy(dtype=bool)
     vetoed = vetoed | wb.candidate_scores.frame["vetoed"].to_numpy(dtype=bool)
@@ -294,6 +296,10 @@ def test_saves_validated_yaml_and_an_xlsx_named_by_fingerprints(wb: Workbench, t
     assert "outcome_metrics" in sheets
     lists = pd.read_excel(book, sheet_name="lists")
     assert list(lists["entered"]) == list(wb.comparison.lists["entered"])
+    outcomes = pd.read_excel(book, sheet_name="outcome_metrics").set_index("metric")
+    assert outcomes.at["auc", "candidate"] == pytest.approx(
+        wb.outcome_metrics().at["auc", "candidate"]
+    )  # type: ignore[union-attr]
 
 
 def test_a_save_is_an_mlflow_run(wb: Workbench, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -360,7 +366,7 @@ def test_outcome_metrics_match_the_comparisons_and_are_reused_when_totals_stay(
     assert wb.set_points("rd_expense", "growth", 9).status == "draft"
     assert wb.set_points("rd_intensity", "growth", 7).ok
     mine = wb.outcome_metrics()
-    theirs = wb.comparison.outcome_metrics
+    theirs = wb.full_comparison().outcome_metrics
     assert mine is not None and theirs is not None
     for side in ("base", "candidate"):
         assert mine.at["auc", side] == theirs.at["auc", side]

@@ -181,20 +181,27 @@ class Workbench:
         self._metrics_cache: dict[tuple[str, ...], dict[str, float]] = {}
 
     # -- scoring ----------------------------------------------------------------------------------
-    def _compare(self) -> Comparison:
+    def _compare(self, *, with_labels: bool = False) -> Comparison:
         b = self.baseline
         return compare(
             b.framework,
             self.candidate,
             b.data,
-            labels=self._labels(),
+            labels=self.labels() if with_labels else None,
             target=b.target,
             horizon=b.horizon,
             base_scores=b.scores,
             candidate_scores=self.candidate_scores,
         )
 
-    def _labels(self) -> pd.Series | None:
+    def full_comparison(self) -> Comparison:
+        """:attr:`comparison` with the outcome labels of the evaluation years attached (what a
+        save writes). Edits compare without them: the page's outcome metrics come from
+        :meth:`outcome_metrics`, which re-uses what has not changed."""
+        return self._compare(with_labels=True)
+
+    def labels(self) -> pd.Series | None:
+        """Outcome labels of the evaluation years (others NA), or None without events."""
         lab = self.baseline.labels
         if lab is None:
             return None
@@ -447,7 +454,7 @@ class Workbench:
         ``prec_topK``, ``lift_topK``). The start's column is computed once per set of rows, the
         candidate's again only when its totals move (a list or subsidy edit moves none).
         """
-        lab = self.comparison.labels
+        lab = self.labels()
         if lab is None:
             return None
         y = lab.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -500,10 +507,11 @@ class Workbench:
 
     def save_comparison(self, folder: str | Path) -> Path:
         """Write the comparison's tables to one .xlsx (frozen headers), named by both fingerprints."""
-        base_fp, cand_fp = self.comparison.fingerprints
+        full = self.full_comparison()
+        base_fp, cand_fp = full.fingerprints
         path = Path(folder) / f"comparison-{base_fp}-{cand_fp}.xlsx"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tables = self.comparison.tables()
+        tables = full.tables()
         tables = {"points_changed": self.changed_points(), **tables}
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             for name, table in tables.items():
