@@ -651,15 +651,18 @@ def rescore(
     n, k = len(data), len(framework.indicators)
     stage_index, codes = previous.stage_index, previous.group_code
     safe_stage = np.maximum(stage_index, 0)
-    fractions = np.empty((n, k), dtype=np.float64, order="F")
+    reuse = [_reusable(a, b) for a, b in zip(old.indicators, framework.indicators, strict=True)]
+    # Score results are never written to, so unchanged fractions are shared, not copied.
+    fractions = (
+        previous.fractions
+        if "none" not in reuse
+        else np.array(previous.fractions, dtype=np.float64, order="F")
+    )
     pts = np.empty((n, k), dtype=np.float64, order="F")
-    for j, (was, ind) in enumerate(zip(old.indicators, framework.indicators, strict=True)):
-        reuse = _reusable(was, ind)
-        if reuse == "points" and old.decimals == framework.decimals:
-            fractions[:, j] = previous.fractions[:, j]
+    for j, ind in enumerate(framework.indicators):
+        if reuse[j] == "points" and old.decimals == framework.decimals:
             pts[:, j] = previous.frame[f"pts__{ind.id}"].to_numpy(dtype=np.float64)
-        elif reuse != "none":
-            fractions[:, j] = previous.fractions[:, j]
+        elif reuse[j] != "none":
             np.multiply(
                 fractions[:, j],
                 _per_stage(ind.points, framework.stage_ids, safe_stage),

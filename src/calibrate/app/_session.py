@@ -393,15 +393,23 @@ class Workbench:
         return table
 
     def budget_state(self) -> pd.DataFrame:
-        """Per stage: core points of the candidate (with the draft), the budget and the gap."""
+        """Per stage: core points of the candidate (with the draft), the budget and the gap.
+
+        The framework's parser owns the rule (core points add up to ``core_budget`` in every
+        stage); this is its state, shown while a draft is off budget.
+        """
         fw = self.candidate
-        table = self.points_table()
-        core = table[table["group_kind"] == "core"]
-        sums = core[list(fw.stage_ids)].sum()
-        out = pd.DataFrame({"core_points": sums, "budget": fw.core_budget})
+        points = fw.points()
+        for ind, per_stage in self.draft.items():
+            points[ind] = {**points[ind], **per_stage}
+        core = fw.core_indicator_ids
+        sums = [math.fsum(points[i][s] for i in core) for s in fw.stage_ids]
+        out = pd.DataFrame(
+            {"core_points": sums, "budget": fw.core_budget},
+            index=pd.Index(fw.stage_ids, name="stage"),
+        )
         out["gap"] = out["core_points"] - out["budget"]
         out["balanced"] = out["gap"].abs() < 1e-9
-        out.index.name = "stage"
         return out
 
     def find_firm(self, enterprise_id: str) -> pd.Series:
