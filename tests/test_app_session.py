@@ -377,3 +377,26 @@ def test_outcome_metrics_match_the_comparisons_and_are_reused_when_totals_stay(
     again = wb.outcome_metrics()
     assert again is not None and again.equals(mine)
     assert wb._metrics_cache == cached  # nothing recomputed
+
+
+def test_serve_on_a_taken_port_exits_2_with_the_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    data = generate(
+        SynthConfig(enterprises=30, parks=1, years=(2024, 2024), seed=1), progress=False
+    )
+    path = data.write(tmp_path, fmt="csv")["enterprises"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "calibrate.cli", "serve", "--framework", "longwan-2022"]
+            + ["--data", str(path), "--port", str(port), "--no-track"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port} (")
+    assert proc.stderr.endswith("pass --port with a free port, or --port 0 for any free port\n")

@@ -8,8 +8,17 @@ from typing import Any
 
 from calibrate.app._page import Page, SaveHook
 from calibrate.app._session import Baseline, Workbench
+from calibrate.exceptions import CalibrateError
 
 ADDRESS = "127.0.0.1"
+MSG_PORT = (
+    "cannot listen on {address}:{port} ({error}); pass --port with a free port, or --port 0 "
+    "for any free port"
+)
+
+
+class ServeError(CalibrateError):
+    """The workbench cannot start (e.g. its port is taken)."""
 
 
 def make_app(
@@ -44,16 +53,19 @@ def serve(
     import panel as pn
 
     app = make_app(baseline, lang=lang, out_dir=out_dir, on_save=on_save)
-    server = pn.serve(
-        {"/": app},
-        port=port,
-        address=ADDRESS,
-        websocket_origin=[f"{ADDRESS}:{port}", f"localhost:{port}"] if port else "*",
-        show=False,
-        start=False,
-        title="积分政策试算工作台 calibrate",
-        verbose=False,
-    )
+    try:
+        server = pn.serve(
+            {"/": app},
+            port=port,
+            address=ADDRESS,
+            websocket_origin=[f"{ADDRESS}:{port}", f"localhost:{port}"] if port else "*",
+            show=False,
+            start=False,
+            title="积分政策试算工作台 calibrate",
+            verbose=False,
+        )
+    except OSError as exc:
+        raise ServeError(MSG_PORT.format(address=ADDRESS, port=port, error=exc.strerror)) from exc
     server.start()
     say(f"workbench: http://{ADDRESS}:{server.port}/")
     server.io_loop.start()
