@@ -67,13 +67,17 @@ def test_a_draft_then_a_balancing_edit(page: Page) -> None:
     page._on_points(edit(table, ids.index("rd_expense"), "growth", 9))
     assert page.message.alert_type == "warning" and "草稿未计分" in page.message.object
     assert page.points.value.iloc[ids.index("rd_expense")]["growth"] == 9  # the draft stays
-    gap = page.budget.value.set_index("stage").loc["growth"]
-    assert gap.iloc[2] == pytest.approx(2.0)
+    state = page.budget.value.set_index("stage")
+    assert state.loc["成长期", "gap"] == pytest.approx(2.0)
+    assert state.loc["成长期", "balanced"] == "否" and state.loc["种子期", "balanced"] == "是"
+    assert page.budget.titles["gap"] == "差额"
     page._on_points(edit(page.points, ids.index("rd_intensity"), "growth", 7))
     assert not page.message.visible
     assert page.status.object.startswith("已重新计分并对比")
     assert "没有变化" not in page.summary.object
     assert len(page.movers.value) == min(page.wb.view(outcomes=False).n_movers, MAX_MOVERS)
+    assert set(page.movers.value["change"]) <= {"进入", "离开"}
+    assert list(page.lists.value["list"]) == ["创新领跑榜", "创新竞跑榜", "创新进取榜"]
 
 
 def test_language_switch_redraws_in_english(page: Page) -> None:

@@ -22,6 +22,15 @@ from calibrate.framework import Framework, LinearRule
 #: Called after a save with the framework and the written files; returns an MLflow run id or None.
 SaveHook = Callable[[Framework, list[Path]], "str | None"]
 
+#: Codes compare writes into table cells → the text keys that name them.
+_VALUE_KEYS = {
+    "none_list": "none",
+    "vetoed": "vetoed",
+    "entered": "entered",
+    "left_list": "left",
+    "total_row": "total",
+}
+
 #: Width of the editing tabs (px); the comparison takes the rest of the page.
 EDIT_WIDTH = 760
 
@@ -269,11 +278,29 @@ class Page:
         table.titles = self._titles(frame.columns, fw)
         table.value = frame
 
+    def _join(self, problems: tuple[str, ...]) -> str:
+        return ("；" if self.lang == "zh" else "; ").join(problems)
+
     def _fill(self, table: Any, frame: pd.DataFrame, fw: Framework) -> None:
+        """Show ``frame``: titles in the page's language, stage and list ids as names."""
         if "year" in frame.columns:
             frame = frame.assign(year=frame["year"].astype("string"))  # 2024, not 2,024
+        names = self._value_names(fw)
+        for col in ("stage", "list", "tier_base", "tier_candidate", "change"):
+            if col in frame.columns:
+                values = frame[col].astype("string")
+                frame = frame.assign(**{col: values.map(lambda v: names.get(v, v))})
         table.titles = self._titles(frame.columns, fw)
         table.value = frame
+
+    def _value_names(self, fw: Framework) -> dict[Any, Any]:
+        zh = self.lang == "zh"
+        names: dict[Any, Any] = {s.id: (s.name.zh if zh else s.name.en) for s in fw.stages}
+        for tier in (*self.wb.baseline.framework.tiers, *fw.tiers):
+            names[tier.id] = tier.name.zh if zh else tier.name.en
+        for key in ("none_list", "vetoed", "entered", "left_list", "total_row"):
+            names[_VALUE_KEYS[key]] = t(key, self.lang)
+        return names
 
     def _titles(self, columns: Any, fw: Framework) -> dict[str, str]:
         lang = self.lang
@@ -329,16 +356,7 @@ class Page:
         )
         summary.append(t("movers", lang, shown=len(view.movers), n=view.n_movers))
         self.summary.object = "\n\n".join(summary)
-        budget = view.budget.reset_index()
-        budget["balanced"] = [t("yes" if b else "no", lang) for b in budget["balanced"]]
-        budget.columns = [
-            "stage",
-            t("core_points", lang),
-            t("budget_col", lang),
-            t("gap", lang),
-            t("balanced", lang),
-        ]
-        self.budget.value = budget
+        self._fill(self.budget, self._budget_frame(view.budget), self.wb.candidate)
         fw = self.wb.candidate
         self._fill(self.lists, view.lists, fw)
         self._fill(
@@ -376,15 +394,15 @@ class Page:
     def _show(self, outcome: EditOutcome) -> None:
         lang = self.lang
         if outcome.status == "refused":
-            self.message.object = t("status_refused", lang) + " ".join(outcome.problems)
+            self.message.object = t("status_refused", lang) + self._join(outcome.problems)
             self.message.alert_type = "danger"
             self.message.visible = True
         elif outcome.status == "draft":
-            self.message.object = t("status_draft", lang) + " ".join(outcome.problems)
+            self.message.object = t("status_draft", lang) + self._join(outcome.problems)
             self.message.alert_type = "warning"
             self.message.visible = True
         else:
-            notes = " ".join(outcome.problems)
+            notes = self._join(outcome.problems)
             self.message.object = notes
             self.message.alert_type = "info"
             self.message.visible = bool(notes)
@@ -394,20 +412,13 @@ class Page:
             self.status.object = t("status_scored", lang, ms=seconds * 1000)
         self.refresh_editors()
         if outcome.status == "draft":
-            self.budget.value = self._budget_frame()
+            self._fill(self.budget, self._budget_frame(), self.wb.candidate)
 
-    def _budget_frame(self) -> pd.DataFrame:
-        lang = self.lang
-        budget = self.wb.budget_state().reset_index()
-        budget["balanced"] = [t("yes" if b else "no", lang) for b in budget["balanced"]]
-        budget.columns = [
-            "stage",
-            t("core_points", lang),
-            t("budget_col", lang),
-            t("gap", lang),
-            t("balanced", lang),
-        ]
-        return budget
+    def _budget_frame(self, state: pd.DataFrame | None = None) -> pd.DataFrame:
+        state = self.wb.budget_state() if state is None else state
+        out = state.reset_index()
+        out["balanced"] = [t("yes" if b else "no", self.lang) for b in out["balanced"]]
+        return out.rename(columns={"budget": "budget_col"})
 
     def _guard(self, action: Callable[[], EditOutcome]) -> None:
         """Run an edit; anything unexpected becomes a message, never a dead session."""

@@ -122,6 +122,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "nearest_none": ("无法计算路径：{reason}", "No path: {reason}"),
     "none_list": ("无", "none"),
+    "vetoed": ("一票否决", "vetoed"),
+    "entered": ("进入", "entered"),
+    "left_list": ("离开", "left"),
+    "total_row": ("合计", "total"),
     "save": (
         "保存框架（YAML）与对比（xlsx）",
         "Save the framework (YAML) and the comparison (xlsx)",
