@@ -54,8 +54,9 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """``calibrate serve`` on a small synthetic panel, on a free port; yields (url, out folder)."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, str]]:
+    """``calibrate serve`` on a small synthetic panel, on a free port; yields (url, out folder,
+    one enterprise id)."""
     from calibrate.synth import SynthConfig, generate
 
     folder = tmp_path_factory.mktemp("serve")
@@ -99,15 +100,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         proc.kill()
         pytest.fail("calibrate serve printed no URL:\n" + "".join(seen))
     try:
-        yield url, out
+        yield url, out, str(panel.enterprises["enterprise_id"].iloc[0])
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         proc.stdout.close()
 
 
-def test_served_html_references_no_external_url(server: tuple[str, Path]) -> None:
-    url, _ = server
+def test_served_html_references_no_external_url(server: tuple[str, Path, str]) -> None:
+    url, _, _ = server
     html = urllib.request.urlopen(url, timeout=30).read().decode("utf-8")
     assert "<title>" in html
     external = [
@@ -116,8 +117,10 @@ def test_served_html_references_no_external_url(server: tuple[str, Path]) -> Non
     assert external == []
 
 
-def test_edit_rescores_refuses_bad_edits_and_switches_language(server: tuple[str, Path]) -> None:
-    url, _ = server
+def test_edit_rescores_refuses_bad_edits_switches_language_and_saves(
+    server: tuple[str, Path, str],
+) -> None:
+    url, out, firm = server
     blocked: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
@@ -164,9 +167,23 @@ def test_edit_rescores_refuses_bad_edits_and_switches_language(server: tuple[str
             page.get_by_text("English", exact=True).click()
             page.wait_for_selector("text=Points-policy what-if workbench", timeout=TIMEOUT_MS)
             assert f"{entered} firms enter" in _read(page, ".cb-summary")
+
+            # a firm: its points at start and now, and its nearest path
+            page.get_by_text("Firm", exact=True).click()
+            page.locator(".cb-firm-id input").fill(firm)
+            page.locator(".cb-firm-search button").click()
+            page.wait_for_selector(f".cb-firm-head >> text={firm}", timeout=TIMEOUT_MS)
+            page.wait_for_selector(".cb-firm-points .tabulator-row", timeout=TIMEOUT_MS)
+
+            # save: the YAML and the workbook land in --out (tracking is off in this test)
+            page.get_by_text("Save", exact=True).click()
+            page.locator(".cb-save button").click()
+            page.wait_for_selector(".cb-saved >> text=No MLflow run", timeout=TIMEOUT_MS)
         finally:
             browser.close()
     assert blocked == []
+    assert len(list(out.glob("longwan-2022-workbench-*.yaml"))) == 1
+    assert len(list(out.glob("comparison-*.xlsx"))) == 1
 
 
 def _read(page: object, selector: str) -> str:
