@@ -140,6 +140,10 @@ def test_loading_a_suggestion_and_stepping(page: Page, tmp_path: Path) -> None:
     assert "留出年份 2023" in page.years.object
     page._on_step(SimpleNamespace(new=0))
     assert page.wb.comparison.unchanged
+    assert page.path_note.object.endswith("：起点")
+    page._on_step(SimpleNamespace(new=1))
+    assert page.wb.candidate.points()["rd_expense"]["growth"] == 9
+    assert page.path_note.object.endswith("：研发费用 +2")
 
 
 def test_save_writes_both_files_and_reports_the_run(

@@ -478,7 +478,13 @@ class Page:
         self._guard(load)
 
     def _on_step(self, event: Any) -> None:
-        self._guard(lambda: self.wb.step_to(int(event.new)))
+        step = int(event.new)
+        self._guard(lambda: self.wb.step_to(step))
+        path = self.wb.edit_path
+        rows = path[path["step"] == step]
+        if len(rows):
+            text = rows.iloc[0]["text_zh" if self.lang == "zh" else "text_en"]
+            self.path_note.object = f"**{t('step', self.lang)} {step}**：{text or ''}"
 
     def _on_firm(self, _event: Any) -> None:
         try:
