@@ -773,6 +773,64 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- serve ---------------------------------------------------------------------------------
+
+
+def _cfg_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--framework", required=True, help="framework to start from: shipped id or YAML")
+    _data_options(p)
+    p.add_argument("--events", help="events table, for outcome metrics (with --target)")
+    p.add_argument("--target", help="event the outcome metrics are about, e.g. hte_certified")
+    p.add_argument("--horizon", type=int, default=1, help="years after the data year (default 1)")
+    p.add_argument("--port", type=int, default=5006, help="port on 127.0.0.1 (default 5006)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="page language (default zh)")
+    p.add_argument(
+        "--out", default="workbench-output", help="folder for saved frameworks and workbooks"
+    )
+    _tracking_options(p)
+
+
+def _save_hook(args: argparse.Namespace, base: Any) -> Any:
+    """The one place a workbench save becomes an MLflow run (None when --no-track)."""
+    if args.no_track:
+        return None
+    from calibrate.tracking import Tracker
+
+    tracker = Tracker(args.tracking_uri)
+
+    def on_save(framework: Any, files: list[Path]) -> str | None:
+        run = tracker.log_edit(framework, base, extra_artifacts=files, command="serve")
+        return None if run is None else run.run_id
+
+    return on_save
+
+
+@command("serve", "the what-if workbench in the browser, on 127.0.0.1", _cfg_serve)
+def run_serve(args: argparse.Namespace) -> int:
+    from calibrate.app import Baseline, serve
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+
+    if (args.events is None) != (args.target is None):
+        print("error: give --events and --target together (or neither)", file=sys.stderr)
+        return 2
+    f = load_framework(args.framework)
+    table = _load_data(args, f)
+    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    baseline = Baseline.from_events(
+        f, table.frame, events, args.target, args.horizon, source=table.source
+    )
+    serve(
+        baseline,
+        port=args.port,
+        lang=args.lang,
+        out_dir=args.out,
+        on_save=_save_hook(args, f),
+        say=_print,
+    )
+    return 0
+
+
 # --- run / demo ------------------------------------------------------------------------------
 
 
