@@ -450,10 +450,20 @@ def grouped_auc(y: ArrayLike, score: ArrayLike, group: ArrayLike | None) -> floa
     s = _as_finite(score, "score")
     _check_same_length(yy, "y", s, "score")
     _, codes = _group_codes(group, len(yy))
-    # average ranks within each group (ties share the mean rank), one vectorised pass
-    ranks = (
-        pd.Series(s).groupby(np.asarray(codes)).rank(method="average").to_numpy(dtype=np.float64)
-    )
+    return _grouped_auc(yy, np.asarray(codes), _runs(s, np.asarray(codes)))
+
+
+def _grouped_auc(
+    yy: npt.NDArray[np.int8], codes: IntArray, runs: tuple[IntArray, IntArray, IntArray, IntArray]
+) -> float:
+    """:func:`grouped_auc` from the group-major descending order of :func:`_runs`."""
+    # average ascending ranks within each group (ties share the mean rank), one sort: with
+    # positions in descending order, the ascending rank of position p in a group of size m is
+    # m - (p - start); a tie's mean rank is that of the middle of its run
+    _, group_start, run_start, run_end = runs
+    size_of = np.bincount(codes)[codes].astype(np.float64)
+    middle = (run_start + run_end) / 2.0 - group_start
+    ranks = size_of - middle
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     pos = np.bincount(codes, weights=yy.astype(np.float64), minlength=n_groups)
     size = np.bincount(codes, minlength=n_groups).astype(np.float64)
@@ -499,11 +509,15 @@ def ranking_metrics(
         "base_rate": events / n if n else math.nan,
     }
     both = 0 < events < n
-    out[AUC_WITHIN_GROUP] = grouped_auc(yy, s, group) if both else math.nan
+    _, codes = _group_codes(group, n)
+    runs = _runs(s, codes)  # one sort serves the AUC and every list size
+    out[AUC_WITHIN_GROUP] = _grouped_auc(yy, codes, runs) if both else math.nan
     out[AUC_POOLED] = roc_auc(yy, s) if both else math.nan
     for f in fractions:
         key = f"{round(f * 100)}"
-        prec = precision_at_top(yy, s, group, f, ties="fractional") if n else math.nan
+        weight = _fractional_from_runs(codes, runs, f) if n else np.zeros(0)
+        seats = float(weight.sum())
+        prec = float(weight @ yy) / seats if seats > 0 else math.nan
         out[f"prec_top{key}"] = prec
         out[f"lift_top{key}"] = prec / (events / n) if events else math.nan
     return out
@@ -737,15 +751,38 @@ def precision_at_top(
     return _precision_on_mask(yy, top_k_mask(s, group, fraction))
 
 
+def _runs(score: FloatArray, codes: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Group-major order by descending score, and per firm: its group's first position, and the
+    first and last position of its run of tied scores (positions in that order)."""
+    n = score.shape[0]
+    order = np.lexsort((-score, codes))
+    g_sorted, s_sorted = codes[order], score[order]
+    idx = np.arange(n)
+    new_group = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if n else np.zeros(0, dtype=bool)
+    new_value = new_group | (np.r_[True, s_sorted[1:] != s_sorted[:-1]] if n else new_group)
+    group_start = np.maximum.accumulate(np.where(new_group, idx, 0)) if n else idx
+    run_start = np.maximum.accumulate(np.where(new_value, idx, 0)) if n else idx
+    end_flag = np.r_[new_value[1:], True] if n else new_value
+    run_end = np.minimum.accumulate(np.where(end_flag, idx, n)[::-1])[::-1] if n else idx
+    out = [np.empty(n, dtype=np.intp) for _ in range(3)]
+    for arr, sorted_values in zip(out, (group_start, run_start, run_end), strict=True):
+        arr[order] = sorted_values
+    return order, out[0], out[1], out[2]
+
+
 def _fractional_top_k(score: FloatArray, group: ArrayLike | None, fraction: float) -> FloatArray:
     """Seat share of every firm on a list of exactly ``floor(fraction·n + eps)`` seats per group."""
-    fraction = _check_fraction(fraction)
     _, codes = _group_codes(group, score.shape[0])
-    frame = pd.DataFrame({"g": codes, "s": score})
-    rank_min = (
-        frame.groupby("g")["s"].rank(method="min", ascending=False).to_numpy(dtype=np.float64)
-    )
-    tie = frame.groupby(["g", "s"])["s"].transform("size").to_numpy(dtype=np.float64)
+    return _fractional_from_runs(codes, _runs(score, codes), fraction)
+
+
+def _fractional_from_runs(
+    codes: IntArray, runs: tuple[IntArray, IntArray, IntArray, IntArray], fraction: float
+) -> FloatArray:
+    fraction = _check_fraction(fraction)
+    _, group_start, run_start, run_end = runs
+    rank_min = (run_start - group_start + 1).astype(np.float64)  # 1 = best, ties share it
+    tie = (run_end - run_start + 1).astype(np.float64)
     k = _k_per_group(fraction, np.bincount(codes)).astype(np.float64)[codes]
     rank_max = rank_min + tie - 1
     return np.where(rank_max <= k, 1.0, np.where(rank_min > k, 0.0, (k - rank_min + 1) / tie))
