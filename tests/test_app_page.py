@@ -119,8 +119,8 @@ def test_loading_a_suggestion_and_stepping(page: Page, tmp_path: Path) -> None:
             "indicator": "rd_expense",
             "text_zh": "研发费用 +2",
             "text_en": "R&D +2",
-            "train": {"auc": 0.81},
-            "held_out": {"auc": 0.8},
+            "train": {"auc_within_group": 0.81},
+            "held_out": {"auc_within_group": 0.8},
             "points": {"rd_expense": {"growth": 9}, "rd_intensity": {"growth": 7}},
         },
     ]

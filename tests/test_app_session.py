@@ -62,8 +62,8 @@ def suggested(base: Framework) -> Framework:
         e.update(
             text_zh=f"第 {e['step']} 步",
             text_en=f"step {e['step']}",
-            train={"auc": 0.8},
-            held_out={"auc": 0.79},
+            train={"auc_within_group": 0.8},
+            held_out={"auc_within_group": 0.79},
             chosen_share=0.6,
             firms_changing_list=12,
         )
@@ -198,7 +198,7 @@ def test_metrics_years_are_labelled_honestly(wb: Workbench, longwan: Framework) 
     assert lab[in_train].isna().all() and lab[~in_train].notna().any()
     metrics = full.outcome_metrics
     assert metrics is not None
-    assert metrics.at["firms", "base"] == int(lab.notna().sum()) - _vetoed_labelled(wb)
+    assert metrics.at["n", "base"] == int(lab.notna().sum()) - _vetoed_labelled(wb)
 
 
 def _vetoed_labelled(wb: Workbench) -> int:
@@ -297,8 +297,8 @@ def test_saves_validated_yaml_and_an_xlsx_named_by_fingerprints(wb: Workbench, t
     lists = pd.read_excel(book, sheet_name="lists")
     assert list(lists["entered"]) == list(wb.comparison.lists["entered"])
     outcomes = pd.read_excel(book, sheet_name="outcome_metrics").set_index("metric")
-    assert outcomes.at["auc", "candidate"] == pytest.approx(
-        wb.outcome_metrics().at["auc", "candidate"]
+    assert outcomes.at["auc_within_group", "candidate"] == pytest.approx(
+        wb.outcome_metrics().at["auc_within_group", "candidate"]
     )  # type: ignore[union-attr]
 
 
@@ -369,9 +369,9 @@ def test_outcome_metrics_match_the_comparisons_and_are_reused_when_totals_stay(
     theirs = wb.full_comparison().outcome_metrics
     assert mine is not None and theirs is not None
     for side in ("base", "candidate"):
-        assert mine.at["auc", side] == theirs.at["auc", side]
-        assert mine.at["prec_top10", side] == theirs.at["precision_top10", side]
-        assert mine.at["n", side] == theirs.at["firms", side]
+        assert mine.at["auc_within_group", side] == theirs.at["auc_within_group", side]
+        assert mine.at["prec_top10", side] == theirs.at["prec_top10", side]
+        assert mine.at["n", side] == theirs.at["n", side]
     cached = dict(wb._metrics_cache)
     assert wb.set_subsidy(3, "amount_wan", 8).ok  # totals do not move
     again = wb.outcome_metrics()

@@ -458,7 +458,7 @@ class Workbench:
         The firm-years: labelled in the evaluation years (:attr:`evaluation_years`) and ranked
         under both frameworks — the rows :attr:`Comparison.outcome_metrics` uses. Each column is
         :func:`calibrate.metrics.ranking_metrics` of that framework's totals in its own ranking
-        groups (rows are its keys: ``n``, ``events``, ``base_rate``, ``auc``, ``auc_total``,
+        groups (rows are its keys: ``n``, ``events``, ``base_rate``, ``auc_within_group``, ``auc_pooled``,
         ``prec_topK``, ``lift_topK``). The start's column is computed once per set of rows, the
         candidate's again only when its totals move (a list or subsidy edit moves none).
         """
