@@ -487,11 +487,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         "edit path (adopt the first k edits with: calibrate apply-edits --suggestion "
         f"{out} --upto k --out FILE):"
     )
-    cols = ["step", "move", "text_zh" if args.lang == "zh" else "text_en"]
-    cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
-    cols += [c for c in ("park_held_out_auc_within_group",) if c in result.path.columns]
-    cols += ["chosen_share", "firms_changing_list"]
-    _print(result.path[cols].round(4).to_string(index=False))
+    _print_path(result, args.lang)
     _print("held-out metrics (today vs suggested):")
     _print(
         result.metrics.loc[["auc_within_group", "prec_top5", "prec_top10", "prec_top20"]]
@@ -842,9 +838,22 @@ def _cfg_run(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _print_path(suggestion: Any, lang: str = "zh") -> None:
+    """The edit path: each step in words, with training and held-out metrics after it."""
+    path = suggestion.path
+    cols = ["step", "move", "text_zh" if lang == "zh" else "text_en"]
+    cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
+    cols += [c for c in ("park_held_out_auc_within_group",) if c in path.columns]
+    cols += ["chosen_share", "firms_changing_list"]
+    _print(path[cols].round(4).to_string(index=False))
+
+
 def _finish_run(result: Any) -> None:
     for warning in result.suggestion.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    _print("")
+    _print("edit path (held out: never used for fitting):")
+    _print_path(result.suggestion)
     _print("")
     _print("held-out comparison of methods (same firm-years):")
     cols = [
