@@ -44,6 +44,7 @@ from calibrate.framework import (
     Framework,
     LinearRule,
     PercentileRule,
+    SeatOptions,
 )
 from calibrate.framework.model import value_at
 
@@ -56,7 +57,10 @@ __all__ = [
     "ranking_codes",
     "round_half_up",
     "score",
+    "seat_options",
     "seats",
+    "select_top",
+    "tie_broken_rank",
 ]
 
 KEY_COLUMNS = ("enterprise_id", "year", "park")
@@ -91,16 +95,108 @@ def _round_half_up_inplace(values: FloatArray, decimals: int) -> None:
     values /= scale
 
 
-def seats(fraction: float, n: IntArray, rule: str = "floor") -> IntArray:
-    """Number of list seats for the top ``fraction`` of groups of ``n`` firms."""
-    raw = fraction * n
+def seats(fraction: float, n: IntArray, rule: str = "floor", min_seats: int = 0) -> IntArray:
+    """Number of list seats for the top ``fraction`` of groups of ``n`` firms.
+
+    ``rule`` is ``floor``, ``ceil`` or ``round`` (half up); ``min_seats`` (0 or 1) gives every
+    non-empty group at least that many seats (so "top 1 % of 40" can be 1 instead of 0).
+    """
+    raw = fraction * np.asarray(n)
     if rule == "floor":
         out = np.floor(raw + 1e-9)  # 0.29 × 100 is 28.999… in binary; it means 29 seats
     elif rule == "ceil":
         out = np.ceil(raw - 1e-9)
     else:
         out = np.floor(raw + 0.5 + 1e-9)
-    return out.astype(np.int64)
+    out = out.astype(np.int64)
+    if min_seats:
+        out = np.where(np.asarray(n) > 0, np.maximum(out, min_seats), out)
+    return out
+
+
+def seat_options(framework: Framework, options: SeatOptions | None = None) -> tuple[str, int, str]:
+    """``(rounding, min_seats, ties)`` of a list or subsidy: its own options, else the framework's."""
+    o = options if options is not None else SeatOptions()
+    return (
+        o.rounding or framework.tier_seats,
+        framework.min_seats if o.min_seats is None else o.min_seats,
+        o.ties or framework.ties,
+    )
+
+
+def select_top(
+    rank: IntArray,
+    codes: IntArray,
+    size: IntArray,
+    fraction: float,
+    *,
+    rounding: str = "floor",
+    min_seats: int = 0,
+    ties: str = "all",
+    max_firms: int | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Who makes a top-``fraction`` selection: the one place list and subsidy seats are decided.
+
+    Parameters
+    ----------
+    rank : array of int, shape (m,) or (n_draws, m)
+        Competition rank within the group (1 = best; 0 = not ranked, never selected). With
+        ``ties='tie_breaker'`` pass ranks already ordered by the tie-breaker.
+    codes : array of int, shape (m,)
+        Group code per firm; ``size`` (per group code) is the number of ranked firms it counts.
+    fraction, rounding, min_seats
+        Seats per group are :func:`seats` ``(fraction, size, rounding, min_seats)``, at most
+        ``max_firms``.
+    ties : {"all", "none", "tie_breaker"}
+        Firms tied at the last seat: ``all`` are selected (the list may run over its seats),
+        ``none`` of them is when they would run over the seats. Under every rule a ``max_firms``
+        cap is a budget: a tie that would exceed it is left out entirely.
+
+    Returns
+    -------
+    ndarray of bool, shaped like ``rank``
+    """
+    n_groups = size.shape[0]
+    k = seats(fraction, size, rounding, min_seats)
+    if max_firms is not None:
+        k = np.minimum(k, max_firms)
+    on = (rank > 0) & (rank <= k[codes])
+    if ties == "none":
+        limit: IntArray | None = k
+    elif max_firms is not None:
+        limit = np.full(n_groups, max_firms, dtype=np.int64)
+    else:
+        limit = None
+    if limit is None or not on.any():
+        return on
+    draws = 1 if rank.ndim == 1 else rank.shape[0]
+    cell = (np.arange(draws, dtype=np.int64)[:, None] * n_groups + codes[None, :]).reshape(
+        rank.shape
+    )
+    count = np.bincount(cell[on], minlength=draws * n_groups)
+    over = count > np.tile(limit, draws)
+    if over.any():
+        # the tie at the cut-off would run over the seats (or the cap): nobody in that tie is in
+        last = np.zeros(draws * n_groups, dtype=np.int64)
+        np.maximum.at(last, cell[on], rank[on])
+        on &= ~(over[cell] & (rank == last[cell]))
+    return on
+
+
+def tie_broken_rank(
+    total: FloatArray, breaker: FloatArray, codes: IntArray, order: str = "higher_first"
+) -> IntArray:
+    """Competition rank by total, firms with equal totals ordered by ``breaker`` (missing last).
+
+    Firms equal on both still share a rank.
+    """
+    if total.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    t_key = np.unique(-total, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    b = -breaker if order == "higher_first" else breaker
+    b_key = np.unique(b, return_inverse=True)[1].reshape(-1).astype(np.int64)  # NaN sorts last
+    key = (t_key * (int(b_key.max()) + 1) + b_key).astype(np.float64)  # exact below 2**53
+    return competition_rank(key, codes, descending=False)
 
 
 def _order_key(values: FloatArray) -> IntArray:
@@ -398,10 +494,23 @@ def _show(value: float) -> str:
     return "missing" if np.isnan(value) else f"{float(value):g}"
 
 
+def _policy_columns(framework: Framework) -> list[str]:
+    """Data columns read by eligibility, the tie-breaker and pool ranking groups."""
+    out: list[str] = []
+    if framework.eligibility is not None:
+        out += [c.column for c in framework.eligibility.conditions]
+    if framework.tie_breaker is not None:
+        out.append(framework.tie_breaker.column)
+    for pool in framework.pools:
+        out += [c for c in pool.ranking_group if c != "stage"]
+    return out
+
+
 def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
     problems: list[Problem] = []
     needed = ["revenue", *[c for c in framework.ranking_group if c != "stage"]]
     needed += [i.id for i in framework.indicators] + [p.id for p in framework.penalties]
+    needed += _policy_columns(framework)
     seen: set[str] = set()
     for col in needed:
         if col in seen:
@@ -470,7 +579,12 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
             Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage")
         )
 
+    eligible, reason = _eligibility(framework, data)
     codes = ranking_codes(data, stage_index, framework.ranking_group)
+    if framework.eligibility is not None:
+        # ineligible firms form groups of their own: percentile rules and median imputation of
+        # eligible firms are then the same as if the data had been filtered first
+        codes = pd.factorize(codes * 2 + ~eligible, sort=True)[0].astype(np.int64)
     k = len(framework.indicators)
     decimals = framework.decimals
     fractions = np.empty((n, k), dtype=np.float64, order="F")
@@ -543,25 +657,27 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     deduction = round_half_up(deduction, decimals)
     total = round_half_up(core + bonus - deduction, decimals)
 
-    rank, percentile, tier_code, subsidy = _rank_and_lists(
-        framework, total, vetoed, codes, stage_index
-    )
-
+    ctx = _ranking(framework, data, total, vetoed, eligible, codes, stage_index)
+    tier_code = _tiers(framework, ctx)
+    subsidy = _subsidies(framework, ctx)
+    lists = _named_lists(framework, ctx, tier_code, subsidy)
+    extra = _pools(framework, data, ctx, pts)
+    credit = _credit(framework, ctx, lists)
+    if credit is not None:
+        extra["credit_wan"] = credit
+    policy = {"eligible": eligible, "ineligible_reason": reason, "ranked": ctx.ranked}
     frame = _assemble(
         data,
         framework,
         stage_index,
         pts,
-        subtotals,
-        core,
-        bonus,
-        deduction,
+        {**subtotals, "": core, "_bonus": bonus, "_deduction": deduction, "_total": total},
         vetoed,
-        total,
-        rank,
-        percentile,
+        policy,
+        ctx,
         tier_code,
         subsidy,
+        {**lists, **extra},
     )
     return ScoreResult(
         framework,
@@ -573,54 +689,254 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     )
 
 
-def _rank_and_lists(
+# --- who is evaluated --------------------------------------------------------------------------
+
+_OPS = {
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def _eligibility(framework: Framework, data: pd.DataFrame) -> tuple[npt.NDArray[np.bool_], Any]:
+    """``eligible`` per firm and the reason (Chinese names of the unmet conditions) for the others.
+
+    A missing value never meets a condition. Without an ``eligibility`` section everyone is eligible.
+    """
+    n = len(data)
+    rule = framework.eligibility
+    if rule is None:
+        return np.ones(n, dtype=bool), pd.array([pd.NA] * n, dtype="string")
+    met = np.zeros((n, len(rule.conditions)), dtype=bool)
+    for j, c in enumerate(rule.conditions):
+        x = _numeric(data, c.column)
+        met[:, j] = _OPS[c.op](x, c.value) & ~np.isnan(x)
+    eligible = np.asarray(met.any(axis=1) if rule.mode == "any" else met.all(axis=1), dtype=bool)
+    # one text per distinct pattern of unmet conditions (a handful), not per row
+    bits = (~met).astype(np.int64) @ (1 << np.arange(met.shape[1], dtype=np.int64))
+    bits[eligible] = -1
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    names = [c.name.zh for c in rule.conditions]
+    texts: list[Any] = []
+    for pattern in patterns:
+        if pattern < 0:
+            texts.append(pd.NA)
+        elif rule.mode == "any":
+            texts.append("不属于任一评价对象类别：" + "、".join(names))
+        else:
+            unmet = [nm for j, nm in enumerate(names) if pattern >> j & 1]
+            texts.append("未满足：" + "、".join(unmet))
+    reason = pd.array(np.array(texts, dtype=object)[inverse.reshape(-1)], dtype="string")
+    return eligible, reason
+
+
+# --- ranks, lists, subsidies, pools, credit ------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Ranking:
+    """What every selection needs: totals, who is ranked, ranks and group sizes."""
+
+    total: FloatArray
+    ranked: npt.NDArray[np.bool_]
+    codes: IntArray
+    stage_index: IntArray
+    rank: IntArray  # 0 = not ranked
+    size: IntArray  # ranked firms per group code
+    breaker: FloatArray | None
+    breaker_order: str
+
+    @cached_property
+    def rank_tie_broken(self) -> IntArray:
+        """Ranks with equal totals ordered by the tie-breaker column (0 = not ranked)."""
+        assert self.breaker is not None  # the parser requires a tie_breaker for this rule
+        out = np.zeros(self.total.shape[0], dtype=np.int64)
+        r = self.ranked
+        out[r] = tie_broken_rank(self.total[r], self.breaker[r], self.codes[r], self.breaker_order)
+        return out
+
+    def ranks_for(self, ties: str) -> IntArray:
+        return self.rank_tie_broken if ties == "tie_breaker" else self.rank
+
+
+def _ranking(
     framework: Framework,
+    data: pd.DataFrame,
     total: FloatArray,
     vetoed: npt.NDArray[np.bool_],
+    eligible: npt.NDArray[np.bool_],
     codes: IntArray,
     stage_index: IntArray,
-) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
+) -> _Ranking:
     n = total.shape[0]
-    ranked = ~vetoed
+    ranked = ~vetoed & eligible
     rank = np.zeros(n, dtype=np.int64)  # 0 = not ranked
     rank[ranked] = competition_rank(total[ranked], codes[ranked])
     n_groups = int(codes.max()) + 1 if n else 0
-    group_size = np.bincount(codes[ranked], minlength=n_groups)
-    size = group_size[codes]
-    percentile = np.full(n, np.nan)
-    percentile[ranked] = (size[ranked] - rank[ranked] + 1) / size[ranked]
+    tb = framework.tie_breaker
+    return _Ranking(
+        total=total,
+        ranked=ranked,
+        codes=codes,
+        stage_index=stage_index,
+        rank=rank,
+        size=np.bincount(codes[ranked], minlength=n_groups),
+        breaker=None if tb is None else _numeric(data, tb.column),
+        breaker_order="higher_first" if tb is None else tb.order,
+    )
 
-    tier_code = np.full(n, -1, dtype=np.int64)
-    for t_pos in range(len(framework.tiers) - 1, -1, -1):  # smallest list written last, so it wins
-        cut = seats(framework.tiers[t_pos].top_fraction, group_size, framework.tier_seats)[codes]
-        tier_code[ranked & (rank <= cut)] = t_pos
 
-    subsidy = np.zeros(n)
-    for rule in framework.subsidies:
-        # A subsidy belongs to one stage: firms of that stage are ranked against each other
-        # within their ranking group (the same as `rank` when the group includes the stage).
-        s_pos = framework.stage_ids.index(rule.stage)
-        rows = np.flatnonzero(ranked & (stage_index == s_pos))
-        if rows.size == 0:
-            continue
-        sub_codes = codes[rows]
-        sub_rank = competition_rank(total[rows], sub_codes)
-        k = seats(
-            rule.top_fraction, np.bincount(sub_codes, minlength=n_groups), framework.tier_seats
+def _select(
+    framework: Framework,
+    ctx: _Ranking,
+    rows: IntArray | None,
+    fraction: float,
+    options: SeatOptions,
+    max_firms: int | None,
+) -> npt.NDArray[np.bool_]:
+    """Members of a selection among ``rows`` (all firms when ``None``), as a mask over all firms.
+
+    Ranks and group sizes are the ranking group's when the rows fill whole groups (e.g. a stage's
+    firms under a ranking group that includes the stage); otherwise the rows are ranked anew
+    within their groups.
+    """
+    rounding, min_seats, ties = seat_options(framework, options)
+    n = ctx.total.shape[0]
+    if rows is None:
+        return select_top(
+            ctx.ranks_for(ties), ctx.codes, ctx.size, fraction,
+            rounding=rounding, min_seats=min_seats, ties=ties, max_firms=max_firms,
+        )  # fmt: skip
+    out = np.zeros(n, dtype=bool)
+    rows = rows[ctx.ranked[rows]]
+    if rows.size == 0:
+        return out
+    sub_codes = ctx.codes[rows]
+    if "stage" in framework.ranking_group:
+        sub_rank, size = ctx.ranks_for(ties)[rows], ctx.size
+    else:
+        total = ctx.total[rows]
+        sub_rank = (
+            tie_broken_rank(total, ctx.breaker[rows], sub_codes, ctx.breaker_order)
+            if ties == "tie_breaker" and ctx.breaker is not None
+            else competition_rank(total, sub_codes)
         )
-        if rule.max_firms is not None:
-            k = np.minimum(k, rule.max_firms)
-        wins = sub_rank <= k[sub_codes]
-        if rule.max_firms is not None and wins.any():
-            winners = np.bincount(sub_codes[wins], minlength=n_groups)
-            over = winners > rule.max_firms
-            if over.any():
-                # the tie at the cut-off would break the cap: nobody in that tie wins
-                last = np.zeros(n_groups, dtype=np.int64)
-                np.maximum.at(last, sub_codes[wins], sub_rank[wins])
-                wins &= ~(over[sub_codes] & (sub_rank == last[sub_codes]))
-        subsidy[rows[wins]] = rule.amount_wan
-    return rank, percentile, tier_code, subsidy
+        size = np.bincount(sub_codes, minlength=ctx.size.shape[0])
+    won = select_top(
+        sub_rank, sub_codes, size, fraction,
+        rounding=rounding, min_seats=min_seats, ties=ties, max_firms=max_firms,
+    )  # fmt: skip
+    out[rows[won]] = True
+    return out
+
+
+def _stage_rows(framework: Framework, ctx: _Ranking, stages: tuple[str, ...]) -> IntArray:
+    positions = [framework.stage_ids.index(s) for s in stages]
+    return np.flatnonzero(np.isin(ctx.stage_index, positions))
+
+
+def _tiers(framework: Framework, ctx: _Ranking) -> IntArray:
+    """Tier position per firm (-1 = on no tier): the first (smallest) tier the firm makes."""
+    tier_code = np.full(ctx.total.shape[0], -1, dtype=np.int64)
+    for t_pos in range(len(framework.tiers) - 1, -1, -1):  # smallest list written last, so it wins
+        made = _select(
+            framework, ctx, None, framework.tiers[t_pos].top_fraction, SeatOptions(), None
+        )
+        tier_code[made] = t_pos
+    return tier_code
+
+
+def _subsidies(framework: Framework, ctx: _Ranking) -> FloatArray:
+    """Subsidy per firm (万元): a stage's ranked firms compete within their ranking group."""
+    subsidy = np.zeros(ctx.total.shape[0])
+    for rule in framework.subsidies:
+        rows = _stage_rows(framework, ctx, (rule.stage,))
+        won = _select(framework, ctx, rows, rule.top_fraction, rule.seats, rule.max_firms)
+        subsidy[won] = rule.amount_wan
+    return subsidy
+
+
+def _named_lists(
+    framework: Framework, ctx: _Ranking, tier_code: IntArray, subsidy: FloatArray
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """``list__<id>`` per tier (exclusive) and per named list (independent); list subsidies paid."""
+    out: dict[str, npt.NDArray[np.bool_]] = {}
+    for t_pos, tier in enumerate(framework.tiers):
+        out[tier.id] = tier_code == t_pos
+    for li in framework.lists:
+        rows = _stage_rows(framework, ctx, li.stages) if li.stages else None
+        on = _select(framework, ctx, rows, li.top_fraction, li.seats, li.max_firms)
+        if li.within is not None:
+            on &= out[li.within]
+        out[li.id] = on
+        for b in li.benefits:
+            if b.kind == "subsidy" and b.amount is not None:
+                subsidy[on] += b.amount
+    return {f"list__{k}": v for k, v in out.items()}
+
+
+def _pools(
+    framework: Framework, data: pd.DataFrame, ctx: _Ranking, pts: FloatArray
+) -> dict[str, Any]:
+    """``pool_score__<id>`` and ``pool__<id>`` per cultivation pool."""
+    out: dict[str, Any] = {}
+    position = {ind.id: j for j, ind in enumerate(framework.indicators)}
+    for pool in framework.pools:
+        pool_score = np.zeros(ctx.total.shape[0])
+        for ind in pool.indicators:
+            pool_score += pts[:, position[ind]]
+        pool_score = round_half_up(pool_score, framework.decimals)
+        codes = ranking_codes(data, ctx.stage_index, pool.ranking_group)
+        codes = pd.factorize(codes * 2 + ~ctx.ranked, sort=True)[0].astype(np.int64)
+        rows = np.flatnonzero(ctx.ranked)
+        _, min_seats, ties = seat_options(framework)
+        sub = ctx.codes[:0] if rows.size == 0 else codes[rows]
+        rank = (
+            tie_broken_rank(pool_score[rows], ctx.breaker[rows], sub, ctx.breaker_order)
+            if ties == "tie_breaker" and ctx.breaker is not None
+            else competition_rank(pool_score[rows], sub)
+        )
+        size = np.bincount(sub, minlength=int(codes.max()) + 1 if codes.size else 0)
+        won = select_top(
+            rank, sub, size, 1.0 if pool.top_fraction is None else pool.top_fraction,
+            rounding=framework.tier_seats, min_seats=min_seats, ties=ties,
+            max_firms=pool.max_firms,
+        )  # fmt: skip
+        member = np.zeros(ctx.total.shape[0], dtype=bool)
+        member[rows[won]] = True
+        member &= pool_score > 0
+        if pool.min_score is not None:
+            member &= pool_score >= pool.min_score
+        out[f"pool_score__{pool.id}"] = pool_score
+        out[f"pool__{pool.id}"] = member
+    return out
+
+
+def _credit(
+    framework: Framework, ctx: _Ranking, lists: Mapping[str, npt.NDArray[np.bool_]]
+) -> FloatArray | None:
+    """Credit line per ranked firm (万元): base line, raised by total bands and list benefits."""
+    benefits = [
+        (li.id, b.amount)
+        for li in framework.lists
+        for b in li.benefits
+        if b.kind == "credit" and b.amount is not None
+    ]
+    if framework.credit is None and not benefits:
+        return None
+    credit = np.zeros(ctx.total.shape[0])
+    if framework.credit is not None:
+        credit[ctx.ranked] = framework.credit.base_wan
+        for band in framework.credit.bands:
+            hit = ctx.ranked & (ctx.total >= band.min_total)
+            credit[hit] = np.maximum(credit[hit], band.amount_wan)
+    for list_id, amount in benefits:
+        on = lists[f"list__{list_id}"]
+        credit[on] = np.maximum(credit[on], amount)
+    return credit
 
 
 def _assemble(
@@ -628,28 +944,35 @@ def _assemble(
     framework: Framework,
     stage_index: IntArray,
     pts: FloatArray,
-    subtotals: dict[str, FloatArray],
-    core: FloatArray,
-    bonus: FloatArray,
-    deduction: FloatArray,
+    sums: dict[str, FloatArray],
     vetoed: npt.NDArray[np.bool_],
-    total: FloatArray,
-    rank: IntArray,
-    percentile: FloatArray,
+    policy: dict[str, Any],
+    ctx: _Ranking,
     tier_code: IntArray,
     subsidy: FloatArray,
+    extra: dict[str, Any],
 ) -> pd.DataFrame:
+    """The scores table: keys, stage, points, sums, flags, rank, lists, pools, credit.
+
+    ``sums`` holds the group subtotals by group id, then core (key ``""``), bonus, deduction and
+    total (keys ``_bonus``, ``_deduction``, ``_total``).
+    """
     index = data.index
     keys = [c for c in (*KEY_COLUMNS, *CARRIED_COLUMNS) if c in data.columns]
     for c in framework.ranking_group:
         if c != "stage" and c not in keys:
             keys.append(c)
     n = len(data)
+    groups = [g.id for g in framework.groups]
+    float_names = [*(f"grp__{g}" for g in groups), "core", "bonus", "deduction", "total"]
     # Float outputs are written into F-ordered blocks and handed to pandas without a copy.
-    float_names = [*(f"grp__{g}" for g in subtotals), "core", "bonus", "deduction", "total"]
     floats = np.empty((n, len(float_names)), dtype=np.float64, order="F")
-    for j, arr in enumerate([*subtotals.values(), core, bonus, deduction, total]):
-        floats[:, j] = arr
+    for j, key in enumerate([*groups, "", "_bonus", "_deduction", "_total"]):
+        floats[:, j] = sums[key]
+    ranked = policy["ranked"]
+    size = ctx.size[ctx.codes]
+    percentile = np.full(n, np.nan)
+    percentile[ranked] = (size[ranked] - ctx.rank[ranked] + 1) / size[ranked]
     parts = [
         data[keys],
         pd.DataFrame(
@@ -667,14 +990,16 @@ def _assemble(
         pd.DataFrame(
             {
                 "vetoed": vetoed,
-                "rank": pd.arrays.IntegerArray(
-                    rank, mask=vetoed.copy()
-                ),  # vetoed firms are not ranked
+                "eligible": policy["eligible"],
+                "ineligible_reason": policy["ineligible_reason"],
+                # vetoed and ineligible firms are not ranked
+                "rank": pd.arrays.IntegerArray(ctx.rank, mask=~ranked),
                 "percentile": percentile,
                 "tier": pd.Categorical.from_codes(
                     tier_code, categories=pd.Index([t.id for t in framework.tiers], dtype="str")
                 ),
                 "subsidy_wan": subsidy,
+                **extra,
             },
             index=index,
         ),
