@@ -50,7 +50,9 @@ from calibrate.framework.model import value_at
 
 __all__ = [
     "ScoreResult",
+    "CarrierScores",
     "assign_stages",
+    "carrier_scores",
     "competition_rank",
     "impute_group_median",
     "indicator_points",
@@ -456,13 +458,98 @@ class ScoreResult:
         table.columns.name = "tier"
         return table
 
+    @property
+    def ranked(self) -> npt.NDArray[np.bool_]:
+        """Firms that are ranked: eligible and not vetoed (only they can be listed or paid)."""
+        return self.frame["rank"].notna().to_numpy(dtype=bool)
+
+    @property
+    def list_ids(self) -> list[str]:
+        """Ids of every list with a ``list__<id>`` column: the tiers, then the named lists."""
+        return [t.id for t in self.framework.tiers] + [li.id for li in self.framework.lists]
+
     def lists(self) -> dict[str, pd.DataFrame]:
-        """The published lists: ``{tier_id: firms on it, best first}``."""
+        """Every published list: ``{list_id: firms on it, best first}`` (tiers and named lists)."""
         out = {}
-        for t in self.framework.tiers:
-            members = self.frame[self.frame["tier"] == t.id]
-            out[t.id] = members.sort_values(["stage", "rank", "enterprise_id"])
+        for ident in self.list_ids:
+            members = self.frame[self.frame[f"list__{ident}"].to_numpy(dtype=bool)]
+            out[ident] = members.sort_values(["stage", "rank", "enterprise_id"])
         return out
+
+    def seat_table(self) -> pd.DataFrame:
+        """Seats and members of every list and subsidy per ranking group and stage.
+
+        Columns: the ranking-group columns, ``stage``, ``selection`` (``list:<id>`` or
+        ``subsidy:<stage>``), ``ranked`` (firms ranked in the group and stage), ``seats`` (by the
+        selection's rounding and minimum, before ties and caps) and ``members`` (firms selected).
+        A subsidy row with 0 seats shows, for instance, that floor rounding of 1 % pays nobody
+        in a stage with fewer than 100 ranked firms.
+        """
+        f, fw = self.frame, self.framework
+        keys = [c for c in fw.ranking_group if c != "stage"]
+        ranked = self.ranked
+        base = f.loc[ranked, [*keys, "stage"]].copy()
+        rows = []
+        selections: list[tuple[str, float, Any, Any, Any]] = [
+            (f"list:{t.id}", t.top_fraction, None, None, f"list__{t.id}") for t in fw.tiers
+        ]
+        selections += [
+            (f"list:{li.id}", li.top_fraction, li.seats, li.stages, f"list__{li.id}")
+            for li in fw.lists
+        ]
+        for sub in fw.subsidies:
+            paid = (f["subsidy_wan"] > 0) & (f["stage"] == sub.stage)
+            selections.append(
+                (f"subsidy:{sub.stage}", sub.top_fraction, sub.seats, (sub.stage,), paid)
+            )
+        for name, fraction, options, stages, member in selections:
+            rounding, min_seats, _ = seat_options(fw, options)
+            part = base.assign(
+                member=np.asarray(f[member] if isinstance(member, str) else member)[ranked]
+            )
+            if stages:
+                part = part[part["stage"].isin(stages)]
+            table = part.groupby([*keys, "stage"], observed=True, sort=True).agg(
+                ranked=("member", "size"), members=("member", "sum")
+            )
+            table = table.reset_index()
+            table.insert(len(keys) + 1, "selection", name)
+            table.insert(
+                len(keys) + 3,
+                "seats",
+                seats(fraction, table["ranked"].to_numpy(), rounding, min_seats),
+            )
+            rows.append(table)
+        if not rows:
+            return pd.DataFrame(columns=[*keys, "stage", "selection", "ranked", "seats", "members"])
+        out = pd.concat(rows, ignore_index=True)
+        out["stage"] = out["stage"].astype("string")
+        return out
+
+    def credit_table(self) -> pd.DataFrame | None:
+        """Credit lines per stage and ``total``: ``firms``, ``covered`` (credit line > 0), ``share``
+        of firms covered and ``credit_wan`` (sum of lines); ``None`` when the framework has none."""
+        if "credit_wan" not in self.frame.columns:
+            return None
+        f = self.frame
+        covered = f["credit_wan"] > 0
+        stage = f["stage"].astype("string")
+        table = pd.DataFrame(
+            {
+                "firms": stage.value_counts(sort=False),
+                "covered": stage[covered].value_counts(sort=False),
+            }
+        ).reindex(list(self.framework.stage_ids), fill_value=0)
+        table["covered"] = table["covered"].fillna(0).astype(np.int64)
+        table["credit_wan"] = (
+            f.groupby(stage, sort=False)["credit_wan"].sum().reindex(table.index, fill_value=0.0)
+        )
+        table.loc["total"] = [len(f), int(covered.sum()), float(f["credit_wan"].sum())]
+        table["firms"] = table["firms"].astype(np.int64)
+        table["covered"] = table["covered"].astype(np.int64)
+        table.insert(2, "share", table["covered"] / table["firms"].where(table["firms"] > 0))
+        table.index.name = "stage"
+        return table
 
     def missing_report(self) -> pd.DataFrame:
         """Missing values per indicator, count and share, with both names."""
@@ -1005,3 +1092,110 @@ def _assemble(
         ),
     ]
     return pd.concat(parts, axis=1)
+
+
+# --- carriers (incubators, accelerators, park buildings) ---------------------------------------
+
+#: Raw indicators in these units are summed over a carrier's residents; others are averaged.
+SUMMED_UNITS = ("万元", "count")
+
+
+@dataclass(frozen=True, eq=False)
+class CarrierScores:
+    """Carriers scored from their resident firms and ranked among carriers.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per carrier and ``by`` group: ``firms`` (residents), ``ranked`` (eligible, not
+        vetoed), ``mean_total`` and ``median_total`` over ranked residents, mean group subtotals
+        (``mean_grp__<group>``), ``listed`` (residents on any list), ``subsidy_wan`` and
+        ``credit_wan`` (sums), raw indicators aggregated when data were given (``sum__<id>`` for
+        万元 and counts, ``mean__<id>`` otherwise), then ``rank`` (competition rank of
+        ``mean_total`` among carriers of the same ``by`` group; empty without ranked residents).
+    by : tuple of str
+        Columns carriers are compared within (default park × year).
+    unassigned : int
+        Firms with no carrier (left out of every carrier).
+    """
+
+    frame: pd.DataFrame
+    by: tuple[str, ...]
+    unassigned: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+
+def carrier_scores(
+    result: ScoreResult,
+    data: pd.DataFrame | None = None,
+    *,
+    by: tuple[str, ...] = ("park", "year"),
+) -> CarrierScores:
+    """Aggregate resident firms' scores (and raw indicators) per carrier and rank the carriers.
+
+    Parameters
+    ----------
+    result : ScoreResult
+        Scores whose frame has a ``carrier`` column (carried from the data).
+    data : pandas.DataFrame, optional
+        The scored table, to aggregate raw indicator values as well.
+    by : tuple of str
+        Columns within which carriers are ranked (present ones are used).
+
+    Raises
+    ------
+    DataContractError
+        When the scores have no ``carrier`` column.
+    """
+    f = result.frame
+    if "carrier" not in f.columns:
+        raise DataContractError(
+            "<scores>",
+            [
+                Problem(
+                    "column carrier", "no carrier column; add the incubator / carrier of each firm"
+                )
+            ],
+        )
+    keys = [c for c in by if c in f.columns]
+    has = f["carrier"].notna().to_numpy()
+    ranked = result.ranked
+    groups = [g.id for g in result.framework.groups]
+    lists = [f"list__{i}" for i in result.list_ids]
+    work = f.loc[has, ["carrier", *keys]].copy()
+    work["_ranked"] = ranked[has]
+    work["_total"] = f["total"].where(ranked)[has]
+    for g in groups:
+        work[f"mean_grp__{g}"] = f[f"grp__{g}"].where(ranked)[has]
+    work["_listed"] = f[lists].any(axis=1)[has] if lists else False
+    work["subsidy_wan"] = f["subsidy_wan"][has]
+    work["credit_wan"] = f["credit_wan"][has] if "credit_wan" in f.columns else 0.0
+    agg: dict[str, tuple[str, str]] = {
+        "firms": ("_ranked", "size"),
+        "ranked": ("_ranked", "sum"),
+        "mean_total": ("_total", "mean"),
+        "median_total": ("_total", "median"),
+        **{f"mean_grp__{g}": (f"mean_grp__{g}", "mean") for g in groups},
+        "listed": ("_listed", "sum"),
+        "subsidy_wan": ("subsidy_wan", "sum"),
+        "credit_wan": ("credit_wan", "sum"),
+    }
+    if data is not None:
+        for ind in result.framework.indicators:
+            how = "sum" if ind.unit in SUMMED_UNITS else "mean"
+            work[f"{how}__{ind.id}"] = pd.to_numeric(data[ind.id], errors="coerce").to_numpy()[has]
+            agg[f"{how}__{ind.id}"] = (f"{how}__{ind.id}", how)
+    table = work.groupby([*keys, "carrier"], observed=True, sort=True).agg(**agg).reset_index()
+    mean = table["mean_total"].to_numpy(dtype=np.float64)
+    scored = ~np.isnan(mean)
+    codes = (
+        pd.MultiIndex.from_frame(table[keys]).factorize()[0].astype(np.int64)
+        if keys
+        else np.zeros(len(table), dtype=np.int64)
+    )
+    rank = np.zeros(len(table), dtype=np.int64)
+    rank[scored] = competition_rank(mean[scored], codes[scored])
+    table["rank"] = pd.arrays.IntegerArray(rank, mask=~scored)
+    return CarrierScores(table, tuple(keys), int((~has).sum()))

@@ -1,0 +1,196 @@
+"""What parks do with the ranking: named lists, seat options, eligibility, pools, credit, carriers.
+
+The scores themselves are pinned by the hand-computed cases in ``tests/cases/`` (lists, seats,
+eligibility, pools, credit); this file checks the validation messages of the new framework
+sections, the tables built on top of the scores, and carrier aggregates computed by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from calibrate.exceptions import DataContractError, FrameworkError
+from calibrate.framework import Framework
+from calibrate.framework._parse import (
+    MSG_BENEFIT_AMOUNT,
+    MSG_CREDIT_ORDER,
+    MSG_LIST_WITHIN,
+    MSG_MIN_SEATS,
+    MSG_POOL_INDICATOR,
+    MSG_POOL_SIZE,
+    MSG_TIE_BREAKER_NEEDED,
+)
+from calibrate.scoring import carrier_scores, score, seats, select_top
+
+CASES = Path(__file__).parent / "cases"
+
+
+def case(name: str) -> dict[str, Any]:
+    return yaml.safe_load((CASES / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def problems(document: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(FrameworkError) as info:
+        Framework.from_document(document, "policy.yaml")
+    return [(p.where, p.message) for p in info.value.problems]
+
+
+# --- validation of the new sections ---------------------------------------------------------------
+
+
+def test_list_nested_in_an_unknown_list_is_reported_with_its_path() -> None:
+    doc = copy.deepcopy(case("lists_overlapping_nested")["framework"])
+    doc["lists"][3]["within"] = "champions"
+    assert problems(doc) == [
+        (
+            "lists[3].within",
+            MSG_LIST_WITHIN.format(
+                found="champions", known="leading, racing, grade_up, extra_points, big_bonus"
+            ),
+        )
+    ]
+
+
+def test_benefit_without_amount_and_bad_min_seats() -> None:
+    doc = copy.deepcopy(case("lists_overlapping_nested")["framework"])
+    doc["lists"][2]["benefits"] = [{"kind": "subsidy"}]
+    doc["min_seats"] = 2
+    assert problems(doc) == [
+        ("min_seats", MSG_MIN_SEATS.format(found=2)),
+        ("lists[2].benefits[0].amount", MSG_BENEFIT_AMOUNT.format(kind="subsidy", unit="万元")),
+    ]
+
+
+def test_tie_breaker_rule_needs_the_column() -> None:
+    doc = copy.deepcopy(case("seats_rounding_and_ties")["framework"])
+    del doc["tie_breaker"]
+    assert problems(doc) == [("lists[5].seats.ties", MSG_TIE_BREAKER_NEEDED)]
+
+
+def test_pool_needs_known_indicators_and_a_size() -> None:
+    doc = copy.deepcopy(case("pools_certification_subsets")["framework"])
+    doc["pools"][0]["indicators"] = ["rd_intensity", "rd_ratio"]
+    del doc["pools"][1]["min_score"]
+    assert problems(doc) == [
+        (
+            "pools[0].indicators[1]",
+            MSG_POOL_INDICATOR.format(
+                found="rd_ratio", known="rd_intensity, st_staff_share, invention_patent_apps"
+            ),
+        ),
+        ("pools[1]", MSG_POOL_SIZE),
+    ]
+
+
+def test_credit_bands_must_increase() -> None:
+    doc = copy.deepcopy(case("credit_lines")["framework"])
+    doc["credit"]["bands"].reverse()
+    assert problems(doc) == [
+        ("credit.bands[1].min_total", MSG_CREDIT_ORDER.format(found=60, prev=80))
+    ]
+
+
+def test_eligibility_column_missing_from_the_data_is_a_data_error() -> None:
+    c = case("eligibility_all_conditions")
+    fw = Framework.from_document(c["framework"])
+    data = pd.DataFrame.from_records(c["rows"]).drop(columns=["above_scale"])
+    with pytest.raises(DataContractError) as info:
+        score(fw, data)
+    assert [(p.where, p.message) for p in info.value.problems] == [
+        (
+            "<data>, column above_scale",
+            "required by framework case-eligibility-all but missing; add the column",
+        )
+    ]
+
+
+def test_dropping_an_indicator_trims_the_pools() -> None:
+    fw = Framework.from_document(case("pools_certification_subsets")["framework"])
+    dropped = fw.drop(["invention_patent_apps"])
+    assert [p.id for p in dropped.pools] == ["tech_sme"]  # the hte pool had no other indicator
+    assert dropped.drop(["st_staff_share"]).pools[0].indicators == ("rd_intensity",)
+
+
+# --- seats ------------------------------------------------------------------------------------------
+
+
+def test_floor_rounding_pays_nobody_below_100_firms_unless_a_minimum_seat() -> None:
+    n = np.array([0, 40, 99, 100, 250])
+    assert seats(0.01, n).tolist() == [0, 0, 0, 1, 2]
+    assert seats(0.01, n, min_seats=1).tolist() == [0, 1, 1, 1, 2]  # an empty group stays empty
+    assert seats(0.01, n, "ceil").tolist() == [0, 1, 1, 1, 3]
+    assert seats(0.01, n, "round").tolist() == [0, 0, 1, 1, 3]  # 2.5 rounds half up
+
+
+def test_select_top_takes_draws_in_one_call() -> None:
+    """Two draws of the same group: the tie rule is applied per draw."""
+    rank = np.array([[1, 2, 2, 4], [1, 2, 3, 4]])
+    codes = np.zeros(4, dtype=np.int64)
+    size = np.array([4])
+    got = select_top(rank, codes, size, 0.5, ties="none")
+    assert got.tolist() == [[True, False, False, False], [True, True, False, False]]
+
+
+def test_seat_table_shows_empty_subsidies() -> None:
+    c = case("seats_rounding_and_ties")
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    table = result.seat_table().set_index(["stage", "selection"])
+    assert table.loc[("small", "subsidy:small"), ["ranked", "seats", "members"]].tolist() == [
+        7,
+        1,
+        1,
+    ]
+    assert table.loc[("big", "subsidy:big"), ["ranked", "seats", "members"]].tolist() == [2, 0, 0]
+    assert table.loc[("small", "list:floor5"), ["seats", "members"]].tolist() == [0, 0]
+    assert table.loc[("small", "list:round30"), ["seats", "members"]].tolist() == [2, 3]  # the tie
+
+
+def test_credit_table_counts_coverage() -> None:
+    c = case("credit_lines")
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    table = result.credit_table()
+    assert table is not None
+    # a 500 + b 100 + c 100 + d 50; the vetoed e has no line: 4 of 5 covered
+    assert table.loc["total"].tolist() == [5, 4, 0.8, 750.0]
+
+
+# --- carriers ---------------------------------------------------------------------------------------
+
+
+def test_carrier_aggregates_by_hand() -> None:
+    c = case("credit_lines")
+    fw = Framework.from_document(c["framework"])
+    rows = [dict(r) for r in c["rows"]]
+    for r, carrier in zip(rows, ["X", "X", "Y", "Y", "Z"], strict=True):
+        r["carrier"] = carrier
+    rows.append({**rows[3], "enterprise_id": "f", "rd_intensity": 50, "carrier": None})
+    data = pd.DataFrame.from_records(rows)
+    result = score(fw, data)
+    got = carrier_scores(result, data)
+    assert got.unassigned == 1
+    t = got.frame.set_index("carrier")
+    # ranked: a 90, b 70, c 60, d 30, f 50 (n = 5: the top quarter list has 1 seat → a)
+    assert t.loc["X", ["firms", "ranked", "mean_total", "listed", "credit_wan"]].tolist() == [
+        2, 2, 80.0, 1, 600.0,  # a 500 (list) + b 100 (band ≥ 60)
+    ]  # fmt: skip
+    assert t.loc["Y", ["firms", "ranked", "mean_total", "listed", "credit_wan"]].tolist() == [
+        2, 2, 45.0, 0, 150.0,  # c 100 + d 50 (base line)
+    ]  # fmt: skip
+    assert t.loc["Z", "ranked"] == 0 and math.isnan(t.loc["Z", "mean_total"])  # e is vetoed
+    assert t["mean__rd_intensity"].tolist() == [80.0, 45.0, 95.0]  # raw values of all residents
+    assert t["rank"].tolist() == [1, 2, pd.NA]
+
+
+def test_carrier_scores_need_a_carrier_column() -> None:
+    c = case("credit_lines")
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    with pytest.raises(DataContractError, match="no carrier column"):
+        carrier_scores(result)
