@@ -194,3 +194,44 @@ def test_carrier_scores_need_a_carrier_column() -> None:
     result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
     with pytest.raises(DataContractError, match="no carrier column"):
         carrier_scores(result)
+
+
+# --- compare --------------------------------------------------------------------------------------
+
+
+def test_compare_shows_credit_coverage_list_membership_and_ineligible_firms() -> None:
+    from calibrate.compare import compare
+
+    c = case("credit_lines")
+    base = Framework.from_document(c["framework"])
+    doc = copy.deepcopy(c["framework"])
+    doc["eligibility"] = {
+        "mode": "all",
+        "provenance": {"status": "reconstructed", "reasoning": "test"},
+        "conditions": [
+            {
+                "id": "some_rd",
+                "name": {"zh": "研发强度达标", "en": "R&D intensity"},
+                "column": "rd_intensity",
+                "op": ">=",
+                "value": 50,
+                "provenance": {"status": "reconstructed", "reasoning": "test"},
+            }
+        ],
+    }
+    candidate = Framework.from_document(doc)
+    cmp = compare(base, candidate, pd.DataFrame.from_records(c["rows"]))
+    # base: a 500 (list), b 100, c 100, d 50, e vetoed 0 → 4 of 5 covered, 750 万元
+    # candidate: d (30 < 50) ineligible; n = 3 ranked → the top quarter has 0 seats;
+    # a 200 (≥ 80), b 100, c 100 → 3 of 5 covered, 400 万元
+    total = cmp.credit.loc["total"]
+    assert total[["firms", "covered_base", "covered_candidate"]].tolist() == [5, 4, 3]
+    assert total[["share_base", "share_candidate"]].tolist() == [0.8, 0.6]
+    assert total[["credit_base_wan", "credit_candidate_wan"]].tolist() == [750.0, 400.0]
+    members = cmp.list_membership.set_index("list").loc["top_quarter"]
+    assert members.tolist() == [1, 0, 0, 0, 1]  # a leaves the list
+    trans = cmp.transitions()
+    assert list(trans.columns) == ["none", "vetoed", "ineligible"]
+    assert trans.loc["none"].tolist() == [3, 0, 1] and trans.loc["vetoed"].tolist() == [0, 1, 0]
+    assert cmp.overall["ranked_both"] == 3  # d is not ranked under the candidate
+    assert "## Credit lines" in cmp.summary()
