@@ -235,3 +235,17 @@ def test_compare_shows_credit_coverage_list_membership_and_ineligible_firms() ->
     assert trans.loc["none"].tolist() == [3, 0, 1] and trans.loc["vetoed"].tolist() == [0, 1, 0]
     assert cmp.overall["ranked_both"] == 3  # d is not ranked under the candidate
     assert "## Credit lines" in cmp.summary()
+
+
+@pytest.mark.parametrize("name", ["tiers_framework_ties_none_min_one", "seats_rounding_and_ties"])
+def test_rank_draws_use_the_scorers_seat_rules(name: str) -> None:
+    """sensitivity re-scores draws through scoring.select_top: the base draw is the scorer's."""
+    from calibrate.sensitivity import points_array, score_draws
+
+    c = case(name)
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    draws = score_draws(result, points_array(result.framework)[None])
+    tier = result.frame["tier"].cat.codes.to_numpy()
+    assert draws.tier[:, 0].tolist() == tier.tolist()
+    assert draws.subsidy[:, 0].tolist() == result.frame["subsidy_wan"].tolist()
+    assert result.frame["subsidy_wan"].sum() > 0 or (tier >= 0).any()  # something was selected

@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from calibrate.framework import Framework, load_framework
-from calibrate.scoring import ScoreResult, score, seats
+from calibrate.scoring import ScoreResult, score, seat_options, select_top
 
 __all__ = [
     "DEFAULT_DRAWS",
@@ -86,6 +86,10 @@ MSG_INTERVAL_ORDER = (
     "intervals table has low > high (or a missing bound) for {pairs}; give low <= high"
 )
 MSG_UNKNOWN_SAMPLER = "unknown weights {name!r}; use 'dirichlet', 'jitter' or a sampler object"
+MSG_TIE_BREAKER = (
+    "rank uncertainty does not support ties: tie_breaker (draws rank by total only); "
+    "use ties: all or none for this analysis"
+)
 MSG_LEVEL = "level must be in (0, 1) (0.9 = 5th to 95th percentile); got {level!r}"
 MSG_THRESHOLD = "threshold must be in (0, 1]; got {threshold!r}"
 MSG_N_DRAWS = "n_draws must be a positive whole number; got {n!r}"
@@ -402,8 +406,7 @@ class _Engine:
                 self.bonus_groups.append((cols, cap))
         self.bonus_of = {int(j): b for b, (cols, _) in enumerate(self.bonus_groups) for j in cols}
         self.deduction = np.rint(frame["deduction"].to_numpy(dtype=np.float64) * self.scale)
-        vetoed = frame["vetoed"].to_numpy(dtype=bool)
-        self.ranked = np.flatnonzero(~vetoed)
+        self.ranked = np.flatnonzero(scores.ranked)  # eligible and not vetoed
         codes = scores.group_code.astype(np.int64)
         n_groups = int(codes.max()) + 1 if codes.size else 0
         self.n_groups = n_groups
@@ -418,15 +421,16 @@ class _Engine:
             np.r_[True, sorted_codes[1:] != sorted_codes[:-1]] if rc.size else np.zeros(0, bool)
         )
         self.group_start = np.maximum.accumulate(np.where(starts, idx, 0)) if rc.size else idx
-        self.tier_cut = [seats(t.top_fraction, size, fw.tier_seats)[rc] for t in fw.tiers]
+        self.size = size
+        # seats and ties are decided by scoring.select_top, the scorer's own rule, per draw
+        uses = [seat_options(fw)[2]] + [seat_options(fw, r.seats)[2] for r in fw.subsidies]
+        if "tie_breaker" in uses:
+            raise ValueError(MSG_TIE_BREAKER)
         self.subsidies = []
         ranked_stage = self.stage_index[self.ranked]
         for rule in fw.subsidies:
-            k = seats(rule.top_fraction, size, fw.tier_seats)
-            if rule.max_firms is not None:
-                k = np.minimum(k, rule.max_firms)
             cols = np.flatnonzero(ranked_stage == fw.stage_ids.index(rule.stage))
-            self.subsidies.append((cols, k[rc][cols], rule.max_firms, rule.amount_wan))
+            self.subsidies.append((cols, rule))
 
     # -- totals ---------------------------------------------------------------------------------
     def totals(self, points: FloatArray) -> FloatArray:
@@ -525,31 +529,30 @@ class _Engine:
 
     def tiers(self, ranks: IntArray) -> IntArray:
         """List position per ranked firm and draw (-1 = no list), shape like ``ranks``."""
+        fw = self.framework
+        rounding, min_seats, ties = seat_options(fw)
         out = np.full(ranks.shape, -1, dtype=np.int64)
-        for t in range(len(self.tier_cut) - 1, -1, -1):  # smallest list last, so it wins
-            out[ranks <= self.tier_cut[t][None, :]] = t
+        for t in range(len(fw.tiers) - 1, -1, -1):  # smallest list last, so it wins
+            made = select_top(
+                ranks, self.ranked_codes, self.size, fw.tiers[t].top_fraction,
+                rounding=rounding, min_seats=min_seats, ties=ties,
+            )  # fmt: skip
+            out[made] = t
         return out
 
     def winners(self, ranks: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
-        """Subsidy winners as (draw, ranked-firm position, amount 万元); the scorer's tie rule."""
-        n_draws = ranks.shape[0]
+        """Subsidy winners as (draw, ranked-firm position, amount 万元); the scorer's seat rule."""
         draws, firms, amounts = [], [], []
-        for cols, k, max_firms, amount in self.subsidies:
-            r = ranks[:, cols]
-            d, c = np.nonzero(r <= k[None, :])
-            if max_firms is not None and d.size:
-                cell = d * self.n_groups + self.ranked_codes[cols][c]
-                won = r[d, c]
-                count = np.bincount(cell, minlength=n_draws * self.n_groups)
-                last = np.zeros(n_draws * self.n_groups, dtype=np.int64)
-                np.maximum.at(last, cell, won)
-                keep = ~(
-                    (count[cell] > max_firms) & (won == last[cell])
-                )  # the tie that breaks the cap
-                d, c = d[keep], c[keep]
+        for cols, rule in self.subsidies:
+            rounding, min_seats, ties = seat_options(self.framework, rule.seats)
+            won = select_top(
+                ranks[:, cols], self.ranked_codes[cols], self.size, rule.top_fraction,
+                rounding=rounding, min_seats=min_seats, ties=ties, max_firms=rule.max_firms,
+            )  # fmt: skip
+            d, c = np.nonzero(won)
             draws.append(d)
             firms.append(cols[c])
-            amounts.append(np.full(d.size, amount))
+            amounts.append(np.full(d.size, rule.amount_wan))
         if not draws:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
         return np.concatenate(draws), np.concatenate(firms), np.concatenate(amounts)
@@ -692,14 +695,14 @@ def rank_uncertainty(
         r = engine.ranks(engine.totals(chunk))  # (draws, ranked firms)
         ranks[:, start : start + chunk.shape[0]] = r.T
         rank_sum += r.sum(axis=0)
-        for k in range(n_tiers):  # cumulative: on list k or a smaller one
-            tier_counts[:, k] += (r <= engine.tier_cut[k][None, :]).sum(axis=0)
+        tiers = engine.tiers(r)  # the scorer's seat and tie rules, per draw
+        for k in range(n_tiers):
+            tier_counts[:, k] += (tiers == k).sum(axis=0)
         if engine.subsidies:
             hit = np.zeros(r.shape, dtype=bool)
             d_win, f_win, _ = engine.winners(r)
             hit[d_win, f_win] = True
             subsidy_counts += hit.sum(axis=0)
-    tier_counts[:, 1:n_tiers] -= tier_counts[:, : n_tiers - 1].copy()  # cumulative → per list
     tier_counts[:, n_tiers] = d - tier_counts[:, :n_tiers].sum(axis=1)
     q_lo = (1.0 - level) / 2.0
     kth = [_order_stat(q, d) for q in (q_lo, 0.5, 1.0 - q_lo)]
