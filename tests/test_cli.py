@@ -53,6 +53,9 @@ def test_frameworks_lists_the_shipped_ones(capsys: pytest.CaptureFixture[str]) -
     for ident in ("national-2024", "longwan-2022", "hangzhou-2020"):
         assert ident in out
     assert "32 indicators" in out  # longwan: the national 18 + 14 local
+    # how much of each framework is official, counted from the provenance labels
+    assert "official 0 of 28 elements (framework 0/1, stages 0/3, groups 0/3" in out  # national
+    assert "longwan-2022-text" in out and "eligibility 1/10" in out
 
 
 def test_validate_framework_and_data(capsys: pytest.CaptureFixture[str]) -> None:

@@ -100,13 +100,21 @@ def run_frameworks(args: argparse.Namespace) -> int:
 
     for ident in shipped_frameworks():
         f = load_framework(ident)
-        n_rec = len(f.reconstructed())
-        _print(f"{ident:<16} {f.name.zh} / {f.name.en}")
+        counts = f.provenance_counts()
+        official = sum(c["official"] for c in counts.values())
+        total = sum(c["official"] + c["reconstructed"] for c in counts.values())
+        _print(f"{ident:<18} {f.name.zh} / {f.name.en}")
         _print(
-            f"{'':<16} {len(f.stages)} stages, {len(f.indicators)} indicators, "
-            f"{len(f.penalties)} penalty items, {len(f.tiers)} lists; "
-            f"{f.provenance.status} ({n_rec} reconstructed elements)"
+            f"{'':<18} {len(f.stages)} stages, {len(f.indicators)} indicators, "
+            f"{len(f.penalties)} penalty items, {len(f.tiers)} tiers + {len(f.lists)} lists, "
+            f"{len(f.subsidies)} subsidies, {len(f.pools)} pools"
+            f"{', eligibility rules' if f.eligibility else ''}{', credit lines' if f.credit else ''}"
         )
+        parts = ", ".join(
+            f"{kind} {c['official']}/{c['official'] + c['reconstructed']}"
+            for kind, c in counts.items()
+        )
+        _print(f"{'':<18} official {official} of {total} elements ({parts} official)")
     return 0
 
 

@@ -168,8 +168,8 @@ class Framework(FrameworkData):
         """Elements per kind that are ``official`` and ``reconstructed``, for ``calibrate frameworks``.
 
         Returns ``{kind: {"official": n, "reconstructed": m}}`` over the framework itself, stages,
-        groups, indicators, penalties, tiers, lists, subsidies, eligibility conditions, pools and
-        credit lines (kinds the framework does not have are left out).
+        groups, indicators, penalties, tiers, lists, subsidies, eligibility (the section, then each
+        condition), pools and credit lines (kinds the framework does not have are left out).
         """
         kinds: dict[str, list[Any]] = {
             "framework": [self],
@@ -180,7 +180,9 @@ class Framework(FrameworkData):
             "tiers": list(self.tiers),
             "lists": list(self.lists),
             "subsidies": list(self.subsidies),
-            "eligibility": [] if self.eligibility is None else list(self.eligibility.conditions),
+            "eligibility": []
+            if self.eligibility is None
+            else [self.eligibility, *self.eligibility.conditions],  # the categories, then columns
             "pools": list(self.pools),
             "credit": [] if self.credit is None else [self.credit],
         }
