@@ -22,6 +22,13 @@ decisions, documented in ``docs/scoring-rules.md`` and pinned by ``tests/cases/*
   ranking group (so a ranking group without stage still pays the stage's best firms), capped at
   ``max_firms``; when a tie at the cut-off would push the number of winners past ``max_firms``,
   *no one* in that tie gets the subsidy (a cap is a budget, so it is never exceeded).
+* **Seat options**: ``min_seats`` (a non-empty group gets at least one seat) and ``ties`` (``all``,
+  ``none``, ``tie_breaker``) apply to tiers, lists, subsidies and pools; :func:`select_top` is the
+  one place seats are decided.
+* **Named lists** are independent of each other and of the tiers (``list__<id>`` per tier and
+  list); **eligibility** keeps ineligible firms in the output, unranked, in groups of their own;
+  **pools** rank ranked firms on a subset of indicators; **credit lines** map totals and lists to
+  万元. See ``docs/scoring-rules.md``.
 """
 
 from __future__ import annotations
@@ -791,32 +798,36 @@ _OPS = {
 def _eligibility(framework: Framework, data: pd.DataFrame) -> tuple[npt.NDArray[np.bool_], Any]:
     """``eligible`` per firm and the reason (Chinese names of the unmet conditions) for the others.
 
-    A missing value never meets a condition. Without an ``eligibility`` section everyone is eligible.
+    A missing value never meets a condition. Without an ``eligibility`` section everyone is
+    eligible. The reason is a categorical (a handful of distinct texts; empty when eligible).
     """
     n = len(data)
     rule = framework.eligibility
     if rule is None:
-        return np.ones(n, dtype=bool), pd.array([pd.NA] * n, dtype="string")
+        no_reason = pd.Categorical.from_codes(
+            np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype="str")
+        )
+        return np.ones(n, dtype=bool), no_reason
     met = np.zeros((n, len(rule.conditions)), dtype=bool)
     for j, c in enumerate(rule.conditions):
         x = _numeric(data, c.column)
         met[:, j] = _OPS[c.op](x, c.value) & ~np.isnan(x)
     eligible = np.asarray(met.any(axis=1) if rule.mode == "any" else met.all(axis=1), dtype=bool)
-    # one text per distinct pattern of unmet conditions (a handful), not per row
+    # one text per distinct pattern of unmet conditions, not per row
     bits = (~met).astype(np.int64) @ (1 << np.arange(met.shape[1], dtype=np.int64))
     bits[eligible] = -1
     patterns, inverse = np.unique(bits, return_inverse=True)
     names = [c.name.zh for c in rule.conditions]
-    texts: list[Any] = []
-    for pattern in patterns:
-        if pattern < 0:
-            texts.append(pd.NA)
-        elif rule.mode == "any":
+    texts: list[str] = []
+    for pattern in patterns[patterns >= 0]:
+        if rule.mode == "any":
             texts.append("不属于任一评价对象类别：" + "、".join(names))
         else:
-            unmet = [nm for j, nm in enumerate(names) if pattern >> j & 1]
-            texts.append("未满足：" + "、".join(unmet))
-    reason = pd.array(np.array(texts, dtype=object)[inverse.reshape(-1)], dtype="string")
+            texts.append(
+                "未满足：" + "、".join(nm for j, nm in enumerate(names) if pattern >> j & 1)
+            )
+    codes = inverse.reshape(-1).astype(np.int64) - int((patterns < 0).any())
+    reason = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str"))
     return eligible, reason
 
 
