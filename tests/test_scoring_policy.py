@@ -249,3 +249,38 @@ def test_rank_draws_use_the_scorers_seat_rules(name: str) -> None:
     assert draws.tier[:, 0].tolist() == tier.tolist()
     assert draws.subsidy[:, 0].tolist() == result.frame["subsidy_wan"].tolist()
     assert result.frame["subsidy_wan"].sum() > 0 or (tier >= 0).any()  # something was selected
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_unfiltered_data_score_as_if_filtered_first(seed: int) -> None:
+    """Eligibility needs no pre-filtering: eligible firms get the points, ranks, lists, pools and
+    subsidies they get when the ineligible rows are removed first (percentile and median-imputed
+    indicators included)."""
+    import dataclasses
+
+    from calibrate.framework import Condition, Eligibility, load_framework
+    from reference_scorer import random_table
+
+    text = load_framework("longwan-2022-text")
+    assert text.eligibility is not None
+    one, two = text.eligibility.conditions[3:5]  # R&D expense > 0, invention applications > 0
+    fw = dataclasses.replace(
+        text, eligibility=Eligibility("all", (one, two), text.eligibility.provenance)
+    )
+    assert isinstance(one, Condition) and fw.pools  # pools and lists are compared as well
+    data = random_table(fw, np.random.default_rng(seed), 600)
+    full = score(fw, data).frame
+    keep = full["eligible"].to_numpy()
+    assert 0 < keep.sum() < len(data)  # both kinds present
+    no_rule = dataclasses.replace(fw, eligibility=None)
+    filtered = score(no_rule, data[keep].reset_index(drop=True)).frame
+    cols = [c for c in filtered.columns if c != "ineligible_reason"]
+    pd.testing.assert_frame_equal(
+        full.loc[keep, cols].reset_index(drop=True), filtered[cols], check_dtype=False
+    )
+    assert (
+        not full.loc[~keep, [c for c in full.columns if c.startswith(("list__", "pool__"))]]
+        .any()
+        .any()
+    )
+    assert full.loc[~keep, "rank"].isna().all() and (full.loc[~keep, "subsidy_wan"] == 0).all()

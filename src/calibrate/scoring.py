@@ -821,11 +821,10 @@ def _eligibility(framework: Framework, data: pd.DataFrame) -> tuple[npt.NDArray[
     texts: list[str] = []
     for pattern in patterns[patterns >= 0]:
         if rule.mode == "any":
-            texts.append("不属于任一评价对象类别：" + "、".join(names))
+            texts.append("不属于任一评价对象类别：" + "、".join(dict.fromkeys(names)))
         else:
-            texts.append(
-                "未满足：" + "、".join(nm for j, nm in enumerate(names) if pattern >> j & 1)
-            )
+            unmet = (nm for j, nm in enumerate(names) if pattern >> j & 1)
+            texts.append("未满足：" + "、".join(dict.fromkeys(unmet)))  # a category named once
     codes = inverse.reshape(-1).astype(np.int64) - int((patterns < 0).any())
     reason = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str"))
     return eligible, reason
