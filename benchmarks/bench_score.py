@@ -60,6 +60,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--framework", default="longwan-2022")
     parser.add_argument("--reference-rows", type=int, default=3_000)
+    parser.add_argument(
+        "--reference-commit",
+        help="also time the scorer of this git commit (e.g. the one before named lists) in this "
+        "process, alternating with today's: the honest 'within 10 %% of today' figure",
+    )
     args = parser.parse_args()
 
     f = load_framework(args.framework)
@@ -104,15 +109,42 @@ def main() -> None:
         f"firms on a list      {result.frame['tier'].notna().sum():,}; subsidised {(result.frame['subsidy_wan'] > 0).sum():,}"
     )
     lists_overhead(f, data, seconds)
+    if args.reference_commit:
+        against_commit(f, data, args.reference_commit)
 
 
-def _best(f: object, data: pd.DataFrame, runs: int = 3) -> float:
+def _best(f: object, data: pd.DataFrame, runs: int = 3, scorer: object = score) -> float:
     best = float("inf")
     for _ in range(runs):
         t0 = time.perf_counter()
-        score(f, data)  # type: ignore[arg-type]
+        scorer(f, data)  # type: ignore[operator]
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def against_commit(f: object, data: pd.DataFrame, commit: str) -> None:
+    """Time ``scoring.py`` of ``commit`` (loaded from git into its own module) against today's."""
+    import subprocess
+    import types
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{commit}:src/calibrate/scoring.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    old = types.ModuleType("scoring_at_commit")
+    sys.modules[old.__name__] = old  # dataclasses look their module up
+    exec(compile(source, f"{commit}:scoring.py", "exec"), old.__dict__)  # our own file, at a commit
+    fw = load_framework(f)  # type: ignore[arg-type]
+    now, then = [], []
+    for _ in range(3):  # alternate so that machine load hits both alike
+        now.append(_best(fw, data, 1))
+        then.append(_best(fw, data, 1, old.score))
+    a, b = min(now), min(then)
+    print(f"vs commit {commit[:10]}  {a:.3f} s now vs {b:.3f} s then = {a / b:.3f}x (goal ≤ 1.10x)")
 
 
 def lists_overhead(f: object, data: pd.DataFrame, seconds: float) -> None:

@@ -931,8 +931,10 @@ def _select(
 
 
 def _stage_rows(framework: Framework, ctx: _Ranking, stages: tuple[str, ...]) -> IntArray:
-    positions = [framework.stage_ids.index(s) for s in stages]
-    return np.flatnonzero(np.isin(ctx.stage_index, positions))
+    """Rows of firms in these stages (a lookup table: ``np.isin`` costs several passes)."""
+    wanted = np.zeros(len(framework.stages) + 1, dtype=bool)  # the last entry serves index -1
+    wanted[[framework.stage_ids.index(s) for s in stages]] = True
+    return np.flatnonzero(wanted[ctx.stage_index])
 
 
 def _tiers(framework: Framework, ctx: _Ranking) -> IntArray:
@@ -981,22 +983,26 @@ def _pools(
     """``pool_score__<id>`` and ``pool__<id>`` per cultivation pool."""
     out: dict[str, Any] = {}
     position = {ind.id: j for j, ind in enumerate(framework.indicators)}
+    rows = np.flatnonzero(ctx.ranked)
+    group_codes: dict[tuple[str, ...], IntArray] = {}  # pools sharing a ranking group share codes
     for pool in framework.pools:
         pool_score = np.zeros(ctx.total.shape[0])
         for ind in pool.indicators:
             pool_score += pts[:, position[ind]]
         pool_score = round_half_up(pool_score, framework.decimals)
-        codes = ranking_codes(data, ctx.stage_index, pool.ranking_group)
-        codes = pd.factorize(codes * 2 + ~ctx.ranked, sort=True)[0].astype(np.int64)
-        rows = np.flatnonzero(ctx.ranked)
+        if pool.ranking_group not in group_codes:
+            codes = ranking_codes(data, ctx.stage_index, pool.ranking_group)
+            group_codes[pool.ranking_group] = pd.factorize(codes[rows], sort=True)[0].astype(
+                np.int64
+            )
         _, min_seats, ties = seat_options(framework)
-        sub = ctx.codes[:0] if rows.size == 0 else codes[rows]
+        sub = group_codes[pool.ranking_group]
         rank = (
             tie_broken_rank(pool_score[rows], ctx.breaker[rows], sub, ctx.breaker_order)
             if ties == "tie_breaker" and ctx.breaker is not None
             else competition_rank(pool_score[rows], sub)
         )
-        size = np.bincount(sub, minlength=int(codes.max()) + 1 if codes.size else 0)
+        size = np.bincount(sub)
         won = select_top(
             rank, sub, size, 1.0 if pool.top_fraction is None else pool.top_fraction,
             rounding=framework.tier_seats, min_seats=min_seats, ties=ties,
