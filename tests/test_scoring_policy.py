@@ -284,3 +284,33 @@ def test_unfiltered_data_score_as_if_filtered_first(seed: int) -> None:
         .any()
     )
     assert full.loc[~keep, "rank"].isna().all() and (full.loc[~keep, "subsidy_wan"] == 0).all()
+
+
+@pytest.mark.parametrize("rounding", ["floor", "ceil", "round"])
+def test_a_named_list_with_a_tiers_share_holds_that_tier_and_the_better_ones(rounding: str) -> None:
+    """Tiers and lists go through the same seat rule: a list of the k-th tier's share holds
+    exactly the firms on tier k or a better one; lists of growing share are nested."""
+    from reference_scorer import every_rule_document, random_table
+
+    doc = every_rule_document(tier_seats=rounding)
+    prov = {"status": "reconstructed", "reasoning": "test"}
+    doc["lists"] = [
+        {
+            "id": f"as_{t['id']}",
+            "name": t["name"],
+            "top_fraction": t["top_fraction"],
+            "provenance": prov,
+        }
+        for t in doc["tiers"]
+    ]
+    fw = Framework.from_document(doc)
+    for seed in range(3):
+        out = score(fw, random_table(fw, np.random.default_rng(seed), 500)).frame
+        tier = out["tier"].cat.codes.to_numpy()
+        previous = np.zeros(len(out), dtype=bool)
+        for k, t in enumerate(fw.tiers):
+            on = out[f"list__as_{t.id}"].to_numpy()
+            assert np.array_equal(on, (tier >= 0) & (tier <= k)), (seed, t.id)
+            assert not (previous & ~on).any()  # nested
+            previous = on
+        assert previous.any()
