@@ -153,6 +153,21 @@ def test_seat_table_shows_empty_subsidies() -> None:
     assert table.loc[("small", "list:round30"), ["seats", "members"]].tolist() == [2, 3]  # the tie
 
 
+def test_seat_table_counts_tier_seats_cumulatively() -> None:
+    c = case("lists_overlapping_nested")
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    table = result.seat_table().set_index(["stage", "selection"])
+    # small: racing has floor(0.4 × 5) = 2 seats, held by a (leading) and b (racing)
+    assert table.loc[("small", "list:racing"), ["ranked", "seats", "members"]].tolist() == [5, 2, 2]
+    # big: big_bonus has 2 seats and 3 members (f and the tie g, h); no small firm counts
+    assert table.loc[("big", "list:big_bonus"), ["ranked", "seats", "members"]].tolist() == [
+        3,
+        2,
+        3,
+    ]
+    assert ("small", "list:big_bonus") not in table.index
+
+
 def test_credit_table_counts_coverage() -> None:
     c = case("credit_lines")
     result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))

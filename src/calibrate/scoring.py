@@ -488,7 +488,8 @@ class ScoreResult:
 
         Columns: the ranking-group columns, ``stage``, ``selection`` (``list:<id>`` or
         ``subsidy:<stage>``), ``ranked`` (firms ranked in the group and stage), ``seats`` (by the
-        selection's rounding and minimum, before ties and caps) and ``members`` (firms selected).
+        selection's rounding and minimum, before ties and caps) and ``members`` (firms selected;
+        for a tier, firms on it or on a better tier, since tier seats are cumulative).
         A subsidy row with 0 seats shows, for instance, that floor rounding of 1 % pays nobody
         in a stage with fewer than 100 ranked firms.
         """
@@ -497,8 +498,10 @@ class ScoreResult:
         ranked = self.ranked
         base = f.loc[ranked, [*keys, "stage"]].copy()
         rows = []
+        tier = f["tier"].cat.codes.to_numpy()
         selections: list[tuple[str, float, Any, Any, Any]] = [
-            (f"list:{t.id}", t.top_fraction, None, None, f"list__{t.id}") for t in fw.tiers
+            (f"list:{t.id}", t.top_fraction, None, None, (tier >= 0) & (tier <= k))
+            for k, t in enumerate(fw.tiers)  # tier seats are cumulative: count this tier or better
         ]
         selections += [
             (f"list:{li.id}", li.top_fraction, li.seats, li.stages, f"list__{li.id}")
