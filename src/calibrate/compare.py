@@ -13,6 +13,10 @@ all firms and per slice (ranking group, park, stage, industry, carrier):
 * **subsidies** — firms that gain or lose a subsidy and the money moved, per stage;
 * **seat shares** — the share of list seats held by each park, industry, stage and carrier under
   each framework;
+* **every list by id** — members of each tier and named list (``list__<id>`` columns) under each
+  framework, who stayed, entered and left (:attr:`Comparison.list_membership`);
+* **credit lines** — firms covered by a credit line and their share, per stage, and the sum of
+  lines under each framework (:attr:`Comparison.credit`, when either framework grants them);
 * **outcomes** (with labels) — AUC, precision and lift in the top 5 / 10 / 20 % of both frameworks
   on the same firms.
 
@@ -30,7 +34,8 @@ own groups); ``stage_candidate`` in :attr:`Comparison.firms` shows the candidate
 *Position.* Rank agreement is measured on the within-group ``percentile`` (1.0 = best), the one
 position that is comparable across groups. Within one ranking group, when both frameworks rank in
 the same groups, the Spearman and Kendall correlations of percentiles equal those of the totals.
-Firms vetoed under either framework are left out of rank agreement and of rank moves.
+Firms not ranked under either framework (vetoed, or outside the framework's eligible
+categories: state ``ineligible``) are left out of rank agreement and of rank moves.
 
 *Lists are matched by position.* Tiers are ordered from the smallest (best) list; list ``k`` of the
 base is compared with list ``k`` of the candidate. When both frameworks use the same tier ids —
