@@ -163,6 +163,11 @@ def _cfg_score(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", required=True, help="shipped framework id or YAML path")
     _data_options(p)
     p.add_argument("--out", required=True, help="scores output, .csv or .parquet")
+    p.add_argument(
+        "--carriers",
+        help="also write carrier aggregates (incubators ranked by their residents) to this "
+        ".csv or .parquet; needs a carrier column",
+    )
 
 
 @command("score", "score an enterprise table with a framework", _cfg_score)
@@ -188,6 +193,15 @@ def run_score(args: argparse.Namespace) -> int:
         _print("no missing indicator values")
     _print("firms per stage and list:")
     _print(result.tier_counts().to_string())
+    if args.carriers:
+        from calibrate.scoring import carrier_scores
+
+        carriers = carrier_scores(result, table.frame)
+        _write_table(carriers.frame, Path(args.carriers))
+        _print(
+            f"{len(carriers.frame)} carriers ranked within {' × '.join(carriers.by)} "
+            f"({carriers.unassigned} firms without a carrier) -> {args.carriers}"
+        )
     return 0
 
 
