@@ -252,7 +252,15 @@ def test_compare_shows_credit_coverage_list_membership_and_ineligible_firms() ->
     assert "## Credit lines" in cmp.summary()
 
 
-@pytest.mark.parametrize("name", ["tiers_framework_ties_none_min_one", "seats_rounding_and_ties"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tiers_framework_ties_none_min_one",
+        "seats_rounding_and_ties",
+        "subsidy_custom_ranking_group",  # ranking groups spanning stages
+        "subsidy_tie_over_max_firms",
+    ],
+)
 def test_rank_draws_use_the_scorers_seat_rules(name: str) -> None:
     """sensitivity re-scores draws through scoring.select_top: the base draw is the scorer's."""
     from calibrate.sensitivity import points_array, score_draws

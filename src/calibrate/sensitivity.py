@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from calibrate.framework import Framework, load_framework
-from calibrate.scoring import ScoreResult, score, seat_options, select_top
+from calibrate.scoring import ScoreResult, competition_rank, score, seat_options, select_top
 
 __all__ = [
     "DEFAULT_DRAWS",
@@ -543,10 +543,18 @@ class _Engine:
     def winners(self, ranks: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
         """Subsidy winners as (draw, ranked-firm position, amount 万元); the scorer's seat rule."""
         draws, firms, amounts = [], [], []
+        pooled = "stage" not in self.framework.ranking_group
         for cols, rule in self.subsidies:
             rounding, min_seats, ties = seat_options(self.framework, rule.seats)
+            codes = self.ranked_codes[cols]
+            r, size = ranks[:, cols], self.size
+            if pooled:  # groups span stages: the stage's firms compete among themselves, as scored
+                r, size = (
+                    _within(r, codes, self.n_groups),
+                    np.bincount(codes, minlength=self.n_groups),
+                )
             won = select_top(
-                ranks[:, cols], self.ranked_codes[cols], self.size, rule.top_fraction,
+                r, codes, size, rule.top_fraction,
                 rounding=rounding, min_seats=min_seats, ties=ties, max_firms=rule.max_firms,
             )  # fmt: skip
             d, c = np.nonzero(won)
@@ -563,6 +571,20 @@ class _Engine:
         d, f, amount = self.winners(ranks)
         out[d, f] = amount
         return out
+
+
+def _within(ranks: IntArray, codes: IntArray, n_groups: int) -> IntArray:
+    """Competition ranks among a subset of each group's firms, from their ranks in the group.
+
+    Order within the subset is the group order, so ranking the group ranks (smallest first) per
+    draw and group gives the subset's own competition ranks (ties still share a rank).
+    """
+    n_draws, m = ranks.shape
+    if m == 0:
+        return ranks
+    cells = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + codes[None, :]).reshape(-1)
+    out = competition_rank(ranks.reshape(-1).astype(np.float64), cells, descending=False)
+    return out.reshape(n_draws, m)
 
 
 def _round_points(values: FloatArray, scale: float, out: FloatArray | None = None) -> FloatArray:
