@@ -168,6 +168,14 @@ def test_seat_table_counts_tier_seats_cumulatively() -> None:
     assert ("small", "list:big_bonus") not in table.index
 
 
+def test_tier_counts_show_ineligible_firms() -> None:
+    c = case("eligibility_any_category")
+    result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))
+    counts = result.tier_counts().loc["all"]
+    # b leading, a ranked on no tier, e vetoed, c and d outside the evaluated categories
+    assert counts.to_dict() == {"leading": 1, "none": 1, "vetoed": 1, "ineligible": 2}
+
+
 def test_credit_table_counts_coverage() -> None:
     c = case("credit_lines")
     result = score(Framework.from_document(c["framework"]), pd.DataFrame.from_records(c["rows"]))

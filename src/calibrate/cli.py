@@ -193,6 +193,16 @@ def run_score(args: argparse.Namespace) -> int:
         _print("no missing indicator values")
     _print("firms per stage and list:")
     _print(result.tier_counts().to_string())
+    extra = [f"list__{li.id}" for li in f.lists] + [f"pool__{p.id}" for p in f.pools]
+    if extra:
+        _print("firms per stage on the named lists and in the cultivation pools:")
+        by_stage = result.frame.groupby("stage", observed=False)[extra].sum()
+        _print(by_stage.rename(columns=lambda c: c.split("__", 1)[1]).to_string())
+    credit = result.credit_table()
+    if credit is not None:
+        _print("credit lines (万元): firms covered per stage")
+        shown = credit.assign(share=[f"{v:.1%}" for v in credit["share"]])
+        _print(shown.to_string(float_format=lambda v: f"{v:,.0f}"))
     if args.carriers:
         from calibrate.scoring import carrier_scores
 

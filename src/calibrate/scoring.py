@@ -457,10 +457,14 @@ class ScoreResult:
         return out
 
     def tier_counts(self) -> pd.DataFrame:
-        """Firms per stage and tier (tiers in framework order, then ``none`` and ``vetoed``)."""
+        """Firms per stage and tier (tiers in framework order, then ``none``, ``vetoed`` and, when
+        the framework declares eligibility, ``ineligible``)."""
         f = self.frame
         tier = f["tier"].astype("string").fillna("none").where(~f["vetoed"], "vetoed")
         order = [t.id for t in self.framework.tiers] + ["none", "vetoed"]
+        if self.framework.eligibility is not None:
+            tier = tier.where(f["eligible"] | f["vetoed"], "ineligible")
+            order.append("ineligible")
         table = pd.crosstab(f["stage"], pd.Categorical(tier, categories=order), dropna=False)
         table.columns.name = "tier"
         return table
