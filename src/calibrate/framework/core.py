@@ -155,7 +155,7 @@ class Framework(FrameworkData):
         for li in self.lists:
             visit("list", li.id, li.provenance)
         if self.eligibility is not None:
-            visit("eligibility", "mode", self.eligibility.provenance)
+            visit("eligibility", "categories", self.eligibility.provenance)
             for c in self.eligibility.conditions:
                 visit("eligibility condition", c.id, c.provenance)
         for pool in self.pools:
