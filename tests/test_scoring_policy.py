@@ -345,3 +345,19 @@ def test_a_named_list_with_a_tiers_share_holds_that_tier_and_the_better_ones(rou
             assert not (previous & ~on).any()  # nested
             previous = on
         assert previous.any()
+
+
+def test_a_credit_line_per_tier_is_a_nested_list() -> None:
+    """The documented idiom: a list of share 1 nested in a tier gives all its members a line."""
+    c = case("lists_overlapping_nested")
+    doc = copy.deepcopy(c["framework"])
+    prov = {"status": "reconstructed", "reasoning": "test"}
+    doc["lists"].append(
+        {"id": "racing_credit", "name": {"zh": "竞跑榜授信", "en": "racing credit"}, "top_fraction": 1,
+         "within": "racing", "benefits": [{"kind": "credit", "amount": 300}], "provenance": prov}
+    )  # fmt: skip
+    doc["credit"] = {"base_wan": 50, "provenance": prov}
+    out = score(Framework.from_document(doc), pd.DataFrame.from_records(c["rows"])).frame
+    got = dict(zip(out["enterprise_id"], out["credit_wan"], strict=True))
+    # racing members: b (small) and f (big); everyone else ranked gets the 50 base line
+    assert got == {"a": 50, "b": 300, "c": 50, "d": 50, "e": 50, "f": 300, "g": 50, "h": 50}
