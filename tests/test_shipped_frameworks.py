@@ -440,6 +440,12 @@ def test_longwan_text_variant_follows_the_plan() -> None:
     # every category is read from a column the framework scores anyway: no extra data needed
     assert {c.column for c in f.eligibility.conditions} <= set(f.indicator_ids)
     assert {p.certification for p in f.pools} == {"tech_sme", "hnte", "innovative_sme"}
+    # pools look for candidates: firms already certified are left out
+    assert {p.id: p.exclude for p in f.pools} == {
+        "tech_sme": ("tech_sme_registered",),
+        "hnte": ("hte_valid",),
+        "specialised": (),
+    }
 
 
 # --- hangzhou-2020 -------------------------------------------------------------------------------

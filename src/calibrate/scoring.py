@@ -607,7 +607,7 @@ def _policy_columns(framework: Framework) -> list[str]:
     if framework.tie_breaker is not None:
         out.append(framework.tie_breaker.column)
     for pool in framework.pools:
-        out += [c for c in pool.ranking_group if c != "stage"]
+        out += [c for c in pool.ranking_group if c != "stage"] + list(pool.exclude)
     return out
 
 
@@ -1124,20 +1124,24 @@ def _pools(
                 np.int64
             )
         _, min_seats, ties = seat_options(framework)
-        sub = group_codes[pool.ranking_group]
+        cand = np.ones(rows.size, dtype=bool)  # candidates: not already certified
+        for col in pool.exclude:
+            cand &= ~(np.nan_to_num(_numeric(data, col)[rows], nan=0.0) > 0)
+        groups = group_codes[pool.ranking_group]
+        sub, cand_rows = groups[cand], rows[cand]
         rank = (
-            tie_broken_rank(pool_score[rows], ctx.breaker[rows], sub, ctx.breaker_order)
+            tie_broken_rank(pool_score[cand_rows], ctx.breaker[cand_rows], sub, ctx.breaker_order)
             if ties == "tie_breaker" and ctx.breaker is not None
-            else competition_rank(pool_score[rows], sub)
+            else competition_rank(pool_score[cand_rows], sub)
         )
-        size = np.bincount(sub)
+        size = np.bincount(sub, minlength=int(groups.max()) + 1 if groups.size else 0)
         won = select_top(
             rank, sub, size, 1.0 if pool.top_fraction is None else pool.top_fraction,
             rounding=framework.tier_seats, min_seats=min_seats, ties=ties,
             max_firms=pool.max_firms,
         )  # fmt: skip
         member = np.zeros(ctx.total.shape[0], dtype=bool)
-        member[rows[won]] = True
+        member[cand_rows[won]] = True
         member &= pool_score > 0
         if pool.min_score is not None:
             member &= pool_score >= pool.min_score

@@ -223,6 +223,8 @@ def _pool(p: Pool) -> dict[str, Any]:
         value = getattr(p, key)
         if value is not None:
             out[key] = _num(value)
+    if p.exclude:
+        out["exclude"] = list(p.exclude)
     out["provenance"] = _provenance(p.provenance)
     return out
 

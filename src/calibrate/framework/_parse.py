@@ -823,7 +823,7 @@ def _pools(r: _Reader, raw: Any, indicator_ids: list[str]) -> tuple[Pool, ...]:
             obj,
             where,
             {"id", "name", "indicators", "provenance"},
-            {"certification", "ranking_group", "top_fraction", "max_firms", "min_score"},
+            {"certification", "ranking_group", "top_fraction", "max_firms", "min_score", "exclude"},
         )
         ident = r.ident(obj.get("id"), _join(where, "id"))
         _unique_ids(r, seen, ident, _join(where, "id"))
@@ -859,6 +859,9 @@ def _pools(r: _Reader, raw: Any, indicator_ids: list[str]) -> tuple[Pool, ...]:
                 top_fraction=top,
                 max_firms=max_firms,
                 min_score=min_score,
+                exclude=()
+                if obj.get("exclude") is None
+                else _column_list(r, obj.get("exclude"), _join(where, "exclude")),
             )
         )
     return tuple(out)

@@ -347,6 +347,8 @@ class Pool:
     The pool score is the sum of the firm's points on ``indicators``; firms are ranked on it within
     ``ranking_group``; the pool holds the top ``top_fraction`` (seats as the framework's lists),
     at most ``max_firms`` per group, and only firms with a pool score ``>= min_score`` and > 0.
+    Firms with a value > 0 in any ``exclude`` column (e.g. already certified) are no candidates:
+    they are neither ranked nor counted.
     """
 
     id: str
@@ -358,6 +360,7 @@ class Pool:
     top_fraction: float | None = None
     max_firms: int | None = None
     min_score: float | None = None
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
