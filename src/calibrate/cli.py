@@ -318,6 +318,17 @@ def _direction_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _locale_lang() -> str:
+    """``en`` when the user's locale names another language than Chinese, else ``zh``."""
+    import os
+
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(key, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "zh"
+
+
 def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", required=True, help="today's framework: shipped id or YAML path")
     _data_options(p)
@@ -393,7 +404,10 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
         help="a column of train/test choosing the held-out rows (instead of years)",
     )
     p.add_argument(
-        "--lang", choices=["zh", "en"], default="zh", help="language of the printed edit path"
+        "--lang",
+        choices=["zh", "en"],
+        default=_locale_lang(),
+        help="language of the printed edit path (default from the locale: zh unless it is not Chinese)",
     )
     p.add_argument(
         "--holdout",
