@@ -521,7 +521,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         holdout=args.holdout,
     )
     out = Path(args.out)
-    result.save(out)
+    result = result.saved(out)
     stem = out.with_suffix("")
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
