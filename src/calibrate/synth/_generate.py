@@ -20,6 +20,7 @@ from calibrate.synth._config import INDUSTRIES, PARK_DIVISIONS, SynthConfig
 from calibrate.synth._panel import (
     ENTERPRISE_COLUMNS,
     EVENTS,
+    FAILURE_MODE_COLUMNS,
     TRUTH_COLUMNS,
     Panel,
 )
@@ -328,7 +329,7 @@ def _truth_rows(
     sme2, sme3 = mc(_first_event(sme_steps))
     def2, def3 = mc(_default_chain(st["loan_r"][rep], st["banned"][rep], loan_steps, terms, theta))
 
-    q = m.expert_quality(st["c"], env)
+    q = m.expert_quality(st["c"], env, probs["quality_shift"])
     return {
         "latent_capability": st["c"].copy(),
         "latent_health": st["h"].copy(),
@@ -407,7 +408,7 @@ def _assemble(
         "industry": industry_codes[data["industry_idx"]],
         "carrier": carrier,
     }
-    for name in ENTERPRISE_COLUMNS[5:]:
+    for name in (*ENTERPRISE_COLUMNS[5:], *(c for c in FAILURE_MODE_COLUMNS if c in data)):
         v = data[name]
         cols[name] = v.astype(np.float64) if v.dtype.kind == "f" else v.astype(np.int64)
     order = np.lexsort((enterprise_id, cols["year"]))
@@ -459,6 +460,8 @@ def _coefficients_record(cfg: SynthConfig, coef: dict[str, Any], env: m.Env) -> 
             "expert_nodes": int(cfg.expert_nodes),
             "oracle_draws": int(cfg.oracle_draws),
             "overrides": {str(k): float(v) for k, v in cfg.overrides},
+            # recorded only when on, so that default panels keep their bytes
+            **({"failure_modes": True} if cfg.failure_modes else {}),
         },
         "coefficients": coef,
         "industries": [dict(i) for i in INDUSTRIES],

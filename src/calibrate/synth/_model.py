@@ -57,6 +57,10 @@ MISSING_BLOCKS: dict[str, tuple[str, ...]] = {
     "finance": ("vc_financing",),
 }
 
+#: The failure-mode column (``SynthConfig(failure_modes=True)`` only), blanked with the survey
+#: block; kept out of MISSING_BLOCKS so that panels without it draw exactly as before.
+SURVEY_BLOCK, SURVEY_EXTRA = "survey", "new_product_share"
+
 
 def _r2(x: FloatArray) -> FloatArray:
     """Money to 2 decimals (万元, i.e. 100 yuan); exact round-trip through CSV."""
@@ -688,6 +692,9 @@ def observe(
         tech_sme_registered=st["reg"].copy(),
     )
 
+    if "failure_modes" in cf:
+        # failure mode (b): the HNTE decision reads postgrad_share, so oracle draws need it too
+        out["postgrad_share"] = _postgrad(st, emp, rng, env)
     if full:
         _observe_full(st, out, year, rng, env, age, hte_valid)
     _apply_missing(st, out, year, rng, env)
@@ -729,24 +736,21 @@ def _observe_full(
     )
     turnover = np.where(tc_any, _r2(tc_share * rev), 0.0)
 
-    pg = cf["postgrad"]
-    p_pg = expit(
-        pg["intercept"]
-        + pg["on_capability"] * c
-        + pg["industry_st_scale"] * ind["st"][st["industry"]]
-        + pg["sigma"] * rng.standard_normal(n)
-    )
-    postgrad = _r4(_binomial_approx(rng, emp, p_pg) / emp)
+    fm = cf.get("failure_modes")
+    if fm is None:
+        out["postgrad_share"] = _postgrad(st, emp, rng, env)
 
     ratio = _div(rev, st["rev1"])
     known = np.isfinite(ratio)
     growth = np.zeros(n)
     np.log(ratio, out=growth, where=known)
     growth = np.clip(growth, -0.5, 1.0)
+    # failure mode (a): graduates are hired by labour-intensive, low-capability firms
+    gc = aux if fm is None else fm
     grads = rng.poisson(
         emp
-        * aux["graduates_rate"]
-        * _exp(aux["graduates_capability"] * c + aux["graduates_growth"] * growth)
+        * gc["graduates_rate"]
+        * _exp(gc["graduates_capability"] * c + aux["graduates_growth"] * growth)
     )
 
     tx = cf["tax"]
@@ -807,7 +811,6 @@ def _observe_full(
     out.update(
         pct_apps=pct,
         tech_contract_turnover=turnover,
-        postgrad_share=postgrad,
         graduates_hired=grads,
         rd_deduction_relief=relief,
         tax_paid=tax,
@@ -821,6 +824,33 @@ def _observe_full(
         main_business_share=main_share,
         strategic_emerging=strategic,
     )
+    if fm is not None:
+        # failure mode (c): a capability signal no shipped framework reads
+        out["new_product_share"] = _r4(
+            expit(
+                fm["new_product_intercept"]
+                + fm["new_product_capability"] * c
+                + fm["new_product_sigma"] * rng.standard_normal(n)
+            )
+        )
+
+
+def _postgrad(st: State, emp: IntArray, rng: np.random.Generator, env: Env) -> FloatArray:
+    """Postgraduate share of employees (normal approximation of the binomial count)."""
+    pg = env.coef["postgrad"]
+    c = st["c"]
+    fm = env.coef.get("failure_modes")
+    if fm is None:
+        logit_pg = (
+            pg["intercept"]
+            + pg["on_capability"] * c
+            + pg["industry_st_scale"] * env.ind["st"][st["industry"]]
+        )
+    else:
+        # failure mode (b): flat noise except for research teams (c ≥ cut)
+        logit_pg = fm["postgrad_intercept"] + fm["postgrad_team"] * (c >= fm["postgrad_team_cut"])
+    p_pg = expit(logit_pg + pg["sigma"] * rng.standard_normal(c.shape[0]))
+    return _r4(_binomial_approx(rng, emp, p_pg) / emp)
 
 
 def _apply_missing(
@@ -843,6 +873,8 @@ def _apply_missing(
             + shift
         )
         gone = rng.random(n) < p
+        if block == SURVEY_BLOCK and SURVEY_EXTRA in out:
+            out[SURVEY_EXTRA] = np.where(gone, np.nan, out[SURVEY_EXTRA])
         for name in cols:
             # sporadic cells: Binomial(n, cell) positions drawn with replacement
             sporadic = rng.integers(0, n, rng.binomial(n, cell))
@@ -851,6 +883,8 @@ def _apply_missing(
             col = np.where(gone, np.nan, out[name].astype(np.float64))
             col[sporadic] = np.nan
             out[name] = col
+    if SURVEY_EXTRA in out:
+        out[SURVEY_EXTRA][rng.integers(0, n, rng.binomial(n, cell))] = np.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -920,8 +954,22 @@ def sme_prefilter(out: dict[str, np.ndarray]) -> BoolArray:
     return size_ok & clean & (direct | score_possible)
 
 
+def quality_shift(out: dict[str, np.ndarray], env: Env) -> FloatArray:
+    """Shift of the expert-quality logit per row: 0, or failure mode (b) when it is on.
+
+    With failure modes the panel credits a research team: ``postgrad_quality × [postgrad_share
+    ≥ postgrad_team_level]`` (a missing share counts as no team).
+    """
+    fm = env.coef.get("failure_modes")
+    n = out["revenue"].shape[0]
+    if fm is None:
+        return np.zeros(n)
+    share = np.nan_to_num(out["postgrad_share"], nan=-1.0)
+    return fm["postgrad_quality"] * (share >= fm["postgrad_team_level"])
+
+
 def hnte_passing_nodes(
-    out: dict[str, np.ndarray], rows: BoolArray, c: FloatArray, env: Env
+    out: dict[str, np.ndarray], rows: BoolArray, c: FloatArray, env: Env, shift: FloatArray
 ) -> IntArray:
     """Number of the K expert nodes at which ``hnte.evaluate`` passes, per row (0 off ``rows``).
 
@@ -937,7 +985,7 @@ def hnte_passing_nodes(
     idx = np.flatnonzero(rows & hnte_prefilter(out))
     if idx.size == 0:
         return npass
-    base = hc["quality_intercept"] + hc["quality_capability"] * c[idx]
+    base = hc["quality_intercept"] + hc["quality_capability"] * c[idx] + shift[idx]
 
     def passes(frame: pd.DataFrame, at: np.ndarray, node: IntArray) -> BoolArray:
         q = expit(base[at] + hc["quality_noise"] * env.nodes[node])
@@ -965,12 +1013,13 @@ def hnte_passing_nodes(
     return npass
 
 
-def expert_quality(c: FloatArray, env: Env) -> FloatArray:
-    """Expert quality at every node, shape (n, K)."""
+def expert_quality(c: FloatArray, env: Env, shift: FloatArray | float = 0.0) -> FloatArray:
+    """Expert quality at every node, shape (n, K); ``shift`` from :func:`quality_shift`."""
     hc = env.coef["hte"]
     return expit(
         hc["quality_intercept"]
         + hc["quality_capability"] * c[:, None]
+        + np.reshape(shift, (-1, 1))
         + hc["quality_noise"] * env.nodes[None, :]
     )
 
@@ -1035,7 +1084,8 @@ def decision_probs(
         + hc["apply_capability"] * c
         + hc["apply_renewal"] * renewal
     )
-    npass = hnte_passing_nodes(out, elig, c, env)
+    shift = quality_shift(out, env)
+    npass = hnte_passing_nodes(out, elig, c, env, shift)
     sme_pass = sme_passes(out)
     sc = cf["tech_sme"]
     a_sme = expit(
@@ -1062,6 +1112,7 @@ def decision_probs(
         "hte_readiness": ready,
         "hte_apply": a_hte,
         "hte_npass": npass,
+        "quality_shift": shift,
         "hte_pass": npass / env.k,
         "sme_pass": sme_pass,
         "sme_apply": a_sme,
