@@ -973,44 +973,104 @@ def hnte_passing_nodes(
 ) -> IntArray:
     """Number of the K expert nodes at which ``hnte.evaluate`` passes, per row (0 off ``rows``).
 
-    The expert quality at node k is ``q_k = L(κ0 + κ_c c + κ_ξ ξ_k)``, increasing in k, and
-    the HNTE score is non-decreasing in the quality, so the passing nodes are the top ones.
-    The rules run at the top node (failing rows pass nowhere), then at the bottom node
-    (passing rows pass everywhere), then a vectorised binary search finds the lowest passing
-    node of the remaining rows. Rows outside :func:`hnte_prefilter` fail at every node.
+    The expert quality at node k is ``q_k = L(κ0 + κ_c c + shift + κ_ξ ξ_k)``, increasing in
+    k, and the HNTE score is non-decreasing in the quality, so the passing nodes are the top
+    ones; :class:`_NodeSearch` finds the lowest. Rows outside :func:`hnte_prefilter` fail at
+    every node.
     """
-    k_nodes = env.k
-    hc = env.coef["hte"]
     npass = np.zeros(rows.shape[0], dtype=np.int64)
     idx = np.flatnonzero(rows & hnte_prefilter(out))
     if idx.size == 0:
         return npass
-    base = hc["quality_intercept"] + hc["quality_capability"] * c[idx] + shift[idx]
-
-    def passes(frame: pd.DataFrame, at: np.ndarray, node: IntArray) -> BoolArray:
-        q = expit(base[at] + hc["quality_noise"] * env.nodes[node])
-        return hnte.evaluate(frame, q).passed.to_numpy(dtype=bool)
-
-    frame = rule_frame(out, idx, HNTE_COLUMNS)
-    every = np.arange(idx.size)
-    top = np.flatnonzero(passes(frame, every, np.full(idx.size, k_nodes - 1)))
-    if top.size == 0:
-        return npass
-    frame = frame.take(top)
-    bottom = passes(frame, top, np.zeros(top.size, dtype=np.int64))
-    # lowest passing node lies in [lo, hi]: 0 if the bottom node passes, else in [1, K − 1]
-    lo = np.where(bottom, 0, 1)
-    hi = np.where(bottom, 0, k_nodes - 1)
-    while True:
-        act = np.flatnonzero(lo < hi)
-        if act.size == 0:
-            break
-        mid = (lo[act] + hi[act]) // 2
-        ok = passes(frame.take(act), top[act], mid)
-        hi[act[ok]] = mid[ok]
-        lo[act[~ok]] = mid[~ok] + 1
-    npass[idx[top]] = k_nodes - lo
+    hc = env.coef["hte"]
+    search = _NodeSearch(
+        rule_frame(out, idx, HNTE_COLUMNS),
+        hc["quality_intercept"] + hc["quality_capability"] * c[idx] + shift[idx],
+        hc["quality_noise"] * env.nodes,
+    )
+    npass[idx] = search.passing_nodes()
     return npass
+
+
+#: The HNTE conditions that do not depend on the expert quality.
+_HARD_CONDITIONS = tuple(f"cond__{c}" for c in hnte.CONDITIONS if c != "score")
+
+
+class _NodeSearch:
+    """The number of expert nodes at which the HNTE rules pass, exactly, in few rule calls.
+
+    The rules run at the bottom node first: rows that pass there pass everywhere, rows that
+    fail a condition other than the score fail everywhere (those conditions do not depend on
+    the quality). The rest run at the top node: failing there, they pass nowhere. For the rows
+    left, the lowest passing node is found by probes that each run ``hnte.evaluate``, so the
+    answer is exact; the rules' score only guides where to probe first — the node where the
+    score, linear in q between the bottom and the top node, reaches the pass mark. Guesses
+    are usually right or one node off, so two calls settle most rows; a vectorised bisection
+    finishes the rest.
+    """
+
+    def __init__(self, frame: pd.DataFrame, base: FloatArray, offsets: FloatArray) -> None:
+        self.frame, self.base = frame, base
+        self.offsets = offsets  # κ_ξ ξ_k, increasing in k
+
+    def _run(self, rows: IntArray | None, node: IntArray) -> pd.DataFrame:
+        """The rules' frame for ``rows`` (None: every row) at the expert ``node`` of each."""
+        frame = self.frame if rows is None else self.frame.take(rows)
+        base = self.base if rows is None else self.base[rows]
+        return hnte.evaluate(frame, expit(base + self.offsets[node])).frame
+
+    def passing_nodes(self) -> IntArray:
+        n, k = self.base.size, self.offsets.size
+        every = np.arange(n)
+        res = self._run(None, np.zeros(n, dtype=np.int64))
+        bottom = res["passed"].to_numpy(dtype=bool)
+        hard = res[list(_HARD_CONDITIONS)].to_numpy(dtype=bool).all(axis=1)
+        npass = np.where(bottom, k, 0)
+        rows = every[~bottom & hard]
+        if rows.size == 0:
+            return npass
+        score_bottom = res["score"].to_numpy(np.float64)[rows]
+        res = self._run(rows, np.full(rows.size, k - 1))
+        top = res["passed"].to_numpy(dtype=bool)
+        rows, score_bottom = rows[top], score_bottom[top]
+        score_top = res["score"].to_numpy(np.float64)[top]
+        npass[rows] = k - self._lowest(rows, self._guess(rows, score_bottom, score_top))
+        return npass
+
+    def _guess(self, rows: IntArray, s0: FloatArray, s1: FloatArray) -> IntArray:
+        base, lo_q, hi_q = self.base[rows], self.offsets[0], self.offsets[-1]
+        q0, q1 = expit(base + lo_q), expit(base + hi_q)
+        q_star = q0 + (hnte.PASS_SCORE - s0) / np.maximum(s1 - s0, 1e-9) * (q1 - q0)
+        z_star = logit(np.clip(q_star, 1e-12, 1 - 1e-12)) - base
+        guess = np.searchsorted(self.offsets, z_star, side="left")
+        return np.clip(guess, 1, self.offsets.size - 1).astype(np.int64)
+
+    def _lowest(self, rows: IntArray, guess: IntArray) -> IntArray:
+        """Lowest passing node of rows that fail at the bottom node and pass at the top one."""
+        m = rows.size
+        every = np.arange(m)
+        lo, hi = np.ones(m, dtype=np.int64), np.full(m, self.offsets.size - 1, dtype=np.int64)
+        # round 1: the guess and the node below it, in one call
+        below = every[guess > 1]  # the node below is worth a look unless it is the bottom
+        at = np.concatenate([every, below])
+        self._probe(rows, at, np.concatenate([guess, guess[below] - 1]), lo, hi)
+        # round 2: one node further in the direction the guess missed
+        act = every[lo < hi]
+        if act.size:
+            self._probe(rows, act, np.where(hi[act] < guess[act], hi[act] - 1, lo[act]), lo, hi)
+        while True:  # bisection of what is left
+            act = every[lo < hi]
+            if act.size == 0:
+                return lo
+            self._probe(rows, act, (lo[act] + hi[act]) // 2, lo, hi)
+
+    def _probe(
+        self, rows: IntArray, at: IntArray, nodes: IntArray, lo: IntArray, hi: IntArray
+    ) -> None:
+        """Evaluate ``rows[at]`` at ``nodes`` and narrow their brackets ``[lo, hi]`` in place."""
+        ok = self._run(rows[at], nodes)["passed"].to_numpy(dtype=bool)
+        np.minimum.at(hi, at[ok], nodes[ok])
+        np.maximum.at(lo, at[~ok], nodes[~ok] + 1)
 
 
 def expert_quality(c: FloatArray, env: Env, shift: FloatArray | float = 0.0) -> FloatArray:
