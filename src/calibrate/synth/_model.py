@@ -1057,7 +1057,8 @@ class _NodeSearch:
         # round 2: one node further in the direction the guess missed
         act = every[lo < hi]
         if act.size:
-            self._probe(rows, act, np.where(hi[act] < guess[act], hi[act] - 1, lo[act]), lo, hi)
+            walk = np.where(hi[act] < guess[act], hi[act] - 1, lo[act])
+            self._probe(rows, act, walk, lo, hi)
         while True:  # bisection of what is left
             act = every[lo < hi]
             if act.size == 0:
