@@ -392,7 +392,7 @@ def _assemble(
     }
     for name in (*ENTERPRISE_COLUMNS[5:], *(c for c in FAILURE_MODE_COLUMNS if c in data)):
         v = data[name]
-        cols[name] = (v.astype(np.float64) if v.dtype.kind == "f" else v.astype(np.int64))[order]
+        cols[name] = v[order].astype(np.float64 if v.dtype.kind == "f" else np.int64, copy=False)
     enterprises = pd.DataFrame(cols)
     for k in ("enterprise_id", "park", "industry", "carrier"):
         enterprises[k] = enterprises[k].astype("str")

@@ -880,7 +880,7 @@ def _apply_missing(
             sporadic = rng.integers(0, n, rng.binomial(n, cell))
             if name not in out:
                 continue
-            col = np.where(gone, np.nan, out[name].astype(np.float64))
+            col = np.where(gone, np.nan, out[name].astype(np.float64, copy=False))
             col[sporadic] = np.nan
             out[name] = col
     if SURVEY_EXTRA in out:
@@ -992,6 +992,9 @@ def hnte_passing_nodes(
     return npass
 
 
+#: Brackets of at most this many nodes are settled by probing each node in one call.
+_NARROW = 3
+
 #: The HNTE conditions that do not depend on the expert quality.
 _HARD_CONDITIONS = tuple(f"cond__{c}" for c in hnte.CONDITIONS if c != "score")
 
@@ -1059,11 +1062,18 @@ class _NodeSearch:
         if act.size:
             walk = np.where(hi[act] < guess[act], hi[act] - 1, lo[act])
             self._probe(rows, act, walk, lo, hi)
-        while True:  # bisection of what is left
+        while True:  # what is left: every node of a bracket of ≤ 3, else bisection; one call
             act = every[lo < hi]
             if act.size == 0:
                 return lo
-            self._probe(rows, act, (lo[act] + hi[act]) // 2, lo, hi)
+            width = hi[act] - lo[act]
+            wide = act[width > _NARROW]
+            where, nodes = [wide], [(lo[wide] + hi[wide]) // 2]
+            for j in range(_NARROW):
+                sel = act[(width <= _NARROW) & (width > j)]
+                where.append(sel)
+                nodes.append(lo[sel] + j)
+            self._probe(rows, np.concatenate(where), np.concatenate(nodes), lo, hi)
 
     def _probe(
         self, rows: IntArray, at: IntArray, nodes: IntArray, lo: IntArray, hi: IntArray
