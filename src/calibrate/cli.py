@@ -259,6 +259,12 @@ def _cfg_synth(p: argparse.ArgumentParser) -> None:
         help="file format (default parquet)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--failure-modes",
+        action="store_true",
+        help="add a wrong-signed indicator, a badly placed goalpost and an unread predictive "
+        "column (data/README.md, 'Failure modes')",
+    )
 
 
 @command("synth", "generate a synthetic multi-park panel with known ground truth", _cfg_synth)
@@ -266,7 +272,11 @@ def run_synth(args: argparse.Namespace) -> int:
     from calibrate.synth import SynthConfig, generate
 
     config = SynthConfig(
-        enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
+        enterprises=args.enterprises,
+        parks=args.parks,
+        years=args.years,
+        seed=args.seed,
+        failure_modes=args.failure_modes,
     )
     panel = generate(config, progress=not args.no_progress)
     paths = panel.write(args.out, fmt=args.format)
