@@ -87,7 +87,8 @@ def evaluate(fw_id: str, enterprises: int, bootstrap: int, seed: int) -> pd.Data
     table["seconds"] = pd.Series(seconds)
     for name, s in runs.items():
         path = s.path  # type: ignore[attr-defined]
-        edits = [f"{m} {i}" for m, i in zip(path["move"], path["indicator"], strict=True) if i]
+        named = path[path["indicator"].notna()]
+        edits = [f"{m} {i}" for m, i in zip(named["move"], named["indicator"], strict=True)]
         print(f"   {fw_id} {name}: {', '.join(edits) or 're-weighting only'}")
     return table
 
