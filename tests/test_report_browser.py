@@ -92,7 +92,7 @@ def test_every_section_and_image_renders(files: tuple[Path, Path], tmp_path: Pat
     for sid, (height, heading) in sections.items():
         assert height > 0 and heading > 0, sid
     images = [ln for ln in lines if ln[0] == "image"]
-    assert len(images) == n_images == 12
+    assert len(images) == n_images == 14
     for _, i, complete, width, height, shown in images:
         assert complete == "1" and int(width) > 100 and int(height) > 100 and int(shown) > 100, i
 

@@ -17,7 +17,9 @@ in a fixed order.
 
 from __future__ import annotations
 
+import html as html_module
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +39,25 @@ from calibrate.report._data import (
     BONUS_CAP,
     DEDUCTION,
     MetricsTable,
+    _num,
     firm_change,
     indicator_name,
-    metrics_table,
+    latest_year,
     nearest_path,
+    normalise_metrics,
+    outcome_values,
     parse_drivers,
+    year_comparison,
+)
+from calibrate.report.calibration import (
+    CalibrationBlock,
+    edit_metric,
+    noise_stages,
+    read_calibration,
+    translate_warning,
 )
 from calibrate.report.i18n import Translator
+from calibrate.report.industries import industry_name
 from calibrate.report.pdf import html_to_pdf
 from calibrate.scoring import ScoreResult
 from calibrate.suggest import Suggestion
@@ -55,31 +69,21 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTIONS", "ReportFiles", "ReportInputs", "build_report", "render_html"]
 
-#: Section ids in report order (also the HTML ``id`` of each ``<section>``).
+#: Section ids in report order (also the HTML ``id`` of each ``<section>``); stable, so readers
+#: and tests can link to them.
 SECTIONS = (
-    "summary",
-    "data-method",
+    "overview",
     "points",
-    "metrics",
-    "drivers",
-    "what-if",
+    "calibration",
     "uncertainty",
-    "fairness",
-    "cards",
-    "limitations",
+    "edits",
+    "compare",
+    "subgroups",
+    "firms",
+    "warnings",
+    "provenance",
 )
-_TITLE_KEYS = {
-    "summary": "sec_summary",
-    "data-method": "sec_data",
-    "points": "sec_points",
-    "metrics": "sec_metrics",
-    "drivers": "sec_drivers",
-    "what-if": "sec_whatif",
-    "uncertainty": "sec_uncertainty",
-    "fairness": "sec_fairness",
-    "cards": "sec_cards",
-    "limitations": "sec_limitations",
-}
+_TITLE_KEYS = {sid: f"sec_{sid}" for sid in SECTIONS}
 
 MSG_INPUTS = "build_report needs ReportInputs, a Suggestion or a Comparison; got {found}"
 MSG_SCORES = (
@@ -102,6 +106,8 @@ FEW_EVENTS = 30
 FEW_BOOTSTRAP = 50
 #: Rows of the gaming table.
 MAX_GAMING = 8
+#: Metric names of the within-group AUC, today's name first (see :mod:`calibrate.metrics`).
+AUC_NAMES = ("auc_within_group", "auc")
 #: Slices whose seat shares are shown.
 SEAT_DIMS = ("park", "industry", "stage")
 
@@ -128,12 +134,19 @@ class ReportInputs:
         The enterprise table (for sample sizes).
     base_scores, candidate_scores : ScoreResult, optional
     firms : list of (enterprise_id, year), optional
-        Firms to draw cards for; default: the first entrants and leavers of the best list.
+        Firms to draw cards for; default: entrants and leavers of every list spread over stages
+        and tiers.
     title : str, optional
     synthetic : bool
         The data are synthetic (a banner and a limitation say so).
     notes : list of str
-        Extra notes for the limitations section.
+        Extra notes for the provenance section.
+    calibration : CalibrationBlock, optional
+        The candidate's calibration block (default: read from the candidate framework, with the
+        suggestion's bootstrap draws when a suggestion is given).
+    year : int, optional
+        The year under review: lists, counts and example firms are of this year (default: the
+        latest year of the scores).
     """
 
     base: Framework
@@ -151,6 +164,8 @@ class ReportInputs:
     title: str | None = None
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
+    calibration: CalibrationBlock | None = None
+    year: int | None = None
 
     @classmethod
     def of(cls, source: ReportInputs | Suggestion | Comparison) -> ReportInputs:
@@ -194,6 +209,7 @@ class ReportFiles:
 
     html: Path
     pdf: Path | None = None
+    tables: tuple[Path, ...] = ()
 
     def __iter__(self) -> Iterator[Path | None]:
         return iter((self.html, self.pdf))
@@ -253,6 +269,23 @@ class _Section:
     omitted: str | None = None
 
 
+@dataclass(frozen=True)
+class _PointsSource:
+    """What the points plots read: a points table (with names and groups) and the framework."""
+
+    points: pd.DataFrame
+    base: Framework
+
+
+def _calibration_of(inputs: ReportInputs, candidate: Framework | None) -> CalibrationBlock | None:
+    """The candidate's calibration block, with a live suggestion's bootstrap draws when given."""
+    if candidate is None:
+        return None
+    s = inputs.suggestion
+    draws = s.bootstrap_draws if s is not None and len(s.bootstrap_draws) else None
+    return read_calibration(candidate, draws=draws)
+
+
 # --- the builder ---------------------------------------------------------------------------------
 
 
@@ -265,7 +298,6 @@ class _Builder:
         self.lang = lang
         self.max_cards = max_cards
         self.s = inputs.suggestion
-        self.c = inputs.resolved_comparison()
         self.cand = inputs.candidate_framework
         self.figures = 0
         self._fingerprints: dict[int, str] = {}
@@ -277,6 +309,21 @@ class _Builder:
                 raise ValueError(
                     MSG_SCORES.format(which=which, got=scores.framework.id, want=fw.id)
                 )
+        self.cal = inputs.calibration or _calibration_of(inputs, self.cand)
+        self.c_all = inputs.resolved_comparison()
+        self.year = inputs.year
+        if self.year is None and self.c_all is not None:
+            self.year = latest_year(self.c_all.base_scores)
+        self.c = (
+            year_comparison(self.c_all, self.year)
+            if self.c_all is not None and self.year is not None
+            else self.c_all
+        )
+        self.noise = (
+            noise_stages(self.cal.warnings, self.cand.stage_ids)
+            if self.cal is not None and self.cand is not None
+            else frozenset()
+        )
 
     # -- names -----------------------------------------------------------------------------------
     def frameworks(self) -> list[Framework]:
@@ -380,24 +427,6 @@ class _Builder:
             return self.c.base_scores.frame
         return None
 
-    def metrics(self) -> MetricsTable | None:
-        labels = {
-            "current": self.t("fw_current"),
-            "suggested": self.t("fw_suggested"),
-            "base": self.t("fw_base"),
-            "candidate": self.t("fw_candidate"),
-            "fit": self.t("fw_fit", name=type(self.inp.fit.estimator).__name__)
-            if self.inp.fit
-            else "",
-        }
-        return metrics_table(
-            labels,
-            suggestion=self.s,
-            comparison=self.c,
-            fit=self.inp.fit,
-            extra=self.inp.extra_metrics,
-        )
-
     def oracle_auc(self) -> float | None:
         for name, values in (self.inp.extra_metrics or {}).items():
             if "oracle" in str(name).lower() and "auc" in values:
@@ -407,43 +436,57 @@ class _Builder:
     # -- sections -----------------------------------------------------------------------------------
     def build(self) -> list[_Section]:
         return [
-            self.summary(),
-            self.data_method(),
+            self.overview(),
             self.points(),
-            self.held_out(),
-            self.drivers(),
-            self.what_if(),
+            self.calibration(),
             self.uncertainty(),
-            self.fairness(),
+            self.edits(),
+            self.what_if(),
+            self.subgroups(),
             self.cards(),
+            self.warnings(),
             self.limitations(),
         ]
 
+    def overview(self) -> _Section:
+        """Summary, then data and method, as one section."""
+        sec = self.section("overview")
+        sec.blocks += self.summary().blocks
+        sec.blocks.append(_h(self.t("sec_data")))
+        sec.blocks += self.data_method().blocks
+        return sec
+
     def summary(self) -> _Section:
         t, s, c = self.t, self.s, self.c
-        sec = self.section("summary")
-        if s is not None:
-            m = s.metrics["current"]
+        sec = _Section("overview", "")
+        cal = self.cal
+        if cal is not None and cal.target is not None and cal.held_out is not None:
+            values = cal.held_out.values
             sec.blocks.append(
                 _p(
                     t(
                         "sum_tested_suggest",
-                        base=self.fw_name(s.base),
-                        horizon=s.horizon,
-                        target=self.target(s.target),
-                        train=t.years(s.train_years),
-                        objective=self.objective(s.objective),
-                        test=t.years(s.test_years),
-                        n=t.num(m.get("n")),
-                        events=t.num(m.get("events")),
+                        base=self.fw_name(self.inp.base),
+                        horizon=cal.horizon if cal.horizon is not None else "–",
+                        target=self.target(cal.target),
+                        train=t.years(cal.train_years),
+                        objective=self.objective(cal.objective or "–"),
+                        test=t.years(cal.held_out.years),
+                        n=t.num(values.get("n", (math.nan,))[0]),
+                        events=t.num(values.get("events", (math.nan,))[0]),
                     )
                 )
             )
+            if not cal.held_out.held_out:
+                sec.blocks.append(
+                    _note(t("sum_not_held_out", years=t.years(cal.held_out.in_sample_years)))
+                )
         elif c is not None:
             sec.blocks.append(
                 _p(
                     t(
                         "sum_tested_compare",
+                        year=self.year,
                         n=t.num(c.n_firms),
                         base=self.fw_name(c.base),
                         candidate=self.fw_name(c.candidate),
@@ -452,37 +495,16 @@ class _Builder:
             )
         else:
             sec.blocks.append(_p(t("sum_tested_base", base=self.fw_name(self.inp.base))))
-        if s is not None:
-            diff = s.diff()
-            if len(diff) == 0:
-                sec.blocks.append(_p(t("sum_no_change")))
-            else:
-
-                def moves(part: pd.DataFrame) -> str:
-                    items = [
-                        f"{self.ind(str(r.indicator))}"
-                        f"{t('paren', x=self.stage(str(r.stage), short=True) + ' ' + t.signed(r.change))}"
-                        for r in part.head(3).itertuples()
-                    ]
-                    return t.join(items)
-
-                sec.blocks.append(
-                    _p(
-                        t(
-                            "sum_changed_points",
-                            n_changed=len(diff),
-                            n_cells=len(s.points),
-                            ups=moves(diff[diff["change"] > 0]),
-                            downs=moves(diff[diff["change"] < 0]),
-                        )
-                    )
-                )
+        pts = self.points_view()
+        if pts is not None:
+            sec.blocks.append(self.summary_points(pts))
         if c is not None:
             o = c.overall
             sec.blocks.append(
                 _p(
                     t(
                         "sum_changed_lists",
+                        year=self.year,
                         entered=t.num(o["entered"]),
                         left=t.num(o["left"]),
                         rho=t.num(o["spearman"]),
@@ -492,62 +514,19 @@ class _Builder:
                     )
                 )
             )
-        table = self.metrics()
-        if table is not None and table.source in ("suggestion", "comparison"):
-            f = table.frame
-            a0, a1 = (float(f.iloc[:, j].get("auc", math.nan)) for j in (0, 1))
-            p0, p1 = (float(f.iloc[:, j].get("prec_top10", math.nan)) for j in (0, 1))
-            delta = a1 - a0
-            verdict = (
-                "verdict_same"
-                if not abs(delta) > 0.005
-                else ("verdict_better" if delta > 0 else "verdict_worse")
-            )
-            sec.blocks.append(
-                _p(
-                    t(
-                        "sum_metrics",
-                        auc0=t.num(a0),
-                        auc1=t.num(a1),
-                        verdict=t(verdict),
-                        p0=t.pct(p0),
-                        p1=t.pct(p1),
-                    )
-                )
-            )
-            oracle = self.oracle_auc()
-            if oracle is not None:
-                sec.blocks.append(_p(t("sum_oracle", auc=t.num(oracle))))
-        if s is not None:
-            if s.n_bootstrap == 0:
-                sec.blocks.append(_p(t("sum_no_boot")))
-            else:
-                changed = s.points[s.points["change"] != 0]
-                sure = int(
-                    (
-                        (changed["low"] > changed["current"])
-                        | (changed["high"] < changed["current"])
-                    ).sum()
-                )
-                sec.blocks.append(
-                    _p(
-                        t(
-                            "sum_bootstrap",
-                            n_boot=s.n_bootstrap,
-                            k_sure=sure,
-                            k_unsure=len(changed) - sure,
-                        )
-                    )
-                )
-                if s.n_bootstrap < FEW_BOOTSTRAP:
-                    sec.blocks.append(_note(t("sum_few_boot", n_boot=s.n_bootstrap)))
+        sec.blocks += self.summary_metrics()
+        if self.cal is not None and self.cal.points:
+            sec.blocks += self.summary_marks()
+        elif s is not None and s.n_bootstrap == 0:
+            sec.blocks.append(_p(t("sum_no_boot")))
         if self.inp.sensitivity is not None:
             ru = self.inp.sensitivity
-            k = int((ru.frame["p_most_likely"] < UNCERTAIN_THRESHOLD).sum())
+            k = len(self.uncertain_firms(ru))
             sec.blocks.append(
                 _p(
                     t(
                         "sum_uncertain",
+                        year=self.year,
                         draws=t.num(ru.n_draws),
                         k=t.num(k),
                         threshold=t.pct(UNCERTAIN_THRESHOLD, 0),
@@ -556,9 +535,177 @@ class _Builder:
             )
         return sec
 
+    def summary_points(self, pts: pd.DataFrame) -> dict[str, Any]:
+        t = self.t
+        changed = pts[pts["change"] != 0]
+        if len(changed) == 0:
+            return _p(t("sum_no_change"))
+        order = np.argsort(-changed["change"].abs().to_numpy(dtype=np.float64), kind="stable")
+        diff = changed.iloc[order]
+
+        def moves(part: pd.DataFrame) -> str:
+            items = [
+                f"{self.ind(str(r.indicator))}"
+                f"{t('paren', x=self.stage(str(r.stage), short=True) + ' ' + t.signed(r.change))}"
+                for r in part.head(3).itertuples()
+            ]
+            return t.join(items)
+
+        return _p(
+            t(
+                "sum_changed_points",
+                n_changed=len(diff),
+                n_cells=len(pts),
+                ups=moves(diff[diff["change"] > 0]),
+                downs=moves(diff[diff["change"] < 0]),
+            )
+        )
+
+    def summary_metrics(self) -> list[dict[str, Any]]:
+        """AUC and top-10 % precision, with the years they were computed on and how."""
+        t = self.t
+        cal = self.cal
+        out: list[dict[str, Any]] = []
+        if cal is not None and cal.held_out is not None:
+            values = {k: v for k, v in cal.held_out.values.items()}
+            basis = self.basis(cal.held_out.years, cal.train_years)
+        elif self.c_all is not None and self.c_all.outcome_metrics is not None:
+            om = self.c_all.outcome_metrics
+            values = outcome_values(om)
+            basis = self.basis(self.labelled_years(), None)
+        else:
+            return out
+        auc = AUC_NAMES[0] if AUC_NAMES[0] in values else "auc"
+        a0, a1 = values.get(auc, (math.nan, math.nan))
+        p0, p1 = values.get("prec_top10", values.get("precision_top10", (math.nan, math.nan)))
+        delta = a1 - a0
+        verdict = (
+            "verdict_same"
+            if not abs(delta) > 0.005
+            else ("verdict_better" if delta > 0 else "verdict_worse")
+        )
+        out.append(
+            _p(
+                t(
+                    "sum_metrics",
+                    basis=basis,
+                    auc=self.metric_name(auc),
+                    auc0=t.num(a0),
+                    auc1=t.num(a1),
+                    verdict=t(verdict),
+                    p0=t.pct(p0),
+                    p1=t.pct(p1),
+                )
+            )
+        )
+        oracle = self.oracle_auc()
+        if oracle is not None:
+            out.append(_p(t("sum_oracle", auc=t.num(oracle))))
+        return out
+
+    def summary_marks(self) -> list[dict[str, Any]]:
+        """How many changed points the engine calls confident, unsure or pinned."""
+        t = self.t
+        assert self.cal is not None
+        pts = self.points_view()
+        out: list[dict[str, Any]] = []
+        if pts is None or self.cal.n_bootstrap == 0:
+            return [_p(t("sum_no_boot"))]
+        changed = pts[pts["change"] != 0]
+        if not self.cal.has_marks:
+            out.append(_p(t("sum_no_marks", n_boot=self.cal.n_bootstrap)))
+        else:
+            marks = changed["mark"].value_counts()
+            out.append(
+                _p(
+                    t(
+                        "sum_bootstrap",
+                        n_boot=self.cal.n_bootstrap,
+                        k_sure=int(marks.get("confident", 0)),
+                        k_unsure=int(marks.get("unsure", 0) + marks.get("noise", 0)),
+                        k_pinned=int(marks.get("pinned", 0)),
+                    )
+                )
+            )
+        if self.cal.n_bootstrap < FEW_BOOTSTRAP:
+            out.append(_note(t("sum_few_boot", n_boot=self.cal.n_bootstrap)))
+        return out
+
+    def basis(self, years: tuple[int, ...] | list[int], train: tuple[int, ...] | None) -> str:
+        """What a set of metrics was computed on: the years, and whether they were fitted on.
+
+        ``train`` None: nothing says which years were fitted on ("all years, in-sample").
+        """
+        t = self.t
+        if train is None:
+            return t("basis_unsplit", years=t.years(years))
+        overlap = [y for y in years if y in set(train)]
+        if years and not overlap:
+            return t("basis_held_out", years=t.years(years))
+        return t("basis_in_sample", years=t.years(years), train=t.years(overlap))
+
+    def labelled_years(self) -> list[int]:
+        c = self.c_all
+        if c is None or c.labels is None:
+            return []
+        mask = c.labels.notna().to_numpy()
+        years = c.base_scores.frame["year"].to_numpy(dtype=np.int64)[mask]
+        return sorted({int(y) for y in years})
+
+    def metric_name(self, name: str) -> str:
+        """Display name of a metric (by its name in :mod:`calibrate.metrics`; the raw name if unknown)."""
+        key = f"m_{name}"
+        return self.t(key) if self.t.has(key) else name
+
+    def points_view(self) -> pd.DataFrame | None:
+        """The suggested points with names, groups and marks, stages in the framework's order.
+
+        From the candidate's calibration block (marks computed by the engine: ``confident``,
+        ``unsure``, ``pinned``; none when the engine gave none), else from a live suggestion
+        (no marks). A confident point of a stage the warnings call "mostly noise" is shown as
+        ``noise`` instead.
+        """
+        fw = self.cand or self.inp.base
+        if self.cal is not None and self.cal.points:
+            pts = self.cal.points_frame()
+        elif self.s is not None:
+            pts = self.s.points.assign(mark="", pinned="")
+        else:
+            return None
+        pts = pts[pts["indicator"].isin(fw.indicator_ids) & pts["stage"].isin(fw.stage_ids)]
+        noisy = pts["stage"].isin(self.noise) & (pts["mark"] == "confident")
+        pts = pts.assign(mark=pts["mark"].where(~noisy, "noise"))
+        ind_pos = {ident: k for k, ident in enumerate(fw.indicator_ids)}
+        stage_pos = {sid: k for k, sid in enumerate(fw.stage_ids)}
+        pts = pts.assign(
+            _s=pts["stage"].map(stage_pos),
+            _i=pts["indicator"].map(ind_pos),
+            group=[fw.indicator(i).group for i in pts["indicator"]],
+            name_zh=[fw.indicator(i).name.zh for i in pts["indicator"]],
+            name_en=[fw.indicator(i).name.en for i in pts["indicator"]],
+        )
+        return (
+            pts.sort_values(["_s", "_i"], kind="stable")
+            .drop(columns=["_s", "_i"])
+            .reset_index(drop=True)
+        )
+
+    def mark_text(self, mark: str, pinned: str) -> str:
+        t = self.t
+        if mark == "pinned":
+            return t(f"mark_pinned_{pinned}")
+        return t(f"mark_{mark}") if mark else ""
+
+    def uncertain_firms(self, ru: RankUncertainty) -> pd.DataFrame:
+        """Firms of the year under review whose most likely list has probability below the threshold."""
+        unc = ru.uncertain(UNCERTAIN_THRESHOLD)
+        if self.year is not None and "year" in unc.columns:
+            unc = unc[unc["year"].to_numpy(dtype=np.int64) == self.year]
+        return unc
+
     def data_method(self) -> _Section:
         t, s, c = self.t, self.s, self.c
-        sec = self.section("data-method")
+        sec = _Section("overview", "")
         items: list[tuple[str, str]] = [(t("k_base"), self.fw_full(self.inp.base))]
         if self.cand is not None:
             items.append((t("k_candidate"), self.fw_full(self.cand)))
@@ -622,126 +769,208 @@ class _Builder:
         return sec
 
     def points(self) -> _Section:
-        t, s = self.t, self.s
-        if s is None:
-            return self.omit("points", "why_no_suggestion")
+        t = self.t
+        pts = self.points_view()
+        if pts is None:
+            return self.omit("points", "why_no_points")
         sec = self.section("points")
         sec.blocks.append(_p(t("points_intro")))
-        sec.blocks.append(_note(t("points_sure_note")))
-        pts = s.points
+        marked = self.cal is not None and self.cal.has_marks
+        sec.blocks.append(_note(t("points_marks_note" if marked else "points_no_marks_note")))
+        if self.noise:
+            order = [x for x in (self.cand or self.inp.base).stage_ids if x in self.noise]
+            names = [self.stage(x, short=True) for x in order]
+            sec.blocks.append(_note(t("points_noise_note", stages=t.join(names))))
         stages = list(dict.fromkeys(pts["stage"].astype(str)))
+        view = _PointsSource(pts, self.cand or self.inp.base)
         with style.context():
-            fig = plots.plot_points_grid(s, stages, lang=self.lang)
+            fig = plots.plot_points_grid(view, stages, lang=self.lang)
         sec.blocks.append(self.figure(fig, t("sec_points")))
         for stage in stages:
             sec.blocks.append(_h(t("points_stage", stage=self.stage(stage))))
-            rows = []
-            part = pts[pts["stage"].astype(str) == stage]
-            for r, low, high, cur in zip(
-                part.itertuples(),
-                part["low"].to_numpy(dtype=np.float64),
-                part["high"].to_numpy(dtype=np.float64),
-                part["current"].to_numpy(dtype=np.float64),
-                strict=True,
-            ):
-                sure = bool(np.isfinite(low) and (low > cur or high < cur))
-                group = (
-                    s.base.group(str(r.group)).name
-                    if str(r.group) in {g.id for g in s.base.groups}
-                    else None
-                )
-                rows.append(
-                    [
-                        self.ind(str(r.indicator)),
-                        t.pick(group) if group is not None else str(r.group),
-                        t.num(r.current, 2),
-                        t.num(r.suggested, 2),
-                        f"[{t.num(low, 2)}, {t.num(high, 2)}]" if np.isfinite(low) else "–",
-                        t.signed(r.change) + (" ★" if sure else ""),
-                    ]
-                )
-            sec.blocks.append(
-                _table(
-                    [
-                        t("col_indicator"),
-                        t("col_group"),
-                        t("col_current"),
-                        t("col_suggested"),
-                        t("col_interval"),
-                        t("col_change"),
-                    ],
-                    rows,
-                    [False, False, True, True, True, True],
-                )
-            )
+            sec.blocks.append(self.points_table(pts[pts["stage"].astype(str) == stage]))
         return sec
 
-    def held_out(self) -> _Section:
+    def points_table(self, part: pd.DataFrame) -> dict[str, Any]:
         t = self.t
-        table = self.metrics()
-        if table is None:
-            return self.omit("metrics", "why_no_metrics")
-        sec = self.section("metrics")
+        fw = self.cand or self.inp.base
+        groups = {g.id: g.name for g in fw.groups}
+        rows = []
+        for r in part.itertuples():
+            low, high = _num(r.low), _num(r.high)
+            group = groups.get(str(r.group))
+            rows.append(
+                [
+                    self.ind(str(r.indicator)),
+                    t.pick(group) if group is not None else str(r.group),
+                    t.num(r.current, 2),
+                    t.num(r.suggested, 2),
+                    f"[{t.num(low, 2)}, {t.num(high, 2)}]" if np.isfinite(low) else "–",
+                    t.signed(r.change),
+                    self.mark_text(str(r.mark), str(r.pinned)),
+                ]
+            )
+        return _table(
+            [
+                t("col_indicator"),
+                t("col_group"),
+                t("col_current"),
+                t("col_suggested"),
+                t("col_interval"),
+                t("col_change"),
+                t("col_mark"),
+            ],
+            rows,
+            [False, False, True, True, True, True, False],
+        )
+
+    def calibration(self) -> _Section:
+        """Metrics with their years and fit status, direction checks, and model drivers."""
+        t, cal = self.t, self.cal
+        has_all = self.c_all is not None and self.c_all.outcome_metrics is not None
+        if cal is None and not has_all and self.inp.shap is None and not self.inp.extra_metrics:
+            return self.omit("calibration", "why_no_calibration")
+        sec = self.section("calibration")
         sec.blocks.append(_p(t("metrics_intro")))
-        if table.source == "suggestion" and self.s is not None:
+        if cal is not None:
             sec.blocks.append(
                 _kv(
                     [
-                        (t("k_test"), t.years(self.s.test_years)),
-                        (t("k_target"), self.target(self.s.target)),
+                        (t("k_target"), self.target(cal.target)),
+                        (t("k_train"), t.years(cal.train_years)),
+                        (t("k_test"), t.years(cal.test_years)),
                     ]
                 )
             )
-        if (
-            table.source == "comparison"
-            and self.c is not None
-            and self.c.outcome_metrics is not None
-        ):
-            sec.blocks.append(
-                _note(
-                    t("metrics_compare_note", n=t.num(self.c.outcome_metrics.loc["firms", "base"]))
-                )
+        if cal is not None and cal.held_out is not None:
+            sec.blocks += self.metric_blocks(
+                cal.held_out.values,
+                self.basis(cal.held_out.years, cal.train_years),
+                (t("fw_current"), t("fw_suggested")),
+                extra=self.inp.extra_metrics,
             )
+        elif cal is not None:
+            sec.blocks.append(_note(t("why_no_held_out")))
+        if has_all:
+            assert self.c_all is not None and self.c_all.outcome_metrics is not None
+            om = self.c_all.outcome_metrics
+            values = outcome_values(om)
+            train = cal.train_years if cal is not None and cal.train_years else None
+            sec.blocks += self.metric_blocks(
+                values, self.basis(self.labelled_years(), train), (t("fw_base"), t("fw_candidate"))
+            )
+        if self.s is not None and cal is not None and cal.held_out is not None:
+            sec.blocks += self.by_year_blocks()
+        if cal is not None and cal.directions:
+            sec.blocks += self.direction_blocks()
+        if self.inp.shap is not None:
+            sec.blocks.append(_h(t("sec_drivers")))
+            sec.blocks += self.drivers().blocks
+        return sec
+
+    def metric_blocks(
+        self,
+        values: Mapping[str, tuple[float, float]],
+        basis: str,
+        labels: tuple[str, str],
+        *,
+        extra: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A heading that says which years and how, a plot and a table of two frameworks' metrics."""
+        t = self.t
+        cols: dict[str, dict[str, float]] = {
+            labels[0]: normalise_metrics({k: v[0] for k, v in values.items()}),
+            labels[1]: normalise_metrics({k: v[1] for k, v in values.items()}),
+        }
+        roles = ["current", "suggested"]
+        for name, vals in (extra or {}).items():
+            cols[str(name)] = normalise_metrics(vals)
+            roles.append("extra")
+        keys = list(dict.fromkeys(k for c in cols.values() for k in c))
+        frame = pd.DataFrame(
+            {label: [c.get(k, math.nan) for k in keys] for label, c in cols.items()},
+            index=pd.Index(keys, name="metric"),
+        )
+        table = MetricsTable(frame, tuple(roles), "calibration")
+        out = [_h(t("h_metrics", basis=basis))]
         with style.context():
-            fig = plots.plot_metrics(table, lang=self.lang)
-        sec.blocks.append(self.figure(fig, t("plot_metrics_title")))
-        f = table.frame
+            fig = plots.plot_metrics(table, lang=self.lang, title=basis)
+        out.append(self.figure(fig, basis))
         rows = []
-        for metric in f.index:
+        for metric in frame.index:
             digits = 0 if metric in ("n", "events") else 3
-            label = t(f"m_{metric}") if t.has(f"m_{metric}") else str(metric)
-            rows.append([label, *[t.num(v, digits) for v in f.loc[metric]]])
-        sec.blocks.append(
+            rows.append(
+                [self.metric_name(str(metric)), *[t.num(v, digits) for v in frame.loc[metric]]]
+            )
+        out.append(
             _table(
-                [t("col_metric"), *[str(c) for c in f.columns]], rows, [False] + [True] * f.shape[1]
+                [t("col_metric"), *[str(c) for c in frame.columns]],
+                rows,
+                [False] + [True] * frame.shape[1],
+                caption=basis,
             )
         )
-        if any("oracle" in str(c).lower() for c in f.columns):
-            sec.blocks.append(_note(t("metrics_oracle_note")))
-        if self.s is not None and table.source == "suggestion":
-            by = self.s.metrics_by_year
-            if len(by) and by["year"].nunique() > 1:
-                auc = by[by["metric"] == "auc"].pivot(
-                    index="year", columns="framework", values="value"
-                )
-                sec.blocks.append(_h(t("metrics_by_year"), 4))
-                sec.blocks.append(
-                    _table(
-                        [t("col_year"), t("fw_current"), t("fw_suggested")],
-                        [
-                            [str(y), t.num(auc.at[y, "current"]), t.num(auc.at[y, "suggested"])]
-                            for y in auc.index
-                        ],
-                        [False, True, True],
-                    )
-                )
-        return sec
+        if any("oracle" in str(c).lower() for c in frame.columns):
+            out.append(_note(t("metrics_oracle_note")))
+        return out
+
+    def by_year_blocks(self) -> list[dict[str, Any]]:
+        t = self.t
+        assert self.s is not None
+        by = self.s.metrics_by_year
+        if not len(by) or by["year"].nunique() <= 1:
+            return []
+        auc = by[by["metric"] == "auc"].pivot(index="year", columns="framework", values="value")
+        return [
+            _h(t("metrics_by_year"), 4),
+            _table(
+                [t("col_year"), t("fw_current"), t("fw_suggested")],
+                [
+                    [str(y), t.num(auc.at[y, "current"]), t.num(auc.at[y, "suggested"])]
+                    for y in auc.index
+                ],
+                [False, True, True],
+            ),
+        ]
+
+    def direction_blocks(self) -> list[dict[str, Any]]:
+        t = self.t
+        assert self.cal is not None
+        rows = [
+            [
+                self.ind(d.indicator),
+                t("dir_rule_up") if d.rule_direction > 0 else t("dir_rule_down"),
+                t.num(d.marginal, 3),
+                t.num(d.conditional, 3),
+                t.pct(d.sign_probability, 0),
+                t(f"verdict_{d.verdict}") if t.has(f"verdict_{d.verdict}") else d.verdict,
+                t(f"action_{d.action}") if t.has(f"action_{d.action}") else d.action,
+            ]
+            for d in self.cal.directions
+        ]
+        return [
+            _h(t("h_directions")),
+            _p(t("directions_intro")),
+            _table(
+                [
+                    t("col_indicator"),
+                    t("col_rule_direction"),
+                    t("col_marginal"),
+                    t("col_conditional"),
+                    t("col_sign_probability"),
+                    t("col_verdict"),
+                    t("col_action"),
+                ],
+                rows,
+                [False, False, True, True, True, False, False],
+            ),
+        ]
 
     def drivers(self) -> _Section:
         t, sh = self.t, self.inp.shap
         if sh is None:
             return self.omit("drivers", "why_no_shap")
-        sec = self.section("drivers")
+        sec = _Section("calibration", "")
         sec.blocks.append(_p(t("shap_intro")))
         sampled = t("shap_sampled", seed=sh.seed) if sh.sampled else ""
         sec.blocks.append(
@@ -809,8 +1038,9 @@ class _Builder:
     def what_if(self) -> _Section:
         t, c = self.t, self.c
         if c is None:
-            return self.omit("what-if", "why_no_comparison")
-        sec = self.section("what-if")
+            return self.omit("compare", "why_no_comparison")
+        sec = self.section("compare")
+        sec.blocks.append(_note(t("year_under_review", year=self.year)))
         o = c.overall
         sec.blocks.append(
             _p(t("whatif_intro", base=self.fw_full(c.base), candidate=self.fw_full(c.candidate)))
@@ -956,52 +1186,89 @@ class _Builder:
                     [False] + [True] * 7,
                 )
             )
-        if c.n_lists:
-            for dim in SEAT_DIMS:
-                if dim not in c.firms.columns:
-                    continue
-                dim_name = t(f"dim_{dim}")
-                sec.blocks.append(_h(t("h_seats", dim=dim_name)))
-                with style.context():
-                    fig = plots.plot_seat_shares(c, dim, lang=self.lang)
-                sec.blocks.append(self.figure(fig, t("plot_seats_title", dim=dim_name)))
-                shares = c.seat_shares(dim)
-                order = np.argsort(
-                    -(shares["seats_base"] + shares["seats_candidate"]).to_numpy(), kind="stable"
-                )
-                top = shares.iloc[order[:12]]
-                rows = [
-                    [
-                        self.stage(str(v)) if dim == "stage" else str(v),
-                        t.num(r["seats_base"]),
-                        t.num(r["seats_candidate"]),
-                        t.pct(r["share_base"]),
-                        t.pct(r["share_candidate"]),
-                        t.signed(100 * r["share_change"], 2),
-                    ]
-                    for v, r in top.iterrows()
-                ]
-                caption = (
-                    t("seats_top_note", n=len(top), dim=dim_name, total=len(shares))
-                    if len(shares) > len(top)
-                    else None
-                )
-                sec.blocks.append(
-                    _table(
-                        [
-                            t("col_value"),
-                            t("col_seats_base"),
-                            t("col_seats_candidate"),
-                            t("col_share_base"),
-                            t("col_share_candidate"),
-                            t("col_share_change"),
-                        ],
-                        rows,
-                        [False] + [True] * 5,
-                        caption,
-                    )
-                )
         return sec
+
+    def edits(self) -> _Section:
+        """The ordered edit path of a suggestion: each step, its evidence and the cumulative gain."""
+        t, cal = self.t, self.cal
+        if cal is None:
+            return self.omit("edits", "why_no_calibration")
+        if not cal.edits:
+            return self.omit("edits", "why_no_edits")
+        sec = self.section("edits")
+        metric = edit_metric(cal.edits)
+        sec.blocks.append(_p(t("edits_intro", metric=self.metric_name(metric))))
+        if cal.held_out is not None:
+            sec.blocks.append(_note(self.basis(cal.held_out.years, cal.train_years)))
+        with style.context():
+            fig = plots.plot_edit_path(cal.edits, metric, lang=self.lang)
+        sec.blocks.append(self.figure(fig, t("plot_edits_title")))
+        rows = [
+            [
+                str(e.step),
+                t(f"move_{e.move}") if t.has(f"move_{e.move}") else e.move,
+                e.text(self.lang)
+                + ("" if (e.text_zh if self.lang == "zh" else e.text_en) else t("only_other_lang")),
+                t.num(e.train.get(metric), 3),
+                t.num(e.held_out.get(metric), 3),
+                t.pct(e.chosen_share, 0),
+                t.num(e.firms_changing_list),
+            ]
+            for e in cal.edits
+        ]
+        sec.blocks.append(
+            _table(
+                [
+                    t("col_step"),
+                    t("col_move"),
+                    t("col_edit"),
+                    t("col_train_metric", metric=self.metric_name(metric)),
+                    t("col_held_out_metric", metric=self.metric_name(metric)),
+                    t("col_chosen_share"),
+                    t("col_firms_changing"),
+                ],
+                rows,
+                [True, False, False, True, True, True, True],
+                wrap=(2,),
+            )
+        )
+        return sec
+
+    def warnings(self) -> _Section:
+        """Why parts of the suggestion should not be trusted, in the report's language."""
+        t, cal, s = self.t, self.cal, self.s
+        items: list[str] = []
+        if cal is not None:
+            items += [translate_warning(w, self.lang, self.stage_short) for w in cal.warnings]
+            reversed_ = [d.indicator for d in cal.directions if d.verdict == "reversed"]
+            if reversed_:
+                items.append(t("warn_reversed", items=t.join([self.ind(i) for i in reversed_])))
+            if cal.held_out is not None:
+                n_events = cal.held_out.values.get("events", (math.nan,))[0]
+                if float(n_events) < FEW_EVENTS:
+                    items.append(t("lim_few_events"))
+            if 0 < cal.n_bootstrap < FEW_BOOTSTRAP:
+                items.append(t("sum_few_boot", n_boot=cal.n_bootstrap))
+        elif s is not None and s.warnings:
+            items += [translate_warning(w, self.lang, self.stage_short) for w in s.warnings]
+        if self.inp.synthetic:
+            items.append(t("lim_synthetic"))
+        if not items:
+            return self.omit("warnings", "why_no_warnings")
+        sec = self.section("warnings")
+        sec.blocks.append(_ul(items))
+        return sec
+
+    def uncertainty_source(self, ru: RankUncertainty) -> str:
+        """Message key saying where the points draws came from (stored bootstrap or not)."""
+        from calibrate.sensitivity import FromDraws
+
+        if isinstance(ru.weights, FromDraws):
+            return "unc_from_draws"
+        return "unc_not_data"
+
+    def stage_short(self, sid: str) -> str:
+        return self.stage(sid, short=True)
 
     def uncertainty(self) -> _Section:
         t, ru = self.t, self.inp.sensitivity
@@ -1020,6 +1287,9 @@ class _Builder:
                 )
             )
         )
+        sec.blocks.append(_note(t(self.uncertainty_source(ru))))
+        if self.year is not None:
+            sec.blocks.append(_note(t("year_under_review", year=self.year)))
         sec.blocks.append(_h(t("h_stability")))
         stab = ru.stability(UNCERTAIN_THRESHOLD)
         sec.blocks.append(
@@ -1045,7 +1315,7 @@ class _Builder:
             )
         )
         sec.blocks.append(_h(t("h_uncertain")))
-        unc = ru.uncertain(UNCERTAIN_THRESHOLD)
+        unc = self.uncertain_firms(ru)
         if len(unc) == 0:
             sec.blocks.append(_p(t("unc_none")))
             return sec
@@ -1098,24 +1368,79 @@ class _Builder:
         )
         return sec
 
-    def fairness(self) -> _Section:
+    def subgroups(self) -> _Section:
+        """Seats by park, industry and stage in the year under review, and the gaming check."""
         t, c = self.t, self.c
         if c is None and self.cand is None:
-            return self.omit("fairness", "why_no_comparison")
-        sec = self.section("fairness")
-        sec.blocks.append(_h(t("h_seat_fairness")))
+            return self.omit("subgroups", "why_no_comparison")
+        sec = self.section("subgroups")
         if c is None:
             sec.blocks.append(_note(t("omitted", why=t("why_no_comparison"))))
         elif not c.n_lists:
             sec.blocks.append(_p(t("fair_no_lists")))
         else:
+            sec.blocks.append(_note(t("year_under_review", year=self.year)))
             sec.blocks.append(_p(t("fair_intro")))
-            sec.blocks.append(
-                _ul([self.seat_note(c, dim) for dim in SEAT_DIMS if dim in c.firms.columns])
-            )
+            dims = [dim for dim in SEAT_DIMS if dim in c.firms.columns]
+            sec.blocks.append(_ul([self.seat_note(c, dim) for dim in dims]))
+            for dim in dims:
+                sec.blocks += self.seat_blocks(c, dim)
         if self.cand is not None:
             sec.blocks += self.gaming(self.inp.base, self.cand)
         return sec
+
+    def value_name(self, dim: str, value: Any) -> str:
+        """A stage or industry by name (industry codes via the GB/T 4754 table), others as given."""
+        if dim == "stage":
+            return self.stage(str(value))
+        if dim == "industry":
+            return industry_name(str(value), self.lang)
+        return str(value)
+
+    def seat_blocks(self, c: Comparison, dim: str) -> list[dict[str, Any]]:
+        t = self.t
+        dim_name = t(f"dim_{dim}")
+        out = [_h(t("h_seats", dim=dim_name))]
+        with style.context():
+            fig = plots.plot_seat_shares(c, dim, lang=self.lang)
+        out.append(self.figure(fig, t("plot_seats_title", dim=dim_name)))
+        shares = c.seat_shares(dim)
+        order = np.argsort(
+            -(shares["seats_base"] + shares["seats_candidate"]).to_numpy(), kind="stable"
+        )
+        top = shares.iloc[order[:12]]
+        rows = [
+            [
+                self.value_name(dim, v),
+                t.num(r["seats_base"]),
+                t.num(r["seats_candidate"]),
+                t.pct(r["share_base"]),
+                t.pct(r["share_candidate"]),
+                t.pp(r["share_change"]),
+            ]
+            for v, r in top.iterrows()
+        ]
+        caption = (
+            t("seats_top_note", n=len(top), dim=dim_name, total=len(shares))
+            if len(shares) > len(top)
+            else None
+        )
+        out.append(
+            _table(
+                [
+                    t("col_value"),
+                    t("col_seats_base"),
+                    t("col_seats_candidate"),
+                    t("col_share_base"),
+                    t("col_share_candidate"),
+                    t("col_share_change"),
+                ],
+                rows,
+                [False] + [True] * 5,
+                caption,
+            )
+        )
+        return out
 
     def seat_note(self, c: Comparison, dim: str) -> str:
         """Who gains or loses list seats along one dimension, in words."""
@@ -1138,7 +1463,7 @@ class _Builder:
             words.append(
                 t(
                     key,
-                    who=self.stage(str(v)) if dim == "stage" else str(v),
+                    who=self.value_name(dim, v),
                     pp=t.num(abs(100 * r["share_change"]), 1),
                     b=t.num(r["seats_base"]),
                     c=t.num(r["seats_candidate"]),
@@ -1189,31 +1514,57 @@ class _Builder:
         return out
 
     def card_firms(self) -> list[tuple[str, int]]:
+        """The named firms, or entrants and leavers spread over stages, lists and directions.
+
+        Firms are taken round-robin from each (stage, list, entered/left) cell of the year under
+        review, stages in the framework's order, so no stage or tier fills the cards alone.
+        """
         if self.inp.firms is not None:
             return [(str(e), int(y)) for e, y in self.inp.firms]
         c = self.c
         if c is None or c.n_lists == 0:
             return []
+        movers = c.movers
+        if not len(movers):
+            return []
+        stage_pos = {sid: k for k, sid in enumerate(c.candidate.stage_ids)}
+        list_pos = {lab: k for k, lab in enumerate(c.list_ids)}
+        cells: dict[tuple[int, int, int], list[tuple[str, int]]] = {}
+        for eid, year, stage, lab, change in zip(
+            movers["enterprise_id"].astype(str),
+            movers["year"].to_numpy(dtype=np.int64),
+            movers["stage"].astype(str),
+            movers["list"].astype(str),
+            movers["change"].astype(str),
+            strict=True,
+        ):
+            key = (stage_pos.get(stage, 99), list_pos.get(lab, 99), 0 if change == "entered" else 1)
+            cells.setdefault(key, []).append((eid, int(year)))
         picked: list[tuple[str, int]] = []
-        half = max(1, self.max_cards // 2)
-        for frame in (c.entered(0).head(half), c.left(0).head(half)):
-            for _, r in frame.iterrows():
-                key = (str(r["enterprise_id"]), int(r["year"]))
-                if key not in picked:
-                    picked.append(key)
-        return picked[: self.max_cards]
+        rank: dict[tuple[int, int, int], int] = {}
+        for k in sorted(cells):
+            rank[k] = sum(1 for other in rank if other[0] == k[0])
+        queues = [cells[k] for k in sorted(cells, key=lambda k: (rank[k], k))]
+        while len(picked) < self.max_cards and any(queues):
+            for q in queues:
+                if q and len(picked) < self.max_cards:
+                    firm = q.pop(0)
+                    if firm not in picked:
+                        picked.append(firm)
+        return picked
 
     def cards(self) -> _Section:
         t, c = self.t, self.c
         if c is None:
-            return self.omit("cards", "why_no_scores")
+            return self.omit("firms", "why_no_scores")
         firms = self.card_firms()
         if not firms:
-            return self.omit("cards", "why_no_firms")
-        sec = self.section("cards")
+            return self.omit("firms", "why_no_firms")
+        sec = self.section("firms")
         sec.blocks.append(_p(t("cards_intro")))
         for firm, year in firms:
-            change = firm_change(c, firm, year)
+            assert self.c_all is not None
+            change = firm_change(self.c_all, firm, year)
             if change is None:
                 sec.blocks.append(_note(t("card_not_found", firm=firm, year=year)))
                 continue
@@ -1270,7 +1621,7 @@ class _Builder:
                 )
             )
             blocks.append(_h(t("h_path"), 4))
-            blocks += self.path_blocks(c.candidate_scores, change.row, firm, year)
+            blocks += self.path_blocks(self.c_all.candidate_scores, change.row, firm, year)
             title = t(
                 "card_title",
                 firm=firm,
@@ -1379,7 +1730,7 @@ class _Builder:
 
     def limitations(self) -> _Section:
         t, s = self.t, self.s
-        sec = self.section("limitations")
+        sec = self.section("provenance")
         sec.blocks.append(_h(t("h_reconstructed")))
         sec.blocks.append(_p(t("lim_reconstructed")))
         seen: dict[str, Framework] = {}
@@ -1406,7 +1757,7 @@ class _Builder:
             sec.blocks.append(
                 _table(
                     [t("col_element"), t("col_reasoning")],
-                    [[self.element(what, fw), why or "–"] for what, why in rest],
+                    [[self.element(what, fw), self.provenance_text(why)] for what, why in rest],
                     wrap=(0, 1),
                 )
             )
@@ -1452,6 +1803,14 @@ class _Builder:
             sec.blocks.append(_ul([str(n) for n in self.inp.notes]))
         return sec
 
+    def provenance_text(self, why: str | None) -> str:
+        """Reasoning as written; in a zh report, English-only text says that only English exists."""
+        if not why:
+            return "–"
+        if self.lang == "zh" and not _CJK.search(why):
+            return f"{why}{self.t('only_english')}"
+        return why
+
     def element(self, what: str, fw: Framework) -> str:
         kind, _, ident = what.partition(" ")
         key = f"kind_{kind}"
@@ -1472,6 +1831,9 @@ class _Builder:
         elif kind == "framework":
             name = fw.name
         return f"{label} · {self.t.both(name)}" if name is not None else label
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _ratio(value: float) -> str:
@@ -1531,22 +1893,30 @@ def render_html(
     inputs: ReportInputs | Suggestion | Comparison, *, lang: str = "zh", max_cards: int = 4
 ) -> str:
     """The report as one self-contained HTML string (see :func:`build_report`)."""
-    inp = ReportInputs.of(inputs)
-    builder = _Builder(inp, lang, max_cards)
+    return _render(_Builder(ReportInputs.of(inputs), lang, max_cards))
+
+
+def _render(builder: _Builder) -> str:
+    inp, t = builder.inp, builder.t
     sections = builder.build()
-    t = builder.t
     template = _environment().get_template("report.html.j2")
-    return str(
-        template.render(
-            lang=t("html_lang"),
-            title=inp.title or t("title_default"),
-            subtitle=t("subtitle", version=calibrate.__version__),
-            toc=t("toc"),
-            synthetic=t("synthetic_banner") if inp.synthetic else None,
-            frameworks=[builder.fw_full(fw) for fw in [inp.base, builder.cand] if fw is not None],
-            sections=sections,
-        )
+    page = template.render(
+        lang=t("html_lang"),
+        title=inp.title or t("title_default"),
+        subtitle=t("subtitle", version=calibrate.__version__),
+        toc=t("toc"),
+        synthetic=t("synthetic_banner") if inp.synthetic else None,
+        frameworks=[builder.fw_full(fw) for fw in [inp.base, builder.cand] if fw is not None],
+        sections=sections,
+        font_face=_FONT_SLOT,
     )
+    page = str(page)
+    text = html_module.unescape(_DATA_URI.sub("", page))
+    return page.replace(_FONT_SLOT, style.font_face_css(text), 1)
+
+
+_FONT_SLOT = "/* calibrate: embedded font */"
+_DATA_URI = re.compile(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+")
 
 
 def _html_path(out: str | Path) -> Path:
@@ -1584,11 +1954,16 @@ def build_report(
     Returns
     -------
     ReportFiles
-        ``(html, pdf)``; ``pdf`` is None when not made.
+        ``(html, pdf)``; ``pdf`` is None when not made; ``tables``: the ``.xlsx`` written beside
+        the HTML (full lists, entrants and leavers, per-firm points, suggested points).
     """
-    text = render_html(inputs, lang=lang, max_cards=max_cards)
+    from calibrate.report.tables import write_tables
+
+    builder = _Builder(ReportInputs.of(inputs), lang, max_cards)
+    text = _render(builder)
     path = _html_path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8"))
+    tables = write_tables(builder, path)
     pdf_path = html_to_pdf(path) if pdf else None
-    return ReportFiles(path, pdf_path)
+    return ReportFiles(path, pdf_path, tables)

@@ -10,8 +10,8 @@ returned. ``lang`` (``"zh"`` or ``"en"``) chooses the language of titles and lab
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from calibrate.report._data import (
     indicator_name,
     metrics_table,
 )
+from calibrate.report.calibration import EditStep
 from calibrate.report.i18n import Translator
 
 if TYPE_CHECKING:
@@ -53,10 +54,13 @@ __all__ = [
 
 MSG_STAGE = "no stage {stage!r} in the suggestion; stages are {known}"
 MSG_FIRM = "firm {firm!r} in year {year} is not in the comparison"
+MSG_NO_EDITS = "nothing to plot: the edit path is empty (the calibration block has no edits)"
 MSG_NO_METRICS = (
     "nothing to plot: give a Suggestion, a Comparison with labels, a FitResult or extra metrics"
 )
 
+#: Names the same metric may carry in older and newer outputs (see :mod:`calibrate.metrics`).
+ALIASES_AUC = {"auc": ("auc", "auc_within_group")}
 #: Metrics drawn by :func:`plot_metrics` by default.
 PLOT_METRICS = ("auc", "prec_top5", "prec_top10", "prec_top20")
 
@@ -79,7 +83,18 @@ def _state_label(state: str, fw: Framework, t: Translator) -> str:
 # --- points with intervals ------------------------------------------------------------------------
 
 
-def _stage_rows(suggestion: Suggestion, stage: str) -> pd.DataFrame:
+class PointsSource(Protocol):
+    """Anything with a points table (``indicator, stage, group, name_zh, name_en, current,
+    suggested, low, high``) and the framework it belongs to, e.g. a :class:`Suggestion`."""
+
+    @property
+    def points(self) -> pd.DataFrame: ...
+
+    @property
+    def base(self) -> Framework: ...
+
+
+def _stage_rows(suggestion: PointsSource, stage: str) -> pd.DataFrame:
     pts = suggestion.points
     stages = list(dict.fromkeys(pts["stage"].astype(str)))
     if stage not in stages:
@@ -150,7 +165,7 @@ def _draw_points(
     ax.set_title(title, loc="left")
     if legend:
         handles = _points_legend(t)
-        ax.legend(handles=handles, loc="lower right", fontsize=8)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
 
 
 def _x_limits(frames: list[pd.DataFrame]) -> tuple[float, float]:
@@ -169,7 +184,7 @@ def _x_limits(frames: list[pd.DataFrame]) -> tuple[float, float]:
 
 
 def plot_points_intervals(
-    suggestion: Suggestion, stage: str, ax: Axes | None = None, *, lang: str = "zh"
+    suggestion: PointsSource, stage: str, ax: Axes | None = None, *, lang: str = "zh"
 ) -> Figure:
     """Official and suggested points of every core indicator in one stage, with bootstrap intervals.
 
@@ -204,7 +219,7 @@ def plot_points_intervals(
 
 
 def plot_points_grid(
-    suggestion: Suggestion, stages: list[str] | None = None, *, lang: str = "zh"
+    suggestion: PointsSource, stages: list[str] | None = None, *, lang: str = "zh"
 ) -> Figure:
     """:func:`plot_points_intervals` for several stages side by side (one panel per stage, shared axes).
 
@@ -275,6 +290,7 @@ def plot_metrics(
     fit: FitResult | None = None,
     metrics: tuple[str, ...] = PLOT_METRICS,
     lang: str = "zh",
+    title: str | None = None,
 ) -> Figure:
     """Held-out metrics side by side: one group of bars per metric, one bar per way of ranking.
 
@@ -292,6 +308,8 @@ def plot_metrics(
     metrics : tuple of str
         Metric rows to draw (AUC and precision at the top 5 / 10 / 20 % by default).
     lang : {"zh", "en"}
+    title : str, optional
+        What the metrics were computed on (default: "held-out performance"); say which years.
 
     Returns
     -------
@@ -314,6 +332,7 @@ def plot_metrics(
         if table_or_none is None:
             raise ValueError(MSG_NO_METRICS)
         table = table_or_none
+    metrics = tuple(dict.fromkeys(a for m in metrics for a in (ALIASES_AUC.get(m, (m,)))))
     rows = [m for m in metrics if m in table.frame.index]
     frame = table.frame.loc[rows]
     k = frame.shape[1]
@@ -333,8 +352,8 @@ def plot_metrics(
         top = float(np.nanmax(frame.to_numpy(dtype=np.float64))) if frame.size else 1.0
         ax.set_ylim(0, max(1.0, top + 0.08) if math.isfinite(top) else 1.0)
         ax.grid(axis="y")
-        ax.set_title(t("plot_metrics_title"), loc="left")
-        ax.legend(ncols=min(k, 4), loc="upper right", fontsize=7.5)
+        ax.set_title(title or t("plot_metrics_title"), loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
     style.use_fonts(ax)
     return fig
 
@@ -576,7 +595,7 @@ def plot_seat_shares(
         ax.grid(axis="x")
         ax.set_xlabel(t("plot_seats_x"))
         ax.set_title(t("plot_seats_title", dim=dim), loc="left")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style.use_fonts(ax)
     return fig
 
@@ -628,6 +647,54 @@ def plot_rank_intervals(
         ax.set_xlabel(t("plot_ranks_x"))
         ax.set_title(t("plot_ranks_title"), loc="left")
         if k:
-            ax.legend(loc="lower left")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    style.use_fonts(ax)
+    return fig
+
+
+# --- edit path -------------------------------------------------------------------------------------
+
+
+def plot_edit_path(
+    edits: Sequence[EditStep], metric: str, ax: Axes | None = None, *, lang: str = "zh"
+) -> Figure:
+    """Cumulative gain per edit: the change of ``metric`` from step 0, on training and held-out years.
+
+    Parameters
+    ----------
+    edits : sequence of EditStep
+        The edit path of a calibration block (step 0 = the starting framework).
+    metric : str
+        A metric name both ``train`` and ``held_out`` of the steps carry.
+    ax : matplotlib Axes, optional
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    t = Translator(lang)
+    if not edits:
+        raise ValueError(MSG_NO_EDITS)
+    steps = np.array([e.step for e in edits], dtype=np.float64)
+    name = t(f"m_{metric}") if t.has(f"m_{metric}") else metric
+    with style.context():
+        fig, ax = style.new_axes(ax, (6.8, 3.0))
+        for key, color, marker in (
+            ("train", style.COLORS["current"], "s"),
+            ("held_out", style.COLORS["suggested"], "o"),
+        ):
+            vals = np.array(
+                [getattr(e, key).get(metric, math.nan) for e in edits], dtype=np.float64
+            )
+            gain = vals - vals[0]
+            ax.plot(steps, gain, marker=marker, color=color, label=t(f"legend_{key}"))
+        ax.axhline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
+        ax.set_xticks(steps, [str(int(x)) for x in steps])
+        ax.set_xlabel(t("plot_edits_x"))
+        ax.set_ylabel(t("plot_edits_y", metric=name))
+        ax.grid(axis="y")
+        ax.set_title(t("plot_edits_title"), loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style.use_fonts(ax)
     return fig

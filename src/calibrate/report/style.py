@@ -37,6 +37,8 @@ __all__ = [
     "cjk_font_family",
     "cjk_font_path",
     "context",
+    "font_face_css",
+    "subset_font",
     "new_axes",
     "rc",
     "to_data_uri",
@@ -187,3 +189,39 @@ def to_png(fig: Figure, dpi: int = DPI) -> bytes:
 def to_data_uri(fig: Figure, dpi: int = DPI) -> str:
     """``data:image/png;base64,…`` of ``fig``, for embedding in the HTML report."""
     return "data:image/png;base64," + base64.b64encode(to_png(fig, dpi)).decode("ascii")
+
+
+#: CSS family name of the font embedded in HTML reports (first in the report's font-family).
+EMBEDDED_FAMILY = "calibrate-cjk"
+
+
+def subset_font(text: str) -> bytes:
+    """The report's CJK font cut down to the characters of ``text``, as WOFF bytes.
+
+    fontTools (a matplotlib dependency) does the subsetting; the ``head`` timestamp is kept so
+    the same text always gives the same bytes.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.flavor = "woff"
+    options.desubroutinize = True
+    options.notdef_outline = True
+    buf = io.BytesIO()
+    with TTFont(str(cjk_font_path()), lazy=True, recalcTimestamp=False) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(set(text))))
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(buf)
+    return buf.getvalue()
+
+
+def font_face_css(text: str) -> str:
+    """An ``@font-face`` rule embedding the font subset for ``text`` (base64, no external file)."""
+    payload = base64.b64encode(subset_font(text)).decode("ascii")
+    return (
+        f'@font-face {{ font-family: "{EMBEDDED_FAMILY}"; font-style: normal; font-weight: 400; '
+        f'src: url(data:font/woff;base64,{payload}) format("woff"); }}'
+    )
