@@ -652,6 +652,53 @@ def default_lang(framework: Any) -> str:
     return pick(framework)
 
 
+def _cfg_memo(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--frameworks",
+        nargs="+",
+        required=True,
+        metavar="F",
+        help="frameworks to set side by side, the reference (official) one first",
+    )
+    _data_options(p)
+    p.add_argument("--events")
+    p.add_argument("--target", help="event for outcome metrics of frameworks without calibration")
+    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--year", type=int, help="year under review (default: the latest)")
+    p.add_argument("--lang", choices=["zh", "en"], help="default: zh for a Chinese framework")
+    p.add_argument("--pdf", action="store_true", help="also print the one-page PDF")
+    p.add_argument("--out", required=True, help="memo .html")
+
+
+@command("memo", "a one-page decision memo: N frameworks side by side for one year", _cfg_memo)
+def run_memo(args: argparse.Namespace) -> int:
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+    from calibrate.report.memo import build_memo, write_memo
+
+    if len(args.frameworks) < 2:
+        raise CalibrateError(
+            f"--frameworks: got {len(args.frameworks)} framework; give the reference and at "
+            "least one proposal, e.g. --frameworks longwan-2022 suggested.yaml"
+        )
+    frameworks = [load_framework(f) for f in args.frameworks]
+    sources = [Path(f) if Path(f).is_file() else None for f in args.frameworks]
+    memo = build_memo(
+        frameworks,
+        _load_data(args, frameworks[0]).frame,
+        sources=sources,
+        events=load_events(args.events, encoding=args.encoding).frame if args.events else None,
+        target=args.target,
+        horizon=args.horizon,
+        year=args.year,
+    )
+    html, pdf = write_memo(
+        memo, args.out, lang=args.lang or default_lang(frameworks[0]), pdf=args.pdf
+    )
+    _print(f"memo -> {html}" + (f" and {pdf}" if pdf else ""))
+    return 0
+
+
 # --- run / demo ------------------------------------------------------------------------------
 
 

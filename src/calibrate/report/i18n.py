@@ -76,6 +76,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sec_firms": ("企业示例", "Example firms"),
     "sec_warnings": ("警示", "Warnings"),
     "sec_provenance": ("来源与局限", "Provenance and limitations"),
+    # --- decision memo ------------------------------------------------------------------------
+    "memo_title": ("决策备忘：积分办法方案对比", "Decision memo: points frameworks side by side"),
+    "memo_intro": (
+        "{n} 套方案在 {year} 年的同一批企业上比较，第一列为参照方案；名单进出、补贴与分值变化均相对于参照方案。",
+        "{n} frameworks compared on the same firms of {year}; the first column is the reference, "
+        "and list moves, subsidies and point changes are relative to it.",
+    ),
+    "memo_row_metrics": ("预测表现（参照 → 本方案）", "Performance (reference → this)"),
+    "memo_row_lists": ("进榜 / 出榜企业", "Firms entering / leaving"),
+    "memo_row_subsidy": ("补贴变动", "Subsidy moved"),
+    "memo_row_changes": ("变化最大的三项分值", "Three largest point changes"),
+    "memo_row_warnings": ("警示", "Warnings"),
+    "memo_reference": ("（参照方案）", "(reference)"),
+    "memo_no_metrics": (
+        "无：没有标定记录，也未提供事件数据。",
+        "none: no calibration block and no events given.",
+    ),
+    "memo_list": ("{list}：进 {entered}，出 {left}", "{list}: +{entered} in, −{left} out"),
+    "memo_subsidy": (
+        "新获 {gained} 家，失去 {lost} 家，净变化 {net} 万元",
+        "{gained} gain, {lost} lose; net {net} 万元",
+    ),
+    "memo_noise": (
+        "{stages}阶段的建议分值大多是噪声（事件太少）",
+        "suggested points of {stages} are mostly noise (too few events)",
+    ),
+    "memo_more_warnings": (
+        "共 {n} 条警示，详见完整报告",
+        "{n} warnings in all; see the full report",
+    ),
     # --- truth labels -------------------------------------------------------------------------
     "basis_held_out": (
         "检验年份 {years}（未用于求解分值，样本外）",
