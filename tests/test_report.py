@@ -787,3 +787,43 @@ def test_csv_helper_writes_a_bom(tmp_path: Path) -> None:
     path = to_csv(pd.DataFrame({"阶段": ["种子期"]}), tmp_path / "t.csv")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert path.read_text(encoding="utf-8-sig").splitlines()[1] == "种子期"
+
+
+# --- layout of plots ----------------------------------------------------------------------------
+
+
+def _layout_plots(objs: SimpleNamespace, lang: str) -> dict[str, Figure]:
+    from calibrate.report.plots import plot_edit_path
+
+    c = objs.comparison
+    firm = c.left(0).iloc[0]
+    return {
+        "points grid": plot_points_grid(objs.suggestion, lang=lang),
+        "metrics": plot_metrics(objs.suggestion, {"oracle": objs.oracle}, lang=lang),
+        "transitions": plot_transitions(c, lang=lang),
+        "shap": plot_shap(objs.shap, framework=objs.fw, lang=lang),
+        "waterfall": plot_waterfall(c, firm["enterprise_id"], int(firm["year"]), lang=lang),
+        "seats by stage": plot_seat_shares(c, "stage", lang=lang),
+        "seats by industry": plot_seat_shares(c, "industry", lang=lang),
+        "ranks": plot_rank_intervals(objs.sensitivity, lang=lang),
+        "edit path": plot_edit_path(objs.inputs.calibration.edits, "auc_within_group", lang=lang),
+    }
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_label_overlaps_and_legends_outside_the_data(objs: SimpleNamespace, lang: str) -> None:
+    for name, fig in _layout_plots(objs, lang).items():
+        assert style.overlapping_texts(fig) == [], name
+        assert not style.legend_overlaps_data(fig), name
+
+
+def test_overlap_check_sees_an_overlap() -> None:
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, "企业创新积分")
+    ax.text(0.52, 0.5, "overlapping label")
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.legend(loc="center")
+    style.use_fonts(fig)
+    assert ("企业创新积分", "overlapping label") in style.overlapping_texts(fig)
+    assert style.legend_overlaps_data(fig)

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from calibrate.framework import Framework
 from calibrate.framework.model import Name
@@ -63,6 +64,20 @@ MSG_NO_METRICS = (
 ALIASES_AUC = {"auc": ("auc", "auc_within_group")}
 #: Metrics drawn by :func:`plot_metrics` by default.
 PLOT_METRICS = ("auc", "prec_top5", "prec_top10", "prec_top20")
+
+
+def _wrap(label: str, width: int = 12) -> str:
+    """A long Latin label broken over lines at spaces (CJK labels are short enough)."""
+    if len(label) <= width or " " not in label:
+        return label
+    lines, line = [], ""
+    for word in label.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
 
 
 def _short(name: Any, t: Translator, fallback: str) -> str:
@@ -249,6 +264,7 @@ def plot_points_grid(
             )
             _draw_points(axes[k], rows, t, labels=k == 0, legend=False, title=name)
         axes[0].set_xlim(*_x_limits(frames))
+        axes[0].xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         handles = _points_legend(t)
         fig.legend(handles=handles, loc="outside lower center", ncols=3)
     style.use_fonts(fig)
@@ -398,7 +414,7 @@ def plot_transitions(comparison: Comparison, ax: Axes | None = None, *, lang: st
                     fontsize=8,
                     color="white" if share[i, j] > 0.6 else "#222222",
                 )
-        ax.set_xticks(np.arange(len(cols)), cols)
+        ax.set_xticks(np.arange(len(cols)), [_wrap(c) for c in cols])
         ax.set_yticks(np.arange(len(rows)), rows)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
