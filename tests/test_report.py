@@ -43,7 +43,7 @@ from calibrate.report import (
     style,
 )
 from calibrate.report.calibration import read_calibration
-from calibrate.report.html import _TITLE_KEYS
+from calibrate.report.context import _TITLE_KEYS
 from calibrate.report.i18n import MESSAGES, Translator
 from calibrate.report.plots import plot_points_grid
 from calibrate.scoring import score

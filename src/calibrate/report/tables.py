@@ -23,7 +23,7 @@ from calibrate.report.industries import industry_name
 
 if TYPE_CHECKING:
     from calibrate.compare import Comparison
-    from calibrate.report.html import _Builder
+    from calibrate.report.context import ReportContext as _Builder
 
 __all__ = ["SHEETS", "to_csv", "write_tables"]
 
