@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from calibrate.report import plots, style
 from calibrate.report.context import (
     MAX_MOVERS,
@@ -14,19 +16,32 @@ from calibrate.report.context import (
     _table,
 )
 
+if TYPE_CHECKING:
+    from calibrate.compare import Comparison
+
 
 def build(ctx: ReportContext) -> Section:
+    """Rank agreement, transitions, list churn, entrants and leavers, subsidies (year under review)."""
     t, c = ctx.t, ctx.c
     if c is None:
         return ctx.omit("compare", "why_no_comparison")
     sec = ctx.section("compare")
     sec.blocks.append(_note(t("year_under_review", year=ctx.year)))
-    o = c.overall
     sec.blocks.append(
         _p(t("whatif_intro", base=ctx.fw_full(c.base), candidate=ctx.fw_full(c.candidate)))
     )
-    sec.blocks.append(_h(t("h_rank")))
-    sec.blocks.append(
+    for part in (rank_blocks, transition_blocks, list_blocks, mover_blocks, subsidy_blocks):
+        sec.blocks += part(ctx, c)
+    return sec
+
+
+def rank_blocks(ctx: ReportContext, c: Comparison) -> list[dict[str, Any]]:
+    """How far the two rankings agree."""
+    t = ctx.t
+    o = c.overall
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_rank")))
+    out.append(
         _kv(
             [
                 (t("k_ranked_both"), t.num(o["ranked_both"])),
@@ -38,13 +53,20 @@ def build(ctx: ReportContext) -> Section:
             ]
         )
     )
-    sec.blocks.append(_h(t("h_transitions")))
-    sec.blocks.append(_p(t("transitions_intro")))
+    return out
+
+
+def transition_blocks(ctx: ReportContext, c: Comparison) -> list[dict[str, Any]]:
+    """From which list to which: heat map and table."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_transitions")))
+    out.append(_p(t("transitions_intro")))
     with style.context():
         fig = plots.plot_transitions(c, lang=ctx.lang)
-    sec.blocks.append(ctx.figure(fig, t("plot_transitions_title")))
+    out.append(ctx.figure(fig, t("plot_transitions_title")))
     trans = c.transitions()
-    sec.blocks.append(
+    out.append(
         _table(
             [
                 f"{t('axis_base')} \\ {t('axis_candidate')}",
@@ -54,9 +76,16 @@ def build(ctx: ReportContext) -> Section:
             [False] + [True] * trans.shape[1],
         )
     )
+    return out
+
+
+def list_blocks(ctx: ReportContext, c: Comparison) -> list[dict[str, Any]]:
+    """Members, stayers, entrants and leavers per list."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
     if c.n_lists:
-        sec.blocks.append(_h(t("h_lists")))
-        sec.blocks.append(
+        out.append(_h(t("h_lists")))
+        out.append(
             _table(
                 [
                     t("col_list"),
@@ -82,18 +111,25 @@ def build(ctx: ReportContext) -> Section:
                 [False] + [True] * 6,
             )
         )
-    sec.blocks.append(_h(t("h_movers")))
+    return out
+
+
+def mover_blocks(ctx: ReportContext, c: Comparison) -> list[dict[str, Any]]:
+    """The first entrants and leavers of each list, with their reasons."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_movers")))
     movers = c.movers
     if len(movers) == 0:
-        sec.blocks.append(_p(t("movers_none")))
+        out.append(_p(t("movers_none")))
     else:
-        sec.blocks.append(_p(t("movers_intro")))
+        out.append(_p(t("movers_intro")))
         for label in c.list_ids:
             for change, key in (("entered", "movers_entered"), ("left", "movers_left")):
                 part = movers[(movers["list"] == label) & (movers["change"] == change)]
                 if len(part) == 0:
                     continue
-                sec.blocks.append(_h(t(key, list=ctx.list_label(label)), 4))
+                out.append(_h(t(key, list=ctx.list_label(label)), 4))
                 shown = part.head(MAX_MOVERS)
                 margin = "margin_candidate" if change == "entered" else "margin_base"
                 rows = [
@@ -110,7 +146,7 @@ def build(ctx: ReportContext) -> Section:
                     ]
                     for _, r in shown.iterrows()
                 ]
-                sec.blocks.append(
+                out.append(
                     _table(
                         [
                             t("col_firm"),
@@ -129,10 +165,17 @@ def build(ctx: ReportContext) -> Section:
                         wrap=(8,),
                     )
                 )
-    sec.blocks.append(_h(t("h_subsidies")))
+    return out
+
+
+def subsidy_blocks(ctx: ReportContext, c: Comparison) -> list[dict[str, Any]]:
+    """Subsidies gained, lost and moved per stage."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_subsidies")))
     subs = c.subsidies
     if not (subs[["paid_base_wan", "paid_candidate_wan"]].to_numpy() > 0).any():
-        sec.blocks.append(_p(t("subsidies_none")))
+        out.append(_p(t("subsidies_none")))
     else:
         rows = [
             [
@@ -147,7 +190,7 @@ def build(ctx: ReportContext) -> Section:
             ]
             for st, r in subs.iterrows()
         ]
-        sec.blocks.append(
+        out.append(
             _table(
                 [
                     t("col_stage"),
@@ -163,4 +206,4 @@ def build(ctx: ReportContext) -> Section:
                 [False] + [True] * 7,
             )
         )
-    return sec
+    return out

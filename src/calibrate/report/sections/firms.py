@@ -160,56 +160,76 @@ def path_blocks(
     single indicator is enough) the fewest indicators whose unearned points close the gap
     are listed (:func:`calibrate.report._data.nearest_path`).
     """
+    out: list[dict[str, Any]] = []
+    if ctx.inp.data is not None:
+        out, done = value_path_blocks(ctx, scores, firm, year)
+        if done:
+            return out
+    return out + points_path_blocks(ctx, scores, row)
+
+
+def value_path_blocks(
+    ctx: ReportContext, scores: ScoreResult, firm: str, year: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """The raw value of one indicator that alone lifts the firm onto the next list; True when done."""
+    assert ctx.inp.data is not None
     t = ctx.t
     fw = scores.framework
     out: list[dict[str, Any]] = []
-    if ctx.inp.data is not None:
-        path = value_path(fw, ctx.inp.data, scores, firm, year)
-        target = ctx.state(path.target, fw) if path.target else "–"
-        if path.reason == "top":
-            return [_p(t("path_top", list=ctx.state(path.tier, fw) if path.tier else target))]
-        if path.reason is not None:
-            name = REASONS.get(path.reason)
-            return [_p(t.pick(name) if name is not None else path.reason)]
-        out.append(
-            _p(
-                t(
-                    "path_gap_value",
-                    list=target,
-                    cutoff=t.num(path.cutoff, 2),
-                    gap=t.num(path.need, 2),
-                )
+    path = value_path(fw, ctx.inp.data, scores, firm, year)
+    target = ctx.state(path.target, fw) if path.target else "–"
+    if path.reason == "top":
+        return [_p(t("path_top", list=ctx.state(path.tier, fw) if path.tier else target))], True
+    if path.reason is not None:
+        name = REASONS.get(path.reason)
+        return [_p(t.pick(name) if name is not None else path.reason)], True
+    out.append(
+        _p(
+            t(
+                "path_gap_value",
+                list=target,
+                cutoff=t.num(path.cutoff, 2),
+                gap=t.num(path.need, 2),
             )
         )
-        reach = path.reachable()
-        if len(reach):
-            rows = []
-            for ident, r in reach.iterrows():
-                unit = str(r["unit"])
-                rows.append(
-                    [
-                        ctx.ind(str(ident)),
-                        _value(r["current"], unit, t),
-                        _value(r["value"], unit, t),
-                        _value(r["change"], unit, t, signed=True),
-                        f"{t.num(r['points_now'], 2)} → {t.num(r['points_after'], 2)}",
-                    ]
-                )
-            out.append(
-                _table(
-                    [
-                        t("col_indicator"),
-                        t("col_value_now"),
-                        t("col_value_needed"),
-                        t("col_change"),
-                        t("col_points_now_after"),
-                    ],
-                    rows,
-                    [False, True, True, True, True],
-                )
+    )
+    reach = path.reachable()
+    if len(reach):
+        rows = []
+        for ident, r in reach.iterrows():
+            unit = str(r["unit"])
+            rows.append(
+                [
+                    ctx.ind(str(ident)),
+                    _value(r["current"], unit, t),
+                    _value(r["value"], unit, t),
+                    _value(r["change"], unit, t, signed=True),
+                    f"{t.num(r['points_now'], 2)} → {t.num(r['points_after'], 2)}",
+                ]
             )
-            return out
-        out.append(_note(t("path_no_single")))
+        out.append(
+            _table(
+                [
+                    t("col_indicator"),
+                    t("col_value_now"),
+                    t("col_value_needed"),
+                    t("col_change"),
+                    t("col_points_now_after"),
+                ],
+                rows,
+                [False, True, True, True, True],
+            )
+        )
+        return out, True
+    out.append(_note(t("path_no_single")))
+    return out, False
+
+
+def points_path_blocks(ctx: ReportContext, scores: ScoreResult, row: int) -> list[dict[str, Any]]:
+    """The fewest indicators whose unearned points close the gap to the next list."""
+    t = ctx.t
+    fw = scores.framework
+    out: list[dict[str, Any]] = []
     path_pts = nearest_path(scores, row)
     tier = ctx.state(path_pts.tier, fw) if path_pts.tier else "–"
     if path_pts.status == "top":

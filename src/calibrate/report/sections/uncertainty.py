@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calibrate.report import plots, style
 from calibrate.report.context import (
@@ -40,9 +40,18 @@ def build(ctx: ReportContext) -> Section:
     sec.blocks.append(_note(t(uncertainty_source(ctx, ru))))
     if ctx.year is not None:
         sec.blocks.append(_note(t("year_under_review", year=ctx.year)))
-    sec.blocks.append(_h(t("h_stability")))
+    sec.blocks += stability_blocks(ctx, ru)
+    sec.blocks += uncertain_blocks(ctx, ru)
+    return sec
+
+
+def stability_blocks(ctx: ReportContext, ru: RankUncertainty) -> list[dict[str, Any]]:
+    """Per list: how often its firms keep it across the draws."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_stability")))
     stab = ru.stability(UNCERTAIN_THRESHOLD)
-    sec.blocks.append(
+    out.append(
         _table(
             [
                 t("col_tier"),
@@ -64,13 +73,20 @@ def build(ctx: ReportContext) -> Section:
             [False, True, True, True, True],
         )
     )
-    sec.blocks.append(_h(t("h_uncertain")))
+    return out
+
+
+def uncertain_blocks(ctx: ReportContext, ru: RankUncertainty) -> list[dict[str, Any]]:
+    """The firms of the year under review whose list is least certain."""
+    t = ctx.t
+    out: list[dict[str, Any]] = []
+    out.append(_h(t("h_uncertain")))
     unc = ctx.uncertain_firms(ru)
     if len(unc) == 0:
-        sec.blocks.append(_p(t("unc_none")))
-        return sec
+        out.append(_p(t("unc_none")))
+        return out
     shown = unc.head(MAX_UNCERTAIN)
-    sec.blocks.append(
+    out.append(
         _p(
             t(
                 "unc_threshold",
@@ -84,7 +100,7 @@ def build(ctx: ReportContext) -> Section:
         fig = plots.plot_rank_intervals(
             ru, n=MAX_UNCERTAIN, threshold=UNCERTAIN_THRESHOLD, lang=ctx.lang
         )
-    sec.blocks.append(ctx.figure(fig, t("plot_ranks_title")))
+    out.append(ctx.figure(fig, t("plot_ranks_title")))
     rows = [
         [
             str(r["enterprise_id"]),
@@ -99,7 +115,7 @@ def build(ctx: ReportContext) -> Section:
         ]
         for _, r in shown.iterrows()
     ]
-    sec.blocks.append(
+    out.append(
         _table(
             [
                 t("col_firm"),
@@ -116,7 +132,7 @@ def build(ctx: ReportContext) -> Section:
             [False, False, False, False, False, True, True, False, True],
         )
     )
-    return sec
+    return out
 
 
 def uncertainty_source(ctx: ReportContext, ru: RankUncertainty) -> str:
