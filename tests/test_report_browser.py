@@ -124,3 +124,5 @@ def test_pdf(files: tuple[Path, Path]) -> None:
     assert data.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
     assert pages > 1
+    # the CJK font is embedded as a subset ("ABCDEF+" prefix), so the PDF reads the same anywhere
+    assert re.search(rb"/FontName\s*/[A-Z]{6}\+NotoSansCJKsc-Regular", data)

@@ -88,7 +88,7 @@ def build(ctx: ReportContext) -> Section:
     sec.blocks.append(_p(t("lim_general")))
     if ctx.inp.notes:
         sec.blocks.append(_h(t("h_notes")))
-        sec.blocks.append(_ul([str(n) for n in ctx.inp.notes]))
+        sec.blocks.append(_ul([provenance_text(ctx, str(n)) for n in ctx.inp.notes]))
     return sec
 
 
