@@ -64,7 +64,7 @@ PROBES: dict[str, str] = {
     "03_test_a_weight_change.ipynb": """{
         "report": str(files.html), "candidate": proposal.id, "firm": FIRM, "year": YEAR,
         "entered": int(comparison.overall["entered"]), "draws": uncertainty.n_draws,
-        "target": path.target, "reachable": int(len(reach)),
+        "target": path.target, "reachable": int(len(reach)), "memo": str(memo_html),
     }""",
 }
 
@@ -236,3 +236,5 @@ def test_03_test_a_weight_change(
     assert probe["firm"] in html  # the entrant's card is in the report
     assert probe["entered"] > 0 and probe["draws"] == 500
     assert probe["target"] == "leading" and probe["reachable"] > 0
+    memo = Path(probe["memo"]).read_text(encoding="utf-8")
+    assert "未区分训练与检验" in memo and "样本外" not in memo  # a hand edit has no held-out years

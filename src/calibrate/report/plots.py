@@ -34,6 +34,7 @@ from calibrate.report._data import (
 )
 from calibrate.report.calibration import EditStep
 from calibrate.report.i18n import Translator
+from calibrate.report.industries import industry_name
 
 if TYPE_CHECKING:
     from calibrate.compare import Comparison
@@ -584,6 +585,8 @@ def plot_seat_shares(
     for v in part.index:
         if by == "stage" and str(v) in comparison.base.stage_ids:
             labels.append(t.pick(comparison.base.stage(str(v)).name))
+        elif by == "industry":
+            labels.append(_wrap(industry_name(str(v), lang), 24))
         else:
             labels.append(str(v))
     n = len(part)
