@@ -827,3 +827,19 @@ def test_overlap_check_sees_an_overlap() -> None:
     style.use_fonts(fig)
     assert ("企业创新积分", "overlapping label") in style.overlapping_texts(fig)
     assert style.legend_overlaps_data(fig)
+
+
+def test_a_bad_calibration_block_names_the_yaml_path(objs: SimpleNamespace) -> None:
+    from calibrate.exceptions import CalibrateError
+    from calibrate.report.calibration import CalibrationError
+
+    block = dict(objs.inputs.candidate.calibration)
+    block["points"] = [dict(p) for p in block["points"]]
+    block["points"][3]["pinned"] = "maybe"
+    bad = dataclasses.replace(objs.inputs.candidate, calibration=block)
+    with pytest.raises(CalibrationError) as err:
+        read_calibration(bad, "out/suggested.yaml")
+    assert str(err.value) == (
+        "out/suggested.yaml: calibration.points[3].pinned: 'maybe'; use null, bound or max_change"
+    )
+    assert isinstance(err.value, CalibrateError)  # the command line exits with code 2

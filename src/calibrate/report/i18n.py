@@ -223,6 +223,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Rank intervals come from the suggestion engine's stored bootstrap draws (uncertainty "
         "from the data).",
     ),
+    "unc_from_intervals": (
+        "名次区间来自在自助抽样区间内对每个分值独立抽样：反映数据的不确定性，但忽略了分值之间的相关。",
+        "Rank intervals come from drawing each point independently within its bootstrap interval: "
+        "uncertainty from the data, ignoring how the points move together.",
+    ),
+    "sampler_FromDraws": ("保存的自助抽样分值", "the stored bootstrap draws"),
+    "sampler_FromIntervals": (
+        "在自助抽样区间内独立抽样",
+        "independent draws within the bootstrap intervals",
+    ),
+    "sampler_Dirichlet": ("Dirichlet 随机权重", "Dirichlet random weights"),
+    "sampler_Jitter": ("随机扰动", "random jitter"),
+    "stability_pooled": (
+        "本表合计了所有年份（{years}）的企业-年度。",
+        "This table pools the firm-years of all years ({years}).",
+    ),
     "unc_not_data": (
         "没有保存的自助抽样分值：名次区间来自对分值的随机扰动，只反映排名对权重的敏感程度，不代表数据的不确定性。",
         "No stored bootstrap draws: rank intervals come from random perturbations of the points "

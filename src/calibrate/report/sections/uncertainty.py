@@ -32,14 +32,12 @@ def build(ctx: ReportContext) -> Section:
                 "unc_intro",
                 framework=ctx.fw_name(ru.framework),
                 draws=t.num(ru.n_draws),
-                sampler=type(ru.weights).__name__,
+                sampler=sampler_name(ctx, ru),
                 level=t("unc_level", lo=lo, hi=100 - lo),
             )
         )
     )
     sec.blocks.append(_note(t(uncertainty_source(ctx, ru))))
-    if ctx.year is not None:
-        sec.blocks.append(_note(t("year_under_review", year=ctx.year)))
     sec.blocks += stability_blocks(ctx, ru)
     sec.blocks += uncertain_blocks(ctx, ru)
     return sec
@@ -50,6 +48,9 @@ def stability_blocks(ctx: ReportContext, ru: RankUncertainty) -> list[dict[str, 
     t = ctx.t
     out: list[dict[str, Any]] = []
     out.append(_h(t("h_stability")))
+    years = sorted({int(y) for y in ru.frame["year"]}) if "year" in ru.frame.columns else []
+    if len(years) > 1:
+        out.append(_note(t("stability_pooled", years=t.years(years))))
     stab = ru.stability(UNCERTAIN_THRESHOLD)
     out.append(
         _table(
@@ -81,6 +82,8 @@ def uncertain_blocks(ctx: ReportContext, ru: RankUncertainty) -> list[dict[str, 
     t = ctx.t
     out: list[dict[str, Any]] = []
     out.append(_h(t("h_uncertain")))
+    if ctx.year is not None:
+        out.append(_note(t("year_under_review", year=ctx.year)))
     unc = ctx.uncertain_firms(ru)
     if len(unc) == 0:
         out.append(_p(t("unc_none")))
@@ -135,10 +138,18 @@ def uncertain_blocks(ctx: ReportContext, ru: RankUncertainty) -> list[dict[str, 
     return out
 
 
+def sampler_name(ctx: ReportContext, ru: RankUncertainty) -> str:
+    """Where the points tables come from, in words (the class name if unknown)."""
+    key = f"sampler_{type(ru.weights).__name__}"
+    return ctx.t(key) if ctx.t.has(key) else type(ru.weights).__name__
+
+
 def uncertainty_source(ctx: ReportContext, ru: RankUncertainty) -> str:
     """Message key saying where the points draws came from (stored bootstrap or not)."""
-    from calibrate.sensitivity import FromDraws
+    from calibrate.sensitivity import FromDraws, FromIntervals
 
     if isinstance(ru.weights, FromDraws):
         return "unc_from_draws"
+    if isinstance(ru.weights, FromIntervals):
+        return "unc_from_intervals"
     return "unc_not_data"
