@@ -838,7 +838,7 @@ def test_a_bad_calibration_block_names_the_yaml_path(objs: SimpleNamespace) -> N
     block["points"][3]["pinned"] = "maybe"
     bad = dataclasses.replace(objs.inputs.candidate, calibration=block)
     with pytest.raises(CalibrationError) as err:
-        read_calibration(bad, "out/suggested.yaml")
+        read_calibration(bad, "out/suggested.yaml", draws=objs.suggestion.bootstrap_draws)
     assert str(err.value) == (
         "out/suggested.yaml: calibration.points[3].pinned: 'maybe'; use null, bound or max_change"
     )
