@@ -843,3 +843,14 @@ def test_a_bad_calibration_block_names_the_yaml_path(objs: SimpleNamespace) -> N
         "out/suggested.yaml: calibration.points[3].pinned: 'maybe'; use null, bound or max_change"
     )
     assert isinstance(err.value, CalibrateError)  # the command line exits with code 2
+
+
+def test_constraints_are_described_in_the_report_language() -> None:
+    from calibrate.report.context import _constraints_text
+
+    c = {"granularity": 1, "max_change": {"absolute": 10}, "groups": {"tech": {"min": 40}}}
+    zh = _constraints_text(c, Translator("zh"))
+    assert zh == "取整粒度：1；最大调整幅度：绝对值 10；类别分值约束：tech （不低于 40）"
+    assert not re.search(r"max_change|absolute|granularity|min\b", zh)
+    en = _constraints_text(c, Translator("en"))
+    assert en == "granularity: 1; max change: absolute 10; group totals: tech (at least 40)"

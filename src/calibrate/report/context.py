@@ -530,11 +530,18 @@ def _constraints_text(constraints: Mapping[str, Any], t: Translator) -> str:
     ):
         return t("constraints_none")
 
-    def show(v: Any) -> str:
-        if isinstance(v, Mapping):
-            return "{" + ", ".join(f"{k}: {show(x)}" for k, x in v.items()) + "}"
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(show(x) for x in v) + "]"
-        return t.num(v, 4) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+    def key(k: Any) -> str:
+        """A constraint key in words (``max_change`` → 最大调整幅度); other keys (ids) as given."""
+        return t(f"ck_{k}") if t.has(f"ck_{k}") else str(k)
 
-    return "; ".join(f"{k}: {show(v)}" for k, v in constraints.items())
+    def show(v: Any, nested: bool = False) -> str:
+        if isinstance(v, Mapping):
+            inner = t("sep").join(f"{key(k)} {show(x, True)}" for k, x in v.items())
+            return t("paren", x=inner).strip() if nested else inner
+        if isinstance(v, list | tuple):
+            return t("and").join(show(x, True) for x in v)
+        if isinstance(v, bool):
+            return t("yes") if v else t("no")
+        return t.num(v, 4) if isinstance(v, int | float) else str(v)
+
+    return t("sep_items").join(f"{key(k)}{t('colon')}{show(v)}" for k, v in constraints.items())

@@ -469,6 +469,30 @@ def plot_shap(
 # --- waterfall ------------------------------------------------------------------------------------
 
 
+def _waterfall_steps(change: FirmChange, t: Translator, top: int) -> tuple[list[str], list[float]]:
+    """Bar labels and steps of a waterfall: base, the ``top`` largest components, the rest, candidate."""
+    comp = change.components
+    comp = comp[comp.abs() > 1e-9]
+    order = np.argsort(-comp.abs().to_numpy(), kind="stable")
+    shown = comp.iloc[order[:top]]
+    rest = comp.iloc[order[top:]]
+
+    def label(ident: str) -> str:
+        if ident == BONUS_CAP:
+            return t("driver_bonus_cap")
+        if ident == DEDUCTION:
+            return t("driver_deduction")
+        return _short(change.names.get(ident), t, ident)
+
+    names = [t("wf_base")] + [label(str(i)) for i in shown.index]
+    steps = list(shown.to_numpy(dtype=np.float64))
+    if len(rest):
+        names.append(t("wf_other", n=len(rest)))
+        steps.append(float(rest.sum()))
+    names.append(t("wf_candidate"))
+    return names, steps
+
+
 def plot_waterfall(
     source: Comparison | FirmChange,
     enterprise_id: str | None = None,
@@ -503,25 +527,7 @@ def plot_waterfall(
         if found is None:
             raise ValueError(MSG_FIRM.format(firm=enterprise_id, year=year))
         change = found
-    comp = change.components
-    comp = comp[comp.abs() > 1e-9]
-    order = np.argsort(-comp.abs().to_numpy(), kind="stable")
-    shown = comp.iloc[order[:top]]
-    rest = comp.iloc[order[top:]]
-
-    def label(ident: str) -> str:
-        if ident == BONUS_CAP:
-            return t("driver_bonus_cap")
-        if ident == DEDUCTION:
-            return t("driver_deduction")
-        return _short(change.names.get(ident), t, ident)
-
-    names = [t("wf_base")] + [label(str(i)) for i in shown.index]
-    steps = list(shown.to_numpy(dtype=np.float64))
-    if len(rest):
-        names.append(t("wf_other", n=len(rest)))
-        steps.append(float(rest.sum()))
-    names.append(t("wf_candidate"))
+    names, steps = _waterfall_steps(change, t, top)
     with style.context():
         fig, ax = style.new_axes(ax, (6.4, 0.3 * len(names) + 1.2))
         y = np.arange(len(names))[::-1].astype(np.float64)
