@@ -6,6 +6,13 @@ of 02, the report of 03) land in pytest's ``tmp_path``, because the kernel inher
 probe cell appended to each notebook prints the key results as JSON, so the assertions read the
 kernel's state instead of parsing what the notebook printed.
 
+Notebooks are committed without outputs and rendered to HTML whenever they run here: each
+executed notebook is written as ``<name>.html`` (plots embedded) into pytest's ``tmp_path`` and,
+with ``CALIBRATE_NOTEBOOK_HTML=DIR`` set (CI), into ``DIR`` as a build artifact. Why not commit
+them executed: the PNG outputs would put megabytes of base64 into every diff, and a "re-execution
+matches" check cannot hold for cells that print MLflow run ids, temporary paths or timings, so it
+would be loosened until it checked little; rendering from the current code is always fresh.
+
 Fast checks (no kernel) keep the committed notebooks clean: no outputs, the ``python3`` kernel, no
 reusable logic defined inside a notebook, relative data paths.
 """
@@ -31,6 +38,8 @@ KERNEL = "python3"
 CELL_TIMEOUT = 300  # seconds per cell
 PROBE_MARK = "NOTEBOOK-PROBE "
 #: Where an MLflow store would appear if a notebook forgot to use a temporary folder.
+#: Folder the rendered HTML notebooks are copied to (CI artifacts), when set.
+HTML_ENV = "CALIBRATE_NOTEBOOK_HTML"
 STRAY_STORES = tuple(d / f for d in (ROOT, NOTEBOOKS) for f in ("mlflow.db", "mlartifacts"))
 
 #: What each notebook must leave behind, as a Python expression evaluated in its kernel at the end.
@@ -49,11 +58,13 @@ PROBES: dict[str, str] = {
         "oracle_auc": float(methods.loc["oracle (truth)", "auc_within_group"]),
         "official_auc": float(methods.loc["official", "auc_within_group"]),
         "labels": {k: int(v) for k, v in labels.counts().items()},
+        "held_out_label": bool(block.held_out.held_out),
+        "latest_entered": int(latest.overall["entered"]),
     }""",
     "03_test_a_weight_change.ipynb": """{
         "report": str(files.html), "candidate": proposal.id, "firm": FIRM, "year": YEAR,
         "entered": int(comparison.overall["entered"]), "draws": uncertainty.n_draws,
-        "target": path.target, "reachable": int(len(reach)),
+        "target": path.target, "reachable": int(len(reach)), "memo": str(memo_html),
     }""",
 }
 
@@ -131,10 +142,33 @@ def _execute(
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{name}: {cell.get('id')} raised {out.get('ename')}"
+    _render_html(nb, name, tmp_path)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
     found = [line[len(PROBE_MARK) :] for line in text.splitlines() if line.startswith(PROBE_MARK)]
     assert found, f"{name}: the probe printed nothing:\n{text}"
     return nb, json.loads(found[-1]), seconds
+
+
+def _render_html(nb: Any, name: str, tmp_path: Path) -> Path:
+    """The executed notebook as one HTML page (plots embedded); copied to $CALIBRATE_NOTEBOOK_HTML."""
+    import os
+    import shutil
+
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    out = tmp_path / Path(name).with_suffix(".html").name
+    out.write_text(body, encoding="utf-8")
+    target = os.environ.get(HTML_ENV)
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out, Path(target) / out.name)
+    return out
+
+
+def _images(nb: Any) -> int:
+    """Plots the notebook drew (PNG outputs)."""
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
 def _report_runtime(name: str, seconds: float, record_property: Any) -> None:
@@ -163,7 +197,11 @@ def test_02_calibrate_national_framework(
 ) -> None:
     name = "02_calibrate_national_framework.ipynb"
     stores_before = {p for p in STRAY_STORES if p.exists()}
-    _, probe, seconds = _execute(name, tmp_path, monkeypatch)
+    nb, probe, seconds = _execute(name, tmp_path, monkeypatch)
+    # the story is drawn: points, metrics, list transitions and one firm's waterfall
+    assert _images(nb) >= 4
+    page = (tmp_path / "02_calibrate_national_framework.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") >= 4
     _report_runtime(name, seconds, record_property)
     assert isinstance(probe["run_id"], str) and re.fullmatch(r"[0-9a-f]{32}", probe["run_id"])
     assert probe["version"] == 1 and probe["same_framework"] is True
@@ -176,6 +214,8 @@ def test_02_calibrate_national_framework(
     assert any(m.startswith("baseline: ") for m in probe["methods"])
     assert probe["oracle_auc"] > probe["official_auc"]  # the truth beats any points table
     assert probe["labels"]["labelled"] > 0 and probe["labels"]["censored"] > 0
+    assert probe["held_out_label"] is True  # the test years were not fitted on
+    assert probe["latest_entered"] > 0
 
 
 @pytest.mark.slow
@@ -196,3 +236,5 @@ def test_03_test_a_weight_change(
     assert probe["firm"] in html  # the entrant's card is in the report
     assert probe["entered"] > 0 and probe["draws"] == 500
     assert probe["target"] == "leading" and probe["reachable"] > 0
+    memo = Path(probe["memo"]).read_text(encoding="utf-8")
+    assert "未区分训练与检验" in memo and "样本外" not in memo  # a hand edit has no held-out years

@@ -42,7 +42,8 @@ from calibrate.report import (
     render_html,
     style,
 )
-from calibrate.report.html import _TITLE_KEYS
+from calibrate.report.calibration import read_calibration
+from calibrate.report.context import _TITLE_KEYS
 from calibrate.report.i18n import MESSAGES, Translator
 from calibrate.report.plots import plot_points_grid
 from calibrate.scoring import score
@@ -52,6 +53,70 @@ from calibrate.synth import SynthConfig, generate
 
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 LINKS = re.compile(r'\b(?:src|href)\s*=\s*"([^"]*)"', re.IGNORECASE)
+
+
+def contract_block(s: Any) -> dict[str, Any]:
+    """The suggestion's calibration block extended as the suggestion-engine contract says.
+
+    Marks, pins, direction checks and the edit path are set by hand so the report's claims can be
+    checked against them: the first changed point of the first stage is confident, the second
+    pinned at the max-change cap, the third pinned at a bound, the rest unsure.
+    """
+    block = dict(s.framework.calibration)
+    first_stage = str(s.points["stage"].iloc[0])
+    changed = 0
+    points = []
+    for p in block["points"]:
+        p = dict(p)
+        p["pinned"], p["confident"] = None, False
+        if p["stage"] == first_stage and p["current"] != p["suggested"]:
+            p["pinned"], p["confident"] = (
+                [
+                    (None, True),
+                    ("max_change", True),
+                    ("bound", False),
+                ][min(changed, 2)]
+                if changed < 3
+                else (None, False)
+            )
+            changed += 1
+        points.append(p)
+    block["points"] = points
+    block["held_out_years"] = list(s.test_years)
+    block["directions"] = [
+        {
+            "indicator": "rd_intensity",
+            "rule_direction": 1,
+            "marginal": 0.12,
+            "conditional": -0.03,
+            "sign_probability": 0.35,
+            "verdict": "reversed",
+            "action": "reported",
+        }
+    ]
+    auc0, auc1 = (float(s.metrics.loc["auc_within_group", c]) for c in ("current", "suggested"))
+    block["edits"] = [
+        {
+            "step": k,
+            "move": move,
+            "indicator": ind,
+            "text_zh": zh,
+            "text_en": en,
+            "train": {"auc_within_group": 0.80 + 0.02 * k},
+            "held_out": {"auc_within_group": auc0 + (auc1 - auc0) * k / 2},
+            "chosen_share": share,
+            "firms_changing_list": 12 * k,
+        }
+        for k, (move, ind, zh, en, share) in enumerate(
+            [
+                ("points", None, "起始框架", "starting framework", 1.0),
+                ("points", None, "重新分配核心分值", "re-weight the core points", 0.9),
+                ("drop", "tax_growth", "删除纳税增长率", "", 0.6),
+            ]
+        )
+    ]
+    block["bootstrap_draws_file"] = "suggested.draws.csv"
+    return block
 
 
 @lru_cache(maxsize=1)
@@ -106,8 +171,11 @@ def report_objects() -> SimpleNamespace:
     for k in (5, 10, 20):
         oracle[f"prec_top{k}"] = metrics.precision_at_top(y, prob, group, k / 100)
         oracle[f"lift_top{k}"] = metrics.lift_at_top(y, prob, group, k / 100)
+    candidate = dataclasses.replace(s.framework, calibration=contract_block(s))
     inputs = ReportInputs(
         base=fw,
+        candidate=candidate,
+        calibration=read_calibration(candidate, draws=s.bootstrap_draws),
         suggestion=s,
         comparison=c,
         sensitivity=ru,
@@ -130,6 +198,7 @@ def report_objects() -> SimpleNamespace:
         shap=shap,
         oracle=oracle,
         inputs=inputs,
+        candidate=candidate,
     )
 
 
@@ -177,17 +246,18 @@ def test_chinese_by_default_english_on_request(
     built: dict[str, Path], objs: SimpleNamespace
 ) -> None:
     zh, en = _visible(_text(built["zh"])), _visible(_text(built["en"]))
-    assert "摘要" in zh and "Summary" not in zh
-    assert "Summary" in en and "摘要" not in en
+    assert "概览" in zh and "Overview" not in zh
+    assert "Overview" in en and "概览" not in en
     default = render_html(ReportInputs(base=objs.fw))
-    assert '<html lang="zh-CN">' in default and "<h2>1. 摘要</h2>" in default
+    assert '<html lang="zh-CN">' in default and "<h2>1. 概览</h2>" in default
 
 
 def test_images_are_embedded_pngs(built: dict[str, Path]) -> None:
     page = _text(built["zh"])
     images = DATA_URI.findall(page)
-    # points (1), metrics, SHAP, transitions, seat shares × 3, rank intervals, 4 firm cards
-    assert len(images) == 12
+    # points (1), held-out metrics, all-year metrics, SHAP, rank intervals, edit path,
+    # transitions, seat shares × 3, 4 firm cards
+    assert len(images) == 14
     assert page.count("<img ") == len(images)
     for payload in images:
         assert base64.b64decode(payload)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -203,13 +273,27 @@ def test_no_external_resources(built: dict[str, Path], lang: str) -> None:
             continue  # embedded image (its base64 payload may spell anything)
         assert link.startswith("#") and "http" not in link.lower() and "//" not in link, link
     assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', page, re.IGNORECASE)
-    assert (
-        "<link" not in page
-        and "@import" not in page
-        and "url(" not in page
-        and "@font-face" not in page
-    )
-    assert "<script" not in page
+    assert "<link" not in page and "@import" not in page and "<script" not in page
+    # the one url( is the embedded font
+    assert page.count("url(") == 1 and page.count("@font-face") == 1
+    assert "url(data:font/woff;base64," in page
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_embedded_font_has_every_character_of_the_page(built: dict[str, Path], lang: str) -> None:
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = _text(built[lang])
+    payload = re.search(r"url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert payload is not None
+    font = TTFont(io.BytesIO(base64.b64decode(payload.group(1))))
+    cmap = font.getBestCmap()
+    text = _visible(page)
+    missing = {ch for ch in text if not ch.isspace() and ord(ch) not in cmap}
+    assert not missing, sorted(missing)[:20]
+    assert len(payload.group(1)) < 2_000_000  # a subset, not the 16 MB font
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -250,13 +334,25 @@ def test_summary_says_what_was_tested_changed_and_how_sure(
     built: dict[str, Path], objs: SimpleNamespace
 ) -> None:
     text = _visible(_text(built["en"]))
-    summary = text[text.index("1. Summary") : text.index("2. Data and method")]
+    summary = text[text.index("1. Overview") : text.index("Data and method")]
     s = objs.suggestion
+    year = int(objs.data["year"].max())
     assert "national high-tech enterprise certification" in summary
     assert f"changes {len(s.diff())} of {len(s.points)} indicator × stage points" in summary
-    assert "AUC goes from" in summary and "oracle" in summary
-    assert "bootstrap samples of firms" in summary and "Few bootstrap samples (5)" in summary
-    assert f"{int(objs.comparison.overall['entered'])} firms enter a list" in summary
+    assert "On held-out years 2022 (not used for fitting), AUC (within group) goes from" in summary
+    assert "oracle" in summary
+    # the fixture marks 1 point confident and pins 2, but the warnings call every stage of this
+    # small panel "mostly noise": so no confident mark survives
+    assert "calls 0 changes confident" in summary and "2 are pinned" in summary
+    assert "Few bootstrap samples (5)" in summary
+    entered = _year_entered(objs, year)
+    assert f"In {year}, {entered} firms enter a list" in summary
+
+
+def _year_entered(objs: SimpleNamespace, year: int) -> int:
+    from calibrate.report._data import year_comparison
+
+    return int(year_comparison(objs.comparison, year).overall["entered"])
 
 
 def test_data_and_method_and_samples(built: dict[str, Path], objs: SimpleNamespace) -> None:
@@ -281,14 +377,11 @@ def test_metrics_side_by_side_with_extra_columns(
     built: dict[str, Path], objs: SimpleNamespace
 ) -> None:
     page = _text(built["en"])
-    section = page[page.index('id="metrics"') : page.index('id="drivers"')]
-    for column in (
-        "official points",
-        "suggested points",
-        "oracle",
-        "model MonotoneGBM (pooled held-out years)",
-    ):
-        assert f'<th class="num">{column}</th>' in section, column
+    section = page[page.index('id="calibration"') : page.index('id="uncertainty"')]
+    held = section[: section.index("Performance on years")]
+    assert "Performance on held-out years 2022 (not used for fitting)" in held
+    for column in ("official points", "suggested points", "oracle"):
+        assert f'<th class="num">{column}</th>' in held, column
     assert f"{objs.oracle['auc_within_group']:.3f}".rstrip("0") in section
     assert "The oracle is the true probability" in section
 
@@ -297,7 +390,7 @@ def test_what_if_lists_entrants_leavers_subsidies_and_seats(
     built: dict[str, Path], objs: SimpleNamespace
 ) -> None:
     text = _visible(_text(built["en"]))
-    whatif = text[text.index("6. What-if") : text.index("7. Uncertainty")]
+    whatif = text[text.index("6. What-if") : text.index("7. Seats by")]
     c = objs.comparison
     first = c.entered(0).iloc[0]
     assert first["enterprise_id"] in whatif
@@ -308,13 +401,12 @@ def test_what_if_lists_entrants_leavers_subsidies_and_seats(
         "Tier transitions",
         "Entrants and leavers",
         "Subsidies moved",
-        "Seat shares by park",
-        "Seat shares by industry",
-        "Seat shares by stage",
     ):
         assert heading in whatif
-    fairness = text[text.index("8. Fairness notes") : text.index("9. Firm cards")]
+    fairness = text[text.index("7. Seats by") : text.index("8. Example firms")]
     assert "By park" in fairness and "By industry" in fairness and "By stage" in fairness
+    for heading in ("Seat shares by park", "Seat shares by industry", "Seat shares by stage"):
+        assert heading in fairness
 
 
 def test_cards_and_uncertainty(built: dict[str, Path], objs: SimpleNamespace) -> None:
@@ -344,13 +436,13 @@ def _omitted(page: str) -> set[str]:
 
 def test_suggestion_alone(objs: SimpleNamespace) -> None:
     page = render_html(objs.suggestion, lang="en")
-    assert _omitted(page) == {"drivers", "what-if", "uncertainty", "cards"}
+    # the engine writes its edit path into the calibration block, so the edits section is filled
+    assert _omitted(page) == {"compare", "uncertainty", "firms"}
     assert "Section omitted: no framework comparison (Comparison) was given." in page
-    # fairness keeps the gaming check, which needs the two frameworks only
-    fairness = _visible(page[page.index('id="fairness"') : page.index('id="cards"')])
+    # subgroups keeps the gaming check, which needs the two frameworks only
+    fairness = _visible(page[page.index('id="subgroups"') : page.index('id="firms"')])
     assert "Gaming check" in fairness and "Section omitted" in fairness
-    assert "Section omitted: no SHAP result (ShapResult) was given." in page
-    assert len(DATA_URI.findall(page)) == 2  # points, metrics
+    assert len(DATA_URI.findall(page)) == 3  # points, metrics, the edit path
     for sid in SECTIONS:
         assert f'id="{sid}"' in page
 
@@ -361,7 +453,7 @@ def test_gaming_check_names_cheaper_manipulable_indicators(
     from calibrate.explain import compare_gaming
 
     text = _visible(_text(built["en"]))
-    gaming = text[text.index("Gaming check") : text.index("9. Firm cards")]
+    gaming = text[text.index("Gaming check") : text.index("8. Example firms")]
     g = compare_gaming(objs.fw, objs.suggestion.framework, objs.data)
     paper = g.cheaper(manipulable=True)
     assert f"{len(g.cheaper())} indicator × stage cells earn more points per unit" in gaming
@@ -371,13 +463,18 @@ def test_gaming_check_names_cheaper_manipulable_indicators(
 
 def test_no_bootstrap_no_intervals(objs: SimpleNamespace) -> None:
     s = objs.suggestion
+    block = dict(s.framework.calibration, n_bootstrap=0)
+    block["points"] = [dict(p, low=None, high=None) for p in block["points"]]
     bare = dataclasses.replace(
-        s, n_bootstrap=0, points=s.points.assign(low=float("nan"), high=float("nan"))
+        s,
+        n_bootstrap=0,
+        points=s.points.assign(low=float("nan"), high=float("nan")),
+        framework=dataclasses.replace(s.framework, calibration=block),
     )
     page = render_html(bare, lang="en")
     assert "No bootstrap: the suggested points have no intervals." in page
-    assert "★" not in _visible(page).split("★ marks")[1]
-    assert len(DATA_URI.findall(page)) == 2
+    assert "★" not in _visible(page)
+    assert len(DATA_URI.findall(page)) == 3  # points, metrics, the edit path
 
 
 def test_frameworks_without_lists(objs: SimpleNamespace) -> None:
@@ -386,24 +483,26 @@ def test_frameworks_without_lists(objs: SimpleNamespace) -> None:
     rows = objs.data[objs.data["year"] == 2023].reset_index(drop=True)
     c = compare(plain, other, rows)
     page = render_html(c, lang="en")
-    assert _omitted(page) == {"points", "metrics", "drivers", "uncertainty", "cards"}
+    assert _omitted(page) == {"points", "calibration", "uncertainty", "edits", "firms", "warnings"}
     assert "no firm to show" in page
     assert "Neither framework publishes lists: there are no seats to compare." in page
 
 
 def test_comparison_alone(objs: SimpleNamespace) -> None:
     page = render_html(objs.comparison, lang="zh")
-    assert _omitted(page) == {"points", "drivers", "uncertainty"}
-    assert "本节略去：未提供建议结果（Suggestion）。" in page
+    assert _omitted(page) == {"uncertainty"}  # the candidate's block carries its edit path
+    assert "本节略去：候选框架没有标定记录（calibration），也未提供建议结果。" not in page
     text = _visible(page)
     assert "基准框架" in text and "候选框架" in text  # comparison's own outcome metrics
-    assert "框架对比中的指标在两套框架都参与排名" in text
+    # the candidate carries its calibration block: the all-year metrics include the fitting years
+    assert "（其中 2019–2021 年用于求解分值，样本内）" in text
+    assert "检验年份 2022 年（未用于求解分值，样本外）" in text
 
 
 def test_base_framework_alone(objs: SimpleNamespace) -> None:
     page = render_html(ReportInputs(base=objs.fw), lang="en")
-    assert _omitted(page) == set(SECTIONS) - {"summary", "data-method", "limitations"}
-    assert "Section omitted: no held-out metrics were given" in page
+    assert _omitted(page) == set(SECTIONS) - {"overview", "provenance"}
+    assert "Section omitted: the candidate has no calibration block" in page
     assert not DATA_URI.findall(page)
     text = _visible(page)
     for _what, why in objs.fw.reconstructed():
@@ -538,3 +637,225 @@ def test_chinese_title_renders_without_missing_glyphs() -> None:
     )
     assert png[:4] == b"\x89PNG"
     assert ax.title.get_fontname() == "Noto Sans CJK SC"
+
+
+# --- truth of labels (issue 11) -------------------------------------------------------------------
+
+
+def test_marks_come_from_the_engine_and_pins_are_never_confident(objs: SimpleNamespace) -> None:
+    cal = objs.inputs.calibration
+    quiet = dataclasses.replace(cal, warnings=())  # no stage flagged as noise
+    page = render_html(dataclasses.replace(objs.inputs, calibration=quiet), lang="en")
+    section = _visible(page[page.index('id="points"') : page.index('id="calibration"')])
+    points = section[section.index("Verdict") :]  # the tables, after the note on marks
+    assert points.count("★ confident") == 1  # the one point the engine called confident
+    assert points.count("pinned (max-change cap)") == 1  # confident: true, but pinned wins
+    assert points.count("pinned (bound)") == 1
+    noisy = _visible(render_html(objs.inputs, lang="en"))
+    noisy = noisy[noisy.index("2. Official and suggested points") :]
+    assert "★" not in noisy[noisy.index("Verdict") :]  # every stage here is "mostly noise"
+    assert "no point there is marked confident" in noisy
+    no_marks = dataclasses.replace(
+        cal, points=tuple(dataclasses.replace(p, confident=None, pinned=None) for p in cal.points)
+    )
+    page = render_html(dataclasses.replace(objs.inputs, calibration=no_marks), lang="en")
+    assert "★" not in _visible(page) and "no confidence verdicts" in page
+
+
+def test_noise_stages_are_read_from_the_warnings() -> None:
+    from calibrate.report.calibration import noise_stages
+
+    stages = ("seed", "growth", "mature")
+    warns = ["stage growth: 8 training firm-years ... the suggested points there are mostly noise"]
+    assert noise_stages(warns, stages) == {"growth"}
+    assert noise_stages(["all stages: 3 ... mostly noise; pool"], stages) == set(stages)
+    assert noise_stages(["something else"], stages) == set()
+
+
+def test_in_sample_metrics_are_never_called_held_out(objs: SimpleNamespace) -> None:
+    cal = objs.inputs.calibration
+    leaky = dataclasses.replace(cal, held_out=dataclasses.replace(cal.held_out, years=(2021, 2022)))
+    page = _visible(render_html(dataclasses.replace(objs.inputs, calibration=leaky), lang="en"))
+    assert "years 2021–2022 (of which 2021 were used for fitting: in-sample)" in page
+    assert "held-out years 2021" not in page
+    # without a calibration block, comparison metrics are labelled unsplit
+    plain = compare(
+        objs.fw,
+        objs.fw.reweight({"rd_intensity": 2.0}),
+        objs.data,
+        events=objs.panel.events,
+        target="hte_certified",
+    )
+    text = _visible(render_html(plain, lang="zh"))
+    assert "全部年份 2019–2023 年（未区分训练与检验）" in text or "未区分训练与检验" in text
+    assert "样本外" not in text
+
+
+def test_standalone_report_reads_the_block_and_the_stored_draws(
+    objs: SimpleNamespace, tmp_path: Path
+) -> None:
+    """calibrate report --candidate SUGGESTED.yaml: same sections as the demo, draws from the file."""
+    from calibrate.cli import main
+
+    cand = objs.inputs.candidate
+    cand.save(tmp_path / "suggested.yaml")
+    objs.suggestion.bootstrap_draws.to_csv(tmp_path / "suggested.draws.csv", index=False)
+    objs.data.to_csv(tmp_path / "data.csv", index=False)
+    objs.panel.events.to_csv(tmp_path / "events.csv", index=False)
+    out = tmp_path / "out" / "report.html"
+    code = main(
+        [
+            "report",
+            "--base",
+            "longwan-2022",
+            "--candidate",
+            str(tmp_path / "suggested.yaml"),
+            "--data",
+            str(tmp_path / "data.csv"),
+            "--events",
+            str(tmp_path / "events.csv"),
+            "--target",
+            "hte_certified",
+            "--out",
+            str(out),
+            "--lang",
+            "en",
+        ]
+    )
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    assert _omitted(page) == set()
+    text = _visible(page)
+    assert "stored bootstrap draws" in text and "random perturbations" not in text
+    assert "Performance on held-out years 2022 (not used for fitting)" in text
+    assert "Cumulative gain per edit" in page
+    (tmp_path / "suggested.draws.csv").unlink()
+    assert (
+        main(
+            [
+                "report",
+                "--base",
+                "longwan-2022",
+                "--candidate",
+                str(tmp_path / "suggested.yaml"),
+                "--data",
+                str(tmp_path / "data.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+
+
+# --- tables beside the HTML -------------------------------------------------------------------------
+
+
+def test_xlsx_beside_the_html_has_full_lists_in_chinese(
+    built: dict[str, Path], objs: SimpleNamespace, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from calibrate.report._data import year_comparison
+
+    book = built["zh"].with_suffix(".xlsx")
+    assert book.is_file()
+    wb = load_workbook(book, read_only=False)
+    assert wb.sheetnames == ["企业分值", "榜单名单", "进出榜企业", "建议分值", "榜单不确定企业"]
+    year = int(objs.data["year"].max())
+    c = year_comparison(objs.comparison, year)
+    movers = wb["进出榜企业"]
+    assert movers.freeze_panes == "A2"
+    assert movers.max_row - 1 == len(c.movers)  # every entrant and leaver, not the first 8
+    firms = wb["企业分值"]
+    header = [cell.value for cell in firms[1]]
+    assert header[:3] == ["企业代码", "年份", "园区"]
+    assert firms.max_row - 1 == c.n_firms
+    industries = {row[header.index("行业")] for row in firms.iter_rows(min_row=2, values_only=True)}
+    assert "C39 计算机、通信和其他电子设备制造业" in industries
+    assert all(" " in str(v) for v in industries)  # every code has its name
+    assert {row[0] for row in firms.iter_rows(min_row=2, values_only=True)} == set(
+        c.firms["enterprise_id"]
+    )
+    again = build_report(objs.inputs, tmp_path / "report.html", lang="zh")
+    assert again.tables == (tmp_path / "report.xlsx",)
+    assert again.tables[0].read_bytes() == book.read_bytes()  # same inputs, same bytes
+    en = load_workbook(built["en"].with_suffix(".xlsx"), read_only=True)
+    assert en.sheetnames[0] == "Firm points"
+
+
+def test_csv_helper_writes_a_bom(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from calibrate.report.tables import to_csv
+
+    path = to_csv(pd.DataFrame({"阶段": ["种子期"]}), tmp_path / "t.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert path.read_text(encoding="utf-8-sig").splitlines()[1] == "种子期"
+
+
+# --- layout of plots ----------------------------------------------------------------------------
+
+
+def _layout_plots(objs: SimpleNamespace, lang: str) -> dict[str, Figure]:
+    from calibrate.report.plots import plot_edit_path
+
+    c = objs.comparison
+    firm = c.left(0).iloc[0]
+    return {
+        "points grid": plot_points_grid(objs.suggestion, lang=lang),
+        "metrics": plot_metrics(objs.suggestion, {"oracle": objs.oracle}, lang=lang),
+        "transitions": plot_transitions(c, lang=lang),
+        "shap": plot_shap(objs.shap, framework=objs.fw, lang=lang),
+        "waterfall": plot_waterfall(c, firm["enterprise_id"], int(firm["year"]), lang=lang),
+        "seats by stage": plot_seat_shares(c, "stage", lang=lang),
+        "seats by industry": plot_seat_shares(c, "industry", lang=lang),
+        "ranks": plot_rank_intervals(objs.sensitivity, lang=lang),
+        "edit path": plot_edit_path(objs.inputs.calibration.edits, "auc_within_group", lang=lang),
+    }
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_label_overlaps_and_legends_outside_the_data(objs: SimpleNamespace, lang: str) -> None:
+    for name, fig in _layout_plots(objs, lang).items():
+        assert style.overlapping_texts(fig) == [], name
+        assert not style.legend_overlaps_data(fig), name
+
+
+def test_overlap_check_sees_an_overlap() -> None:
+    fig = Figure(figsize=(3, 2))
+    ax = fig.add_subplot()
+    ax.text(0.5, 0.5, "企业创新积分")
+    ax.text(0.52, 0.5, "overlapping label")
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.legend(loc="center")
+    style.use_fonts(fig)
+    assert ("企业创新积分", "overlapping label") in style.overlapping_texts(fig)
+    assert style.legend_overlaps_data(fig)
+
+
+def test_a_bad_calibration_block_names_the_yaml_path(objs: SimpleNamespace) -> None:
+    from calibrate.exceptions import CalibrateError
+    from calibrate.report.calibration import CalibrationError
+
+    block = dict(objs.inputs.candidate.calibration)
+    block["points"] = [dict(p) for p in block["points"]]
+    block["points"][3]["pinned"] = "maybe"
+    bad = dataclasses.replace(objs.inputs.candidate, calibration=block)
+    with pytest.raises(CalibrationError) as err:
+        read_calibration(bad, "out/suggested.yaml", draws=objs.suggestion.bootstrap_draws)
+    assert str(err.value) == (
+        "out/suggested.yaml: calibration.points[3].pinned: 'maybe'; use null, bound or max_change"
+    )
+    assert isinstance(err.value, CalibrateError)  # the command line exits with code 2
+
+
+def test_constraints_are_described_in_the_report_language() -> None:
+    from calibrate.report.context import _constraints_text
+
+    c = {"granularity": 1, "max_change": {"absolute": 10}, "groups": {"tech": {"min": 40}}}
+    zh = _constraints_text(c, Translator("zh"))
+    assert zh == "取整粒度：1；最大调整幅度：绝对值 10；类别分值约束：tech （不低于 40）"
+    assert not re.search(r"max_change|absolute|granularity|min\b", zh)
+    en = _constraints_text(c, Translator("en"))
+    assert en == "granularity: 1; max change: absolute 10; group totals: tech (at least 40)"

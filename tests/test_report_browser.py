@@ -92,7 +92,7 @@ def test_every_section_and_image_renders(files: tuple[Path, Path], tmp_path: Pat
     for sid, (height, heading) in sections.items():
         assert height > 0 and heading > 0, sid
     images = [ln for ln in lines if ln[0] == "image"]
-    assert len(images) == n_images == 12
+    assert len(images) == n_images == 14
     for _, i, complete, width, height, shown in images:
         assert complete == "1" and int(width) > 100 and int(height) > 100 and int(shown) > 100, i
 
@@ -124,3 +124,5 @@ def test_pdf(files: tuple[Path, Path]) -> None:
     assert data.startswith(b"%PDF")
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", data))
     assert pages > 1
+    # the CJK font is embedded as a subset ("ABCDEF+" prefix), so the PDF reads the same anywhere
+    assert re.search(rb"/FontName\s*/[A-Z]{6}\+NotoSansCJKsc-Regular", data)

@@ -764,64 +764,106 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--candidate",
         required=True,
-        help="proposed framework (e.g. the output of calibrate suggest)",
+        help="proposed framework (e.g. the output of calibrate suggest, with its calibration "
+        "block and NAME.draws.csv beside it)",
     )
     _data_options(p)
     p.add_argument("--events")
-    p.add_argument("--target")
-    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--target", help="event (default: the candidate's calibration target)")
+    p.add_argument("--horizon", type=int, help="years (default: the calibration's, else 1)")
     _direction_option(p)
     p.add_argument(
-        "--lang", choices=["zh", "en"], default="zh", help="report language (default Chinese)"
+        "--year", type=int, help="year under review for lists and counts (default: the latest)"
+    )
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        help="report language (default: zh for a framework with a Chinese name, else en)",
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
-    p.add_argument("--out", required=True, help="report .html")
+    p.add_argument("--out", required=True, help="report .html (tables go beside it as .xlsx)")
 
 
 @command(
     "report", "write the review-panel report (HTML, optionally PDF) for two frameworks", _cfg_report
 )
 def run_report(args: argparse.Namespace) -> int:
-    from calibrate.compare import compare
     from calibrate.data import load_events
     from calibrate.framework import load_framework
-    from calibrate.report import ReportInputs, build_report
-    from calibrate.scoring import score
-    from calibrate.sensitivity import rank_uncertainty
+    from calibrate.report import build_report
+    from calibrate.report.inputs import report_inputs
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
-    table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
-    base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
-    comparison = compare(
+    source = Path(args.candidate) if Path(args.candidate).is_file() else None
+    inputs = report_inputs(
         base,
         cand,
-        table.frame,
-        events=events,
+        _load_data(args, base).frame,
+        source=source,
+        events=load_events(args.events, encoding=args.encoding).frame if args.events else None,
         target=args.target,
         direction=args.direction,
         horizon=args.horizon,
-        base_scores=base_scores,
-        candidate_scores=cand_scores,
+        year=args.year,
     )
-    uncertainty = rank_uncertainty(
-        cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0
+    lang = args.lang or default_lang(inputs.base)
+    files = build_report(inputs, args.out, lang=lang, pdf=args.pdf)
+    _print(f"report -> {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
+    for path in files.tables:
+        _print(f"tables -> {path}")
+    return 0
+
+
+def default_lang(framework: Any) -> str:
+    from calibrate.report.i18n import default_lang as pick
+
+    return pick(framework)
+
+
+def _cfg_memo(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--frameworks",
+        nargs="+",
+        required=True,
+        metavar="F",
+        help="frameworks to set side by side, the reference (official) one first",
     )
-    files = build_report(
-        ReportInputs(
-            base=base,
-            candidate=cand,
-            comparison=comparison,
-            sensitivity=uncertainty,
-            data=table.frame,
-            base_scores=base_scores,
-            candidate_scores=cand_scores,
-        ),
-        args.out,
-        lang=args.lang,
-        pdf=args.pdf,
+    _data_options(p)
+    p.add_argument("--events")
+    p.add_argument("--target", help="event for outcome metrics of frameworks without calibration")
+    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--year", type=int, help="year under review (default: the latest)")
+    p.add_argument("--lang", choices=["zh", "en"], help="default: zh for a Chinese framework")
+    p.add_argument("--pdf", action="store_true", help="also print the one-page PDF")
+    p.add_argument("--out", required=True, help="memo .html")
+
+
+@command("memo", "a one-page decision memo: N frameworks side by side for one year", _cfg_memo)
+def run_memo(args: argparse.Namespace) -> int:
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+    from calibrate.report.memo import build_memo, write_memo
+
+    if len(args.frameworks) < 2:
+        raise CalibrateError(
+            f"--frameworks: got {len(args.frameworks)} framework; give the reference and at "
+            "least one proposal, e.g. --frameworks longwan-2022 suggested.yaml"
+        )
+    frameworks = [load_framework(f) for f in args.frameworks]
+    sources = [Path(f) if Path(f).is_file() else None for f in args.frameworks]
+    memo = build_memo(
+        frameworks,
+        _load_data(args, frameworks[0]).frame,
+        sources=sources,
+        events=load_events(args.events, encoding=args.encoding).frame if args.events else None,
+        target=args.target,
+        horizon=args.horizon,
+        year=args.year,
     )
-    _print(f"report -> {files.html}" + (f" and {files.pdf}" if getattr(files, "pdf", None) else ""))
+    html, pdf = write_memo(
+        memo, args.out, lang=args.lang or default_lang(frameworks[0]), pdf=args.pdf
+    )
+    _print(f"memo -> {html}" + (f" and {pdf}" if pdf else ""))
     return 0
 
 

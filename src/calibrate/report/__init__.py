@@ -12,9 +12,12 @@ Plot functions (each takes a result object and an optional ``ax`` and returns a 
 both languages in :mod:`calibrate.report.i18n`; PDF printing in :mod:`calibrate.report.pdf`.
 """
 
+from calibrate.report._data import year_comparison
+from calibrate.report.calibration import CalibrationBlock, edit_metric, read_calibration
 from calibrate.report.html import SECTIONS, ReportFiles, ReportInputs, build_report, render_html
 from calibrate.report.pdf import ChromiumMissingWarning, find_chromium, html_to_pdf
 from calibrate.report.plots import (
+    plot_edit_path,
     plot_metrics,
     plot_points_intervals,
     plot_rank_intervals,
@@ -26,12 +29,15 @@ from calibrate.report.plots import (
 
 __all__ = [
     "SECTIONS",
+    "CalibrationBlock",
     "ChromiumMissingWarning",
     "ReportFiles",
     "ReportInputs",
     "build_report",
+    "edit_metric",
     "find_chromium",
     "html_to_pdf",
+    "plot_edit_path",
     "plot_metrics",
     "plot_points_intervals",
     "plot_rank_intervals",
@@ -39,5 +45,7 @@ __all__ = [
     "plot_shap",
     "plot_transitions",
     "plot_waterfall",
+    "read_calibration",
     "render_html",
+    "year_comparison",
 ]

@@ -325,3 +325,52 @@ def nearest_path(scores: ScoreResult, row: int) -> NextTierPath:
         got += room
     status = "gap" if got >= gap else "impossible"
     return NextTierPath(status, tiers[target], cutoff, gap, tuple(steps))
+
+
+# --- the year under review -----------------------------------------------------------------------
+
+
+def latest_year(scores: ScoreResult) -> int | None:
+    """The latest data year of a scores table (None without a ``year`` column)."""
+    if "year" not in scores.frame.columns or not len(scores.frame):
+        return None
+    return int(scores.frame["year"].to_numpy(dtype=np.int64).max())
+
+
+def year_scores(scores: ScoreResult, year: int) -> ScoreResult:
+    """The rows of one data year (ranks are within ``(park, stage, year)``, so they stay valid)."""
+    mask = scores.frame["year"].to_numpy(dtype=np.int64) == int(year)
+    return ScoreResult(
+        framework=scores.framework,
+        frame=scores.frame.loc[mask].reset_index(drop=True),
+        fractions=scores.fractions[mask],
+        stage_index=scores.stage_index[mask],
+        group_code=scores.group_code[mask],
+        missing=scores.missing,
+    )
+
+
+def year_comparison(comparison: Comparison, year: int) -> Comparison:
+    """The same comparison restricted to the firms of one data year (counts per year, not pooled)."""
+    from calibrate.compare import Comparison
+
+    mask = comparison.base_scores.frame["year"].to_numpy(dtype=np.int64) == int(year)
+    labels = comparison.labels
+    return Comparison(
+        comparison.base,
+        comparison.candidate,
+        year_scores(comparison.base_scores, year),
+        year_scores(comparison.candidate_scores, year),
+        labels=labels[mask].reset_index(drop=True) if labels is not None else None,
+        target=comparison.target,
+        horizon=comparison.horizon,
+        top=comparison.top,
+    )
+
+
+def outcome_values(outcome_metrics: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """``Comparison.outcome_metrics`` as ``{metric: (base, candidate)}``."""
+    return {
+        str(k): (_num(outcome_metrics.at[k, "base"]), _num(outcome_metrics.at[k, "candidate"]))
+        for k in outcome_metrics.index
+    }

@@ -8,11 +8,12 @@ framework files (each has a Chinese and an English name) and are shown in both l
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from calibrate.framework.model import Name
 
-__all__ = ["LANGS", "MESSAGES", "Translator"]
+__all__ = ["LANGS", "MESSAGES", "Translator", "default_lang"]
 
 #: Report languages: Chinese (default) and English.
 LANGS = ("zh", "en")
@@ -63,16 +64,186 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "no firm to show (no firm entered or left a list and none was named).",
     ),
     # --- section headings -------------------------------------------------------------------
-    "sec_summary": ("摘要", "Summary"),
+    "sec_overview": ("概览", "Overview"),
     "sec_data": ("数据与方法", "Data and method"),
-    "sec_points": ("官方分值与建议分值", "Official and suggested points"),
-    "sec_metrics": ("留出年份上的预测表现", "Held-out performance"),
+    "sec_points": ("现行分值与建议分值", "Official and suggested points"),
+    "sec_calibration": ("标定依据：指标与年份", "Calibration evidence: metrics and years"),
     "sec_drivers": ("全局驱动因素", "Global drivers"),
-    "sec_whatif": ("情景对比：谁进榜、谁出榜", "What-if: who enters and who leaves"),
     "sec_uncertainty": ("不确定性", "Uncertainty"),
-    "sec_fairness": ("公平性说明", "Fairness notes"),
-    "sec_cards": ("企业卡片", "Firm cards"),
-    "sec_limitations": ("局限与说明", "Limitations"),
+    "sec_edits": ("逐步调整路径", "Edit path"),
+    "sec_compare": ("情景对比：谁进榜、谁出榜", "What-if: who enters and who leaves"),
+    "sec_subgroups": ("分园区、行业与阶段的席位", "Seats by park, industry and stage"),
+    "sec_firms": ("企业示例", "Example firms"),
+    "sec_warnings": ("警示", "Warnings"),
+    "sec_provenance": ("来源与局限", "Provenance and limitations"),
+    # --- decision memo ------------------------------------------------------------------------
+    "memo_title": ("决策备忘：积分办法方案对比", "Decision memo: points frameworks side by side"),
+    "memo_intro": (
+        "{n} 套方案在 {year} 年的同一批企业上比较，第一列为参照方案；名单进出、补贴与分值变化均相对于参照方案。",
+        "{n} frameworks compared on the same firms of {year}; the first column is the reference, "
+        "and list moves, subsidies and point changes are relative to it.",
+    ),
+    "memo_row_metrics": ("预测表现（参照 → 本方案）", "Performance (reference → this)"),
+    "memo_row_lists": ("进榜 / 出榜企业", "Firms entering / leaving"),
+    "memo_row_subsidy": ("补贴变动", "Subsidy moved"),
+    "memo_row_changes": ("变化最大的三项分值", "Three largest point changes"),
+    "memo_row_warnings": ("警示", "Warnings"),
+    "memo_reference": ("（参照方案）", "(reference)"),
+    "memo_no_metrics": (
+        "无：没有标定记录，也未提供事件数据。",
+        "none: no calibration block and no events given.",
+    ),
+    "memo_list": ("{list}：进 {entered}，出 {left}", "{list}: +{entered} in, −{left} out"),
+    "memo_subsidy": (
+        "新获 {gained} 家，失去 {lost} 家，净变化 {net} 万元",
+        "{gained} gain, {lost} lose; net {net} 万元",
+    ),
+    "memo_noise": (
+        "{stages}阶段的建议分值大多是噪声（事件太少）",
+        "suggested points of {stages} are mostly noise (too few events)",
+    ),
+    "memo_more_warnings": (
+        "共 {n} 条警示，详见完整报告",
+        "{n} warnings in all; see the full report",
+    ),
+    # --- truth labels -------------------------------------------------------------------------
+    "basis_held_out": (
+        "检验年份 {years}（未用于求解分值，样本外）",
+        "held-out years {years} (not used for fitting)",
+    ),
+    "basis_in_sample": (
+        "年份 {years}（其中 {train}用于求解分值，样本内）",
+        "years {years} (of which {train} were used for fitting: in-sample)",
+    ),
+    "basis_unsplit": (
+        "全部年份 {years}（未区分训练与检验）",
+        "all years {years}, in-sample (no training / test split known)",
+    ),
+    "h_metrics": ("预测表现：{basis}", "Performance on {basis}"),
+    "sum_not_held_out": (
+        "注意：所谓“检验”年份中的 {years}也用于求解分值，这些指标属于样本内结果。",
+        "Note: the “test” years {years} were also used for fitting; these metrics are in-sample.",
+    ),
+    "year_under_review": (
+        "以下名单、人数与席位均为 {year} 年的数据，不跨年份合计。",
+        "Lists, counts and seats below are for {year} only, not pooled across years.",
+    ),
+    "why_no_points": (
+        "候选框架没有标定记录（calibration），也未提供建议结果。",
+        "the candidate has no calibration block and no suggestion was given.",
+    ),
+    "why_no_calibration": (
+        "候选框架没有标定记录（calibration），也未提供带事件的对比、模型或 SHAP 结果。",
+        "the candidate has no calibration block, and no comparison with events, model or SHAP "
+        "result was given.",
+    ),
+    "why_no_held_out": (
+        "标定记录中没有检验年份指标（held_out）。",
+        "the calibration block has no held-out metrics (held_out).",
+    ),
+    "why_no_edits": (
+        "标定记录中没有调整路径（edits）。",
+        "the calibration block has no edit path (edits).",
+    ),
+    "why_no_warnings": ("没有需要提示的问题。", "nothing to warn about."),
+    "points_marks_note": (
+        "“★ 有把握”“区间较宽”由建议引擎根据自助抽样判断；“受约束固定”表示区间被上下限或最大调整幅度卡住，不能据此判断把握程度。",
+        "“★ confident” and “unsure” are the suggestion engine's verdicts from the bootstrap; "
+        "“pinned” means the interval sits at a bound or at the max-change cap and says nothing "
+        "about confidence.",
+    ),
+    "points_no_marks_note": (
+        "建议引擎没有给出把握程度判断，因此不标注。",
+        "The suggestion engine gave no confidence verdicts, so no marks are shown.",
+    ),
+    "points_noise_note": (
+        "警示指出 {stages}阶段的建议分值大多是噪声，这些阶段不标“有把握”。",
+        "The warnings call the suggested points of {stages} mostly noise; no point there is "
+        "marked confident.",
+    ),
+    "col_mark": ("判断", "Verdict"),
+    "mark_confident": ("★ 有把握", "★ confident"),
+    "mark_unsure": ("区间较宽", "unsure"),
+    "mark_noise": ("噪声阶段，不作判断", "noisy stage, no verdict"),
+    "mark_pinned_bound": ("受约束固定（上下限）", "pinned (bound)"),
+    "mark_pinned_max_change": ("受约束固定（最大调整幅度）", "pinned (max-change cap)"),
+    "h_directions": ("方向检验", "Direction checks"),
+    "directions_intro": (
+        "检验每个指标的计分方向是否与结果一致：单变量关联以 AUC−0.5 表示（正为同向），条件关联控制其他指标后计算，同号概率来自自助抽样。",
+        "Whether each indicator's scoring direction agrees with the outcome: the marginal "
+        "association is AUC − 0.5 (positive = same direction), the conditional one controls for "
+        "the other indicators, the sign probability comes from the bootstrap.",
+    ),
+    "col_rule_direction": ("计分方向", "Rule direction"),
+    "col_marginal": ("单变量关联", "Marginal"),
+    "col_conditional": ("条件关联", "Conditional"),
+    "col_sign_probability": ("同号概率", "Sign probability"),
+    "col_verdict": ("结论", "Verdict"),
+    "col_action": ("处理", "Action"),
+    "dir_rule_up": ("越高越得分", "higher scores more"),
+    "dir_rule_down": ("越低越得分", "lower scores more"),
+    "verdict_agrees": ("一致", "agrees"),
+    "verdict_reversed": ("相反", "reversed"),
+    "verdict_unclear": ("不明确", "unclear"),
+    "action_reversed": ("已反转", "reversed"),
+    "action_dropped": ("已删除", "dropped"),
+    "action_kept": ("保留", "kept"),
+    "action_reported": ("仅报告", "reported"),
+    "edits_intro": (
+        "建议引擎按顺序给出的调整，每一步都有训练年份和检验年份上的 {metric}、自助抽样中被选中的比例，以及名单变动的企业数。第 0 步为起始框架。",
+        "The suggestion engine's edits in order, each with {metric} on the training and the "
+        "held-out years, the share of bootstrap samples that chose it and the number of firms "
+        "whose list changes. Step 0 is the starting framework.",
+    ),
+    "plot_edits_title": ("每一步调整的累计增益", "Cumulative gain per edit"),
+    "plot_edits_x": ("调整步骤", "Edit step"),
+    "plot_edits_y": ("{metric} 相对起始框架的变化", "Change in {metric} from the start"),
+    "legend_train": ("训练年份", "training years"),
+    "legend_held_out": ("检验年份", "held-out years"),
+    "move_points": ("调整分值", "points"),
+    "move_direction": ("反转方向", "direction"),
+    "move_shape": ("调整档位", "shape"),
+    "move_add": ("新增指标", "add"),
+    "move_drop": ("删除指标", "drop"),
+    "only_english": ("（仅有英文原文）", " (only in English)"),
+    "only_other_lang": ("（仅有英文说明）", " (only a Chinese description exists)"),
+    "col_step": ("步骤", "Step"),
+    "col_move": ("类型", "Move"),
+    "col_edit": ("调整内容", "Edit"),
+    "col_train_metric": ("训练年份 {metric}", "{metric}, training years"),
+    "col_held_out_metric": ("检验年份 {metric}", "{metric}, held-out years"),
+    "col_chosen_share": ("被选中比例", "Chosen in"),
+    "col_firms_changing": ("名单变动企业数", "Firms changing list"),
+    "warn_reversed": (
+        "以下指标的计分方向与结果相反：{items}。",
+        "These indicators score in the direction opposite to the outcome: {items}.",
+    ),
+    "unc_from_draws": (
+        "名次区间来自建议引擎保存的自助抽样分值（数据的不确定性）。",
+        "Rank intervals come from the suggestion engine's stored bootstrap draws (uncertainty "
+        "from the data).",
+    ),
+    "unc_from_intervals": (
+        "名次区间来自在自助抽样区间内对每个分值独立抽样：反映数据的不确定性，但忽略了分值之间的相关。",
+        "Rank intervals come from drawing each point independently within its bootstrap interval: "
+        "uncertainty from the data, ignoring how the points move together.",
+    ),
+    "sampler_FromDraws": ("保存的自助抽样分值", "the stored bootstrap draws"),
+    "sampler_FromIntervals": (
+        "在自助抽样区间内独立抽样",
+        "independent draws within the bootstrap intervals",
+    ),
+    "sampler_Dirichlet": ("Dirichlet 随机权重", "Dirichlet random weights"),
+    "sampler_Jitter": ("随机扰动", "random jitter"),
+    "stability_pooled": (
+        "本表合计了所有年份（{years}）的企业-年度。",
+        "This table pools the firm-years of all years ({years}).",
+    ),
+    "unc_not_data": (
+        "没有保存的自助抽样分值：名次区间来自对分值的随机扰动，只反映排名对权重的敏感程度，不代表数据的不确定性。",
+        "No stored bootstrap draws: rank intervals come from random perturbations of the points "
+        "and show sensitivity to the weights, not uncertainty from the data.",
+    ),
     # --- summary ------------------------------------------------------------------------------
     "sum_tested_suggest": (
         "本报告检验“{base}”的分值能否预测企业在评分后 {horizon} 年内{target}。建议分值用 {train}的数据求得"
@@ -82,9 +253,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{test}, years the fit never saw ({n} firm-years, {events} with the event).",
     ),
     "sum_tested_compare": (
-        "本报告在同一批 {n} 个企业-年度上比较“{base}”与“{candidate}”两套积分办法：排名是否一致，谁进入、谁离开榜单，补贴与席位如何变化。",
-        "This report compares “{base}” with “{candidate}” on the same {n} firm-years: whether "
-        "ranks agree, who enters and who leaves the lists, and how subsidies and seats move.",
+        "本报告比较“{base}”与“{candidate}”两套积分办法在 {year} 年的 {n} 家企业上的结果：排名是否一致，谁进入、谁离开榜单，补贴与席位如何变化。",
+        "This report compares “{base}” with “{candidate}” on the {n} firms of {year}: whether ranks agree, who enters and who leaves the lists, and how subsidies and seats move.",
     ),
     "sum_tested_base": ("本报告说明“{base}”。", "This report describes “{base}”."),
     "sum_changed_points": (
@@ -94,14 +264,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "sum_no_change": ("建议分值与现行分值完全相同。", "The suggested points equal today's points."),
     "sum_changed_lists": (
-        "{entered} 家企业进入某一榜单，{left} 家离开；两套办法的排名一致性（Spearman）为 {rho}。{gained} 家企业新获补贴，{lost} 家失去补贴，补贴总额净变化 {net} 万元。",
-        "{entered} firms enter a list and {left} leave one; rank agreement (Spearman) is {rho}. "
-        "{gained} firms gain a subsidy and {lost} lose one; the subsidy total changes by {net} 万元.",
+        "{year} 年：{entered} 家企业进入某一榜单，{left} 家离开；两套办法的排名一致性（Spearman）为 {rho}。{gained} 家企业新获补贴，{lost} 家失去补贴，补贴总额净变化 {net} 万元。",
+        "In {year}, {entered} firms enter a list and {left} leave one; rank agreement (Spearman) is {rho}. {gained} firms gain a subsidy and {lost} lose one; the subsidy total changes by {net} 万元 (10,000 yuan).",
     ),
     "sum_metrics": (
-        "在留出年份上，AUC 从 {auc0} 变为 {auc1}（{verdict}），前 10% 企业中发生该事件的比例从 {p0} 变为 {p1}。",
-        "On the held-out years AUC goes from {auc0} to {auc1} ({verdict}), and the event rate "
-        "among the top 10 % goes from {p0} to {p1}.",
+        "在{basis}上，{auc} 从 {auc0} 变为 {auc1}（{verdict}），前 10% 企业中发生该事件的比例从 {p0} 变为 {p1}。",
+        "On {basis}, {auc} goes from {auc0} to {auc1} ({verdict}), and the event rate among the top 10 % goes from {p0} to {p1}.",
     ),
     "sum_oracle": (
         "作为参照，真实概率（oracle）的 AUC 为 {auc}，这是任何评分能达到的上限。",
@@ -111,23 +279,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "verdict_worse": ("有所下降", "worse"),
     "verdict_same": ("基本不变", "about the same"),
     "sum_bootstrap": (
-        "对企业做了 {n_boot} 次自助抽样：{k_sure} 个调整的区间不包含现行分值（较有把握），{k_unsure} 个调整的区间包含现行分值（不能排除“不变”）。",
-        "Over {n_boot} bootstrap samples of firms, {k_sure} changes have an interval that excludes "
-        "today's points (fairly sure) and {k_unsure} have one that includes them (no change cannot "
-        "be ruled out).",
+        "对企业做了 {n_boot} 次自助抽样：建议引擎判断 {k_sure} 个调整有把握，{k_unsure} 个区间较宽（不能排除“不变”），{k_pinned} 个受约束固定（区间被上下限或最大调整幅度卡住）。",
+        "Over {n_boot} bootstrap samples of firms the suggestion engine calls {k_sure} changes confident and {k_unsure} unsure (no change cannot be ruled out); {k_pinned} are pinned at a bound or at the max-change cap.",
     ),
     "sum_few_boot": (
         "自助抽样次数较少（{n_boot} 次），区间只是粗略参考。",
         "Few bootstrap samples ({n_boot}): the intervals are rough.",
+    ),
+    "sum_no_marks": (
+        "做了 {n_boot} 次自助抽样，但建议引擎没有给出把握程度判断，报告不作标注。",
+        "{n_boot} bootstrap samples were drawn, but the suggestion engine gave no confidence "
+        "verdicts, so the report marks none.",
     ),
     "sum_no_boot": (
         "未做自助抽样，建议分值没有区间。",
         "No bootstrap: the suggested points have no intervals.",
     ),
     "sum_uncertain": (
-        "在 {draws} 次权重抽样下，{k} 家企业的榜单归属不确定（最可能的结果概率低于 {threshold}）。",
-        "Across {draws} draws of the weights, {k} firms have an uncertain list (their most likely "
-        "outcome has probability below {threshold}).",
+        "{year} 年，在 {draws} 次分值抽样下，{k} 家企业的榜单归属不确定（最可能的结果概率低于 {threshold}）。",
+        "In {year}, across {draws} draws of the points, {k} firms have an uncertain list (their most likely outcome has probability below {threshold}).",
     ),
     # --- data and method -----------------------------------------------------------------------
     "k_base": ("基准框架", "Base framework"),
@@ -182,6 +352,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Method: both frameworks score the same firms. Ranks are compared within each ranking "
         "group (park × stage × year); lists are matched by position (first list to first list).",
     ),
+    "ck_granularity": ("取整粒度", "granularity"),
+    "ck_bounds": ("分值上下限", "bounds"),
+    "ck_max_change": ("最大调整幅度", "max change"),
+    "ck_absolute": ("绝对值", "absolute"),
+    "ck_relative": ("相对比例", "relative"),
+    "ck_groups": ("类别分值约束", "group totals"),
+    "ck_min": ("不低于", "at least"),
+    "ck_max": ("不高于", "at most"),
+    "ck_same_across_stages": ("各阶段分值相同", "same points in every stage"),
+    "ck_nonzero": ("分值不得为零的指标", "indicators kept above zero"),
+    "sep": ("，", ", "),
+    "sep_items": ("；", "; "),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
     "constraints_none": (
         "仅默认约束（分值非负、取整）",
         "defaults only (points ≥ 0, whole points)",
@@ -227,8 +411,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "m_n": ("企业-年度数", "firm-years"),
     "m_events": ("事件数", "events"),
     "m_base_rate": ("事件率", "event rate"),
-    "m_auc_within_group": ("组内AUC", "within-group AUC"),
-    "m_auc_pooled": ("全体AUC", "pooled AUC"),
+    "m_auc_within_group": ("AUC（组内）", "AUC (within group)"),
+    "m_auc_pooled": ("AUC（全体合并）", "AUC (pooled)"),
     "m_pr_auc": ("PR-AUC", "PR-AUC"),
     "m_brier": ("Brier 分数", "Brier score"),
     "m_prec_top5": ("前 5% 精确率", "precision, top 5 %"),
@@ -350,7 +534,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col_seats_candidate": ("候选席位", "Seats (candidate)"),
     "col_share_base": ("基准占比", "Share (base)"),
     "col_share_candidate": ("候选占比", "Share (candidate)"),
-    "col_share_change": ("占比变化（百分点）", "Change (points)"),
+    "col_share_change": ("占比变化", "Change"),
     # --- uncertainty -------------------------------------------------------------------------
     "unc_intro": (
         "对“{framework}”的分值做 {draws} 次随机抽样（{sampler}），每次重新排名，得到每家企业的名次区间（{level}）和进入各榜单的概率。",
@@ -551,8 +735,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "years_range": ("{a}–{b} 年", "{a}–{b}"),
     "years_one": ("{a} 年", "{a}"),
     "pct": ("{v}%", "{v} %"),
-    "pp": ("{v}", "{v}"),
+    "pp": ("{v} 个百分点", "{v} pp"),
 }
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def default_lang(framework: Any) -> str:
+    """``zh`` for a framework with a Chinese name (every shipped one), else ``en``."""
+    name = getattr(framework, "name", None)
+    return "zh" if name is not None and _CJK.search(str(name.zh)) else "en"
 
 
 class Translator:
@@ -622,6 +815,12 @@ class Translator:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"
         return self("pct", v=f"{100 * float(value):.{digits}f}")
+
+    def pp(self, value: Any, digits: int = 1) -> str:
+        """A change of a share in percentage points: 0.012 → ``+1.2 个百分点`` / ``+1.2 pp``."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return self("pp", v=self.signed(100 * float(value), digits))
 
     def years(self, years: Any) -> str:
         """A year range: ``2019–2023 年`` / ``2019–2023``, or the years listed."""

@@ -10,14 +10,15 @@ returned. ``lang`` (``"zh"`` or ``"en"``) chooses the language of titles and lab
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from calibrate.framework import Framework
 from calibrate.framework.model import Name
@@ -31,7 +32,9 @@ from calibrate.report._data import (
     indicator_name,
     metrics_table,
 )
+from calibrate.report.calibration import EditStep
 from calibrate.report.i18n import Translator
+from calibrate.report.industries import industry_name
 
 if TYPE_CHECKING:
     from calibrate.compare import Comparison
@@ -53,12 +56,27 @@ __all__ = [
 
 MSG_STAGE = "no stage {stage!r} in the suggestion; stages are {known}"
 MSG_FIRM = "firm {firm!r} in year {year} is not in the comparison"
+MSG_NO_EDITS = "nothing to plot: the edit path is empty (the calibration block has no edits)"
 MSG_NO_METRICS = (
     "nothing to plot: give a Suggestion, a Comparison with labels, a FitResult or extra metrics"
 )
 
 #: Metrics drawn by :func:`plot_metrics` by default.
 PLOT_METRICS = ("auc_within_group", "prec_top5", "prec_top10", "prec_top20")
+
+
+def _wrap(label: str, width: int = 12) -> str:
+    """A long Latin label broken over lines at spaces (CJK labels are short enough)."""
+    if len(label) <= width or " " not in label:
+        return label
+    lines, line = [], ""
+    for word in label.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join([*lines, line])
 
 
 def _short(name: Any, t: Translator, fallback: str) -> str:
@@ -79,7 +97,18 @@ def _state_label(state: str, fw: Framework, t: Translator) -> str:
 # --- points with intervals ------------------------------------------------------------------------
 
 
-def _stage_rows(suggestion: Suggestion, stage: str) -> pd.DataFrame:
+class PointsSource(Protocol):
+    """Anything with a points table (``indicator, stage, group, name_zh, name_en, current,
+    suggested, low, high``) and the framework it belongs to, e.g. a :class:`Suggestion`."""
+
+    @property
+    def points(self) -> pd.DataFrame: ...
+
+    @property
+    def base(self) -> Framework: ...
+
+
+def _stage_rows(suggestion: PointsSource, stage: str) -> pd.DataFrame:
     pts = suggestion.points
     stages = list(dict.fromkeys(pts["stage"].astype(str)))
     if stage not in stages:
@@ -150,7 +179,7 @@ def _draw_points(
     ax.set_title(title, loc="left")
     if legend:
         handles = _points_legend(t)
-        ax.legend(handles=handles, loc="lower right", fontsize=8)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
 
 
 def _x_limits(frames: list[pd.DataFrame]) -> tuple[float, float]:
@@ -169,7 +198,7 @@ def _x_limits(frames: list[pd.DataFrame]) -> tuple[float, float]:
 
 
 def plot_points_intervals(
-    suggestion: Suggestion, stage: str, ax: Axes | None = None, *, lang: str = "zh"
+    suggestion: PointsSource, stage: str, ax: Axes | None = None, *, lang: str = "zh"
 ) -> Figure:
     """Official and suggested points of every core indicator in one stage, with bootstrap intervals.
 
@@ -204,7 +233,7 @@ def plot_points_intervals(
 
 
 def plot_points_grid(
-    suggestion: Suggestion, stages: list[str] | None = None, *, lang: str = "zh"
+    suggestion: PointsSource, stages: list[str] | None = None, *, lang: str = "zh"
 ) -> Figure:
     """:func:`plot_points_intervals` for several stages side by side (one panel per stage, shared axes).
 
@@ -224,7 +253,9 @@ def plot_points_grid(
     frames = [_stage_rows(suggestion, s) for s in stages]
     n = max(len(f) for f in frames)
     with style.context():
-        fig = Figure(figsize=(2.4 + 1.75 * len(stages), 0.24 * n + 1.5), layout="constrained")
+        fig = Figure(figsize=(2.4 + 2.1 * len(stages), 0.24 * n + 1.5), layout="constrained")
+        # room between panels: the last tick label of one panel must not touch the next's first
+        fig.get_layout_engine().set(wspace=0.12)  # type: ignore[union-attr,call-arg]
         axes = fig.subplots(1, len(stages), sharex=True, sharey=True, squeeze=False)[0]
         for k, (stage, rows) in enumerate(zip(stages, frames, strict=True)):
             name = (
@@ -234,6 +265,7 @@ def plot_points_grid(
             )
             _draw_points(axes[k], rows, t, labels=k == 0, legend=False, title=name)
         axes[0].set_xlim(*_x_limits(frames))
+        axes[0].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, prune="both"))
         handles = _points_legend(t)
         fig.legend(handles=handles, loc="outside lower center", ncols=3)
     style.use_fonts(fig)
@@ -275,6 +307,7 @@ def plot_metrics(
     fit: FitResult | None = None,
     metrics: tuple[str, ...] = PLOT_METRICS,
     lang: str = "zh",
+    title: str | None = None,
 ) -> Figure:
     """Held-out metrics side by side: one group of bars per metric, one bar per way of ranking.
 
@@ -292,6 +325,8 @@ def plot_metrics(
     metrics : tuple of str
         Metric rows to draw (AUC and precision at the top 5 / 10 / 20 % by default).
     lang : {"zh", "en"}
+    title : str, optional
+        What the metrics were computed on (default: "held-out performance"); say which years.
 
     Returns
     -------
@@ -314,6 +349,7 @@ def plot_metrics(
         if table_or_none is None:
             raise ValueError(MSG_NO_METRICS)
         table = table_or_none
+    metrics = tuple(dict.fromkeys(metrics))
     rows = [m for m in metrics if m in table.frame.index]
     frame = table.frame.loc[rows]
     k = frame.shape[1]
@@ -333,8 +369,8 @@ def plot_metrics(
         top = float(np.nanmax(frame.to_numpy(dtype=np.float64))) if frame.size else 1.0
         ax.set_ylim(0, max(1.0, top + 0.08) if math.isfinite(top) else 1.0)
         ax.grid(axis="y")
-        ax.set_title(t("plot_metrics_title"), loc="left")
-        ax.legend(ncols=min(k, 4), loc="upper right", fontsize=7.5)
+        ax.set_title(title or t("plot_metrics_title"), loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
     style.use_fonts(ax)
     return fig
 
@@ -379,7 +415,7 @@ def plot_transitions(comparison: Comparison, ax: Axes | None = None, *, lang: st
                     fontsize=8,
                     color="white" if share[i, j] > 0.6 else "#222222",
                 )
-        ax.set_xticks(np.arange(len(cols)), cols)
+        ax.set_xticks(np.arange(len(cols)), [_wrap(c) for c in cols])
         ax.set_yticks(np.arange(len(rows)), rows)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
@@ -433,6 +469,30 @@ def plot_shap(
 # --- waterfall ------------------------------------------------------------------------------------
 
 
+def _waterfall_steps(change: FirmChange, t: Translator, top: int) -> tuple[list[str], list[float]]:
+    """Bar labels and steps of a waterfall: base, the ``top`` largest components, the rest, candidate."""
+    comp = change.components
+    comp = comp[comp.abs() > 1e-9]
+    order = np.argsort(-comp.abs().to_numpy(), kind="stable")
+    shown = comp.iloc[order[:top]]
+    rest = comp.iloc[order[top:]]
+
+    def label(ident: str) -> str:
+        if ident == BONUS_CAP:
+            return t("driver_bonus_cap")
+        if ident == DEDUCTION:
+            return t("driver_deduction")
+        return _short(change.names.get(ident), t, ident)
+
+    names = [t("wf_base")] + [label(str(i)) for i in shown.index]
+    steps = list(shown.to_numpy(dtype=np.float64))
+    if len(rest):
+        names.append(t("wf_other", n=len(rest)))
+        steps.append(float(rest.sum()))
+    names.append(t("wf_candidate"))
+    return names, steps
+
+
 def plot_waterfall(
     source: Comparison | FirmChange,
     enterprise_id: str | None = None,
@@ -467,25 +527,7 @@ def plot_waterfall(
         if found is None:
             raise ValueError(MSG_FIRM.format(firm=enterprise_id, year=year))
         change = found
-    comp = change.components
-    comp = comp[comp.abs() > 1e-9]
-    order = np.argsort(-comp.abs().to_numpy(), kind="stable")
-    shown = comp.iloc[order[:top]]
-    rest = comp.iloc[order[top:]]
-
-    def label(ident: str) -> str:
-        if ident == BONUS_CAP:
-            return t("driver_bonus_cap")
-        if ident == DEDUCTION:
-            return t("driver_deduction")
-        return _short(change.names.get(ident), t, ident)
-
-    names = [t("wf_base")] + [label(str(i)) for i in shown.index]
-    steps = list(shown.to_numpy(dtype=np.float64))
-    if len(rest):
-        names.append(t("wf_other", n=len(rest)))
-        steps.append(float(rest.sum()))
-    names.append(t("wf_candidate"))
+    names, steps = _waterfall_steps(change, t, top)
     with style.context():
         fig, ax = style.new_axes(ax, (6.4, 0.3 * len(names) + 1.2))
         y = np.arange(len(names))[::-1].astype(np.float64)
@@ -549,6 +591,8 @@ def plot_seat_shares(
     for v in part.index:
         if by == "stage" and str(v) in comparison.base.stage_ids:
             labels.append(t.pick(comparison.base.stage(str(v)).name))
+        elif by == "industry":
+            labels.append(_wrap(industry_name(str(v), lang), 24))
         else:
             labels.append(str(v))
     n = len(part)
@@ -576,7 +620,7 @@ def plot_seat_shares(
         ax.grid(axis="x")
         ax.set_xlabel(t("plot_seats_x"))
         ax.set_title(t("plot_seats_title", dim=dim), loc="left")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style.use_fonts(ax)
     return fig
 
@@ -628,6 +672,54 @@ def plot_rank_intervals(
         ax.set_xlabel(t("plot_ranks_x"))
         ax.set_title(t("plot_ranks_title"), loc="left")
         if k:
-            ax.legend(loc="lower left")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    style.use_fonts(ax)
+    return fig
+
+
+# --- edit path -------------------------------------------------------------------------------------
+
+
+def plot_edit_path(
+    edits: Sequence[EditStep], metric: str, ax: Axes | None = None, *, lang: str = "zh"
+) -> Figure:
+    """Cumulative gain per edit: the change of ``metric`` from step 0, on training and held-out years.
+
+    Parameters
+    ----------
+    edits : sequence of EditStep
+        The edit path of a calibration block (step 0 = the starting framework).
+    metric : str
+        A metric name both ``train`` and ``held_out`` of the steps carry.
+    ax : matplotlib Axes, optional
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    t = Translator(lang)
+    if not edits:
+        raise ValueError(MSG_NO_EDITS)
+    steps = np.array([e.step for e in edits], dtype=np.float64)
+    name = t(f"m_{metric}") if t.has(f"m_{metric}") else metric
+    with style.context():
+        fig, ax = style.new_axes(ax, (6.8, 3.0))
+        for key, color, marker in (
+            ("train", style.COLORS["current"], "s"),
+            ("held_out", style.COLORS["suggested"], "o"),
+        ):
+            vals = np.array(
+                [getattr(e, key).get(metric, math.nan) for e in edits], dtype=np.float64
+            )
+            gain = vals - vals[0]
+            ax.plot(steps, gain, marker=marker, color=color, label=t(f"legend_{key}"))
+        ax.axhline(0.0, color="#bbbbbb", linewidth=0.8, zorder=0)
+        ax.set_xticks(steps, [str(int(x)) for x in steps])
+        ax.set_xlabel(t("plot_edits_x"))
+        ax.set_ylabel(t("plot_edits_y", metric=name))
+        ax.grid(axis="y")
+        ax.set_title(t("plot_edits_title"), loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     style.use_fonts(ax)
     return fig

@@ -37,6 +37,10 @@ __all__ = [
     "cjk_font_family",
     "cjk_font_path",
     "context",
+    "font_face_css",
+    "legend_overlaps_data",
+    "overlapping_texts",
+    "subset_font",
     "new_axes",
     "rc",
     "to_data_uri",
@@ -187,3 +191,94 @@ def to_png(fig: Figure, dpi: int = DPI) -> bytes:
 def to_data_uri(fig: Figure, dpi: int = DPI) -> str:
     """``data:image/png;base64,…`` of ``fig``, for embedding in the HTML report."""
     return "data:image/png;base64," + base64.b64encode(to_png(fig, dpi)).decode("ascii")
+
+
+#: CSS family name of the font embedded in HTML reports (first in the report's font-family).
+EMBEDDED_FAMILY = "calibrate-cjk"
+
+
+def subset_font(text: str) -> bytes:
+    """The report's CJK font cut down to the characters of ``text``, as WOFF bytes.
+
+    fontTools (a matplotlib dependency) does the subsetting; the ``head`` timestamp is kept so
+    the same text always gives the same bytes.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.flavor = "woff"
+    options.desubroutinize = True
+    options.notdef_outline = True
+    buf = io.BytesIO()
+    with TTFont(str(cjk_font_path()), lazy=True, recalcTimestamp=False) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(set(text))))
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(buf)
+    return buf.getvalue()
+
+
+def font_face_css(text: str) -> str:
+    """An ``@font-face`` rule embedding the font subset for ``text`` (base64, no external file)."""
+    payload = base64.b64encode(subset_font(text)).decode("ascii")
+    return (
+        f'@font-face {{ font-family: "{EMBEDDED_FAMILY}"; font-style: normal; font-weight: 400; '
+        f'src: url(data:font/woff;base64,{payload}) format("woff"); }}'
+    )
+
+
+def _renderer(fig: Figure) -> Any:
+    """Draw ``fig`` on an Agg canvas (as :func:`to_png` does) and return its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    with context():
+        canvas.draw()
+    return canvas.get_renderer()
+
+
+def _texts(fig: Figure) -> list[Text]:
+    out = []
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.figure is not None:
+            out.append(text)
+    return out
+
+
+def overlapping_texts(fig: Figure, tolerance: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of visible labels whose drawn boxes overlap (by more than ``tolerance`` pixels).
+
+    The figure is drawn with matplotlib's own renderer, so the boxes are the real text extents
+    in the report's font.
+    """
+    renderer = _renderer(fig)
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _texts(fig)]
+    pairs = []
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i][1], boxes[j][1]
+            dx = min(a.x1, b.x1) - max(a.x0, b.x0)
+            dy = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if dx > tolerance and dy > tolerance:
+                pairs.append((boxes[i][0], boxes[j][0]))
+    return pairs
+
+
+def legend_overlaps_data(fig: Figure) -> bool:
+    """Whether any legend box lies (partly) inside an axes' data area."""
+    renderer = _renderer(fig)
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    for legend in legends:
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            area = ax.get_window_extent(renderer)
+            if (
+                min(box.x1, area.x1) - max(box.x0, area.x0) > 1
+                and min(box.y1, area.y1) - max(box.y0, area.y0) > 1
+            ):
+                return True
+    return False
