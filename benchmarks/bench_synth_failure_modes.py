@@ -99,14 +99,17 @@ def fix_indicator(framework: Framework) -> Framework:
     return wider.with_points({i: points[i] for i in core}, core_budget=budget)
 
 
-def variants(framework: Framework) -> dict[str, Framework]:
-    return {
+def variants(framework: Framework, with_new_column: bool) -> dict[str, Framework]:
+    """The official framework and its repairs ((c) only when the data hold the new column)."""
+    out = {
         "official": framework,
         "fix (a) sign": fix_sign(framework),
         "fix (b) goalpost": fix_goalpost(framework),
-        "fix (c) new indicator": fix_indicator(framework),
-        "fix (a+b+c)": fix_indicator(fix_goalpost(fix_sign(framework))),
     }
+    if with_new_column:
+        out["fix (c) new indicator"] = fix_indicator(framework)
+        out["fix (a+b+c)"] = fix_indicator(fix_goalpost(fix_sign(framework)))
+    return out
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -135,7 +138,7 @@ def evaluate(panel: Panel, framework_id: str, target: str) -> pd.DataFrame:
     official = score(load_framework(framework_id), data)
     group = official.group_code[test]
     rows = {}
-    for name, fw in variants(load_framework(framework_id)).items():
+    for name, fw in variants(load_framework(framework_id), NEW_COLUMN in data.columns).items():
         total = score(fw, data).frame["total"].to_numpy(np.float64)
         rows[name] = ranking_metrics(y[test], total[test], group)
     for name, extra in (("logistic", False), ("logistic + new column", True)):

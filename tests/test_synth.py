@@ -542,7 +542,7 @@ def test_failure_mode_b_goalpost_is_far_below_where_the_outcome_moves(panel, fm_
     for fid in ("national-2024", "longwan-2022"):
         rule = load_framework(fid).indicator("postgrad_share").rule
         assert isinstance(rule, LinearRule) and rule.low == 0 and rule.high == 0.2
-    # full points at a share about half the firms exceed ...
+    # full points at a share that half to three quarters of the firms exceed ...
     share = fm_panel.enterprises["postgrad_share"].dropna()
     assert 0.35 < (share >= 0.2).mean() < 0.75
     # ... while the outcome is flat across the goalpost range and jumps beyond it
