@@ -8,7 +8,9 @@ No logic lives here; every command is a few lines over a library call.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -725,19 +727,42 @@ def run_demo(args: argparse.Namespace) -> int:
 # --- entry point -----------------------------------------------------------------------------
 
 
+_DEBUG_HELP = "show the Python traceback of an unexpected failure (or set CALIBRATE_DEBUG=1)"
+MSG_INTERNAL = (
+    "internal error ({kind}: {text}); this is a bug in calibrate, please report it with the "
+    "command you ran{hint}"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calibrate",
         description="Reproduce, test and re-weight enterprise innovation points policies (企业创新积分制).",
     )
     parser.add_argument("--version", action="version", version=f"calibrate {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (configure, _, help_text) in _COMMANDS.items():
-        configure(sub.add_parser(name, help=help_text, description=help_text))
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return parser
 
 
+def _debugging(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get("CALIBRATE_DEBUG", "") not in {
+        "",
+        "0",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure ends as one message on stderr and an exit code.
+
+    0 success; 2 bad input (a :class:`~calibrate.exceptions.CalibrateError`: the message names
+    the file, row or YAML path and the fix); 1 an unexpected failure (a bug: one line, the
+    traceback only with ``--debug`` or ``CALIBRATE_DEBUG=1``); 130 interrupted (Ctrl-C).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -750,8 +775,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(
+            "interrupted (Ctrl-C); the outputs of this command were not replaced", file=sys.stderr
+        )
         return 130
+    except Exception as exc:
+        debug = _debugging(args)
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
+        hint = "" if debug else " and --debug (which shows the traceback)"
+        print(
+            "error: " + MSG_INTERNAL.format(kind=type(exc).__name__, text=text, hint=hint),
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
