@@ -82,11 +82,42 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
 
 
 def _write_table(frame: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, encoding="utf-8")
+    from calibrate._io import write_table
+
+    write_table(frame, path)
+
+
+#: Input options whose files must never be overwritten by an output.
+_INPUT_OPTIONS = ("data", "events", "framework", "base", "candidate", "constraints", "experiment")
+#: Commands whose ``--out`` is a folder (the others write a file).
+_FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo"})
+
+
+def _suggest_siblings(out: str) -> list[tuple[str, str]]:
+    stem = Path(out).with_suffix("")
+    return [("--out (diff)", f"{stem}.diff.csv"), ("--out (points)", f"{stem}.points.csv")]
+
+
+def _guard_outputs(args: argparse.Namespace) -> None:
+    """Refuse unsafe ``--out`` / ``--rejects`` paths before any work (see :mod:`calibrate._io`)."""
+    from calibrate._io import check_outputs, table_format
+
+    inputs = [getattr(args, o) for o in _INPUT_OPTIONS if isinstance(getattr(args, o, None), str)]
+    files: list[tuple[str, str]] = []
+    folders: list[tuple[str, str]] = []
+    out = getattr(args, "out", None)
+    if out is not None:
+        (folders if args.command in _FOLDER_OUT else files).append(("--out", out))
+        if args.command == "suggest":
+            files += _suggest_siblings(out)
+    rejects = getattr(args, "rejects", None)
+    if rejects is not None:
+        files.append(("--rejects", rejects))
+    check_outputs(inputs, files, folders)
+    if args.command == "score" and out is not None:
+        table_format(out, "--out")
+    if rejects is not None:
+        table_format(rejects, "--rejects")
 
 
 # --- frameworks ------------------------------------------------------------------------------
@@ -238,8 +269,12 @@ def run_synth(args: argparse.Namespace) -> int:
     config = SynthConfig(
         enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
     )
+    from calibrate._io import output_folder
+
     panel = generate(config, progress=not args.no_progress)
-    paths = panel.write(args.out, fmt=args.format)
+    with output_folder(args.out) as tmp:
+        written = panel.write(tmp, fmt=args.format)
+    paths = {name: Path(args.out) / p.relative_to(tmp) for name, p in written.items()}
     _print(
         f"{len(panel.enterprises):,} enterprise-years, {panel.enterprises['enterprise_id'].nunique():,} firms, "
         f"{args.parks} parks, {args.years[0]}-{args.years[1]}; {len(panel.events):,} events"
@@ -416,11 +451,14 @@ def run_suggest(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
     )
+    from calibrate._io import output_files, write_table_to
+
     out = Path(args.out)
-    result.save(out)
     stem = out.with_suffix("")
-    _write_table(result.diff(), Path(f"{stem}.diff.csv"))
-    _write_table(result.points, Path(f"{stem}.points.csv"))
+    with output_files([out, *(p for _, p in _suggest_siblings(args.out))]) as (yml, dif, pts):
+        result.save(yml)
+        write_table_to(result.diff(), dif, "csv")
+        write_table_to(result.points, pts, "csv")
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
         f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
@@ -518,22 +556,7 @@ def run_fit(args: argparse.Namespace) -> int:
     _print(fitted.by_year.round(4).to_string())
     extra: list[Path] = []
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        fitted.by_year.to_csv(out / "metrics_by_year.csv")
-        extra.append(out / "metrics_by_year.csv")
-        if args.model == "lightgbm":
-            from calibrate.explain import shap_importance
-
-            last = max(fitted.estimators)
-            shap = shap_importance(
-                fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed
-            )
-            shap.importance.to_csv(out / "shap_importance.csv")
-            extra.append(out / "shap_importance.csv")
-            _print(
-                f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
-            )
+        extra = _write_fit_outputs(args, fitted, X)
     if not args.no_track:
         from calibrate.tracking import Tracker
 
@@ -551,6 +574,30 @@ def run_fit(args: argparse.Namespace) -> int:
         if run is not None:
             _print(f"MLflow run {run.run_id} in {run.uri}")
     return 0
+
+
+def _write_fit_outputs(args: argparse.Namespace, fitted: Any, X: Any) -> list[Path]:
+    """Per-year metrics (and SHAP importance) into ``--out``, replaced as a set."""
+    from calibrate._io import output_folder
+
+    out = Path(args.out)
+    names = ["metrics_by_year.csv"]
+    with output_folder(out) as tmp:
+        fitted.by_year.to_csv(tmp / "metrics_by_year.csv", encoding="utf-8-sig")
+        if args.model == "lightgbm":
+            from calibrate.explain import shap_importance
+
+            last = max(fitted.estimators)
+            shap = shap_importance(
+                fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed
+            )
+            shap.importance.to_csv(tmp / "shap_importance.csv", encoding="utf-8-sig")
+            names.append("shap_importance.csv")
+    if "shap_importance.csv" in names:
+        _print(
+            f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
+        )
+    return [out / n for n in names]
 
 
 # --- compare ---------------------------------------------------------------------------------
@@ -584,10 +631,14 @@ def run_compare(args: argparse.Namespace) -> int:
     result = compare(
         base, cand, table.frame, events=events, target=args.target, horizon=args.horizon
     )
-    paths = result.write(args.out, fmt=args.format)
-    summary = paths.get("summary")
-    if summary is not None:
-        _print(Path(summary).read_text(encoding="utf-8"))
+    from calibrate._io import output_folder
+
+    with output_folder(args.out) as tmp:
+        paths = result.write(tmp, fmt=args.format)
+        summary = paths.get("summary")
+        text = Path(summary).read_text(encoding="utf-8") if summary is not None else None
+    if text is not None:
+        _print(text)
     _print(f"tables -> {args.out}")
     return 0
 
@@ -770,6 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _, handler, _ = _COMMANDS[args.command]
     try:
+        _guard_outputs(args)
         return handler(args)
     except CalibrateError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ __all__ = [
     "ExperimentError",
     "FrameworkError",
     "LeakageError",
+    "OutputError",
     "Problem",
     "ProblemsError",
 ]
@@ -89,3 +90,9 @@ class ExperimentError(ProblemsError):
 
 class LeakageError(CalibrateError):
     """A feature or label would use information dated after the scoring year."""
+
+
+class OutputError(ProblemsError):
+    """An output path cannot be written safely (it is an input, a folder, read-only, full …)."""
+
+    kind = "output"
