@@ -269,3 +269,186 @@ def test_an_interrupted_file_set_keeps_every_previous_file(tmp_path: Path) -> No
         raise RuntimeError("killed half way")
     assert a.read_text("utf-8") == b.read_text("utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.diff.csv", "x.yaml"]
+
+
+# --- files that are not what they claim ------------------------------------------------------
+
+
+def _bad_csv(tmp_path: Path, content: bytes | str, name: str = "firms.csv") -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return path
+
+
+def _expect_score_fails(path: Path, place: str | list[str], found: str | list[str]) -> None:
+    out = path.parent / "scores.csv"
+    expect_bad_input(_score(path, out), place=place, found=found, inputs=[path], absent=[out])
+
+
+def _ok_score(path: Path, *extra: str) -> str:
+    out = path.parent / "scores.csv"
+    run = run_cli(_score(path, out, *extra), in_process=True)
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+    return run.out
+
+
+ROWS = _rows()
+HEADER = ",".join(COLUMNS)
+
+
+def _lines(rows: list[list[str]] = ROWS) -> list[str]:
+    return [",".join(r) for r in rows]
+
+
+def _with_cell(column: str, value: str, row: int = 2) -> str:
+    rows = [list(r) for r in ROWS]
+    rows[row - 2][COLUMNS.index(column)] = value
+    return _csv(rows)
+
+
+FILE_CASES = {
+    "zero-bytes": (b"", "firms.csv", "0 bytes"),
+    "header-only": (HEADER + "\n", "firms.csv", "no data rows"),
+    "blank-lines-only": ("\n\n  \n", "firms.csv", "no header row"),
+    "ragged-long": (
+        "\n".join([HEADER, *_lines()[:2], _lines()[2] + ",9", *_lines()[3:]]) + "\n",
+        "firms.csv, line 4",
+        "11 cells but the header (line 1) has 10",
+    ),
+    "ragged-short": (
+        "\n".join([HEADER, _lines()[0], _lines()[1].rsplit(",", 1)[0]]) + "\n",
+        "firms.csv, line 3",
+        "9 cells",
+    ),
+    "bom-then-gbk": (
+        b"\xef\xbb\xbf" + (HEADER + "\n" + _lines()[0].replace("p1", "园区") + "\n").encode("gbk"),
+        "firms.csv, line 2",
+        "byte-order mark",
+    ),
+    "mixed-encodings": (
+        (HEADER + "\n" + _lines()[0].replace("p1", "园区") + "\n").encode("utf-8")
+        + (_lines()[1].replace("p1", "园区") + "\n").encode("gbk"),
+        "firms.csv, line 3",
+        ["mixes encodings", "line 2 is UTF-8"],
+    ),
+    "blank-lines-keep-editor-rows": (
+        "\n".join([HEADER, _lines()[0], "", "", _with_cell("revenue", "abc", 3).split("\n")[2]])
+        + "\n",
+        "firms.csv, row 5, column revenue",
+        "'abc' is not a number",
+    ),
+    "duplicate-columns": (
+        "\n".join([HEADER + ",revenue", *(line + ",5" for line in _lines())]) + "\n",
+        "firms.csv, line 1",
+        "'revenue' appears 2 times (columns 4, 11)",
+    ),
+    "stray-spaces": (
+        _csv(ROWS).replace("revenue,", " revenue ,", 1),
+        "column revenue",
+        ["found ' revenue '", "stray spaces", "rename it to 'revenue'"],
+    ),
+    "full-width": (
+        _csv(ROWS).replace("revenue,", "ｒｅｖｅｎｕｅ,", 1),
+        "column revenue",
+        ["full-width characters", "rename it to 'revenue'"],
+    ),
+    "no-header-row": (
+        "\n".join(_lines()) + "\n",
+        "firms.csv, line 1",
+        ["no header row naming enterprise_id", "line 1 reads '9"],
+    ),
+    "park-missing": (
+        _csv([r[:2] + r[3:] for r in ROWS], COLUMNS[:2] + COLUMNS[3:]),
+        "column park",
+        "ranks firms within (park, stage, year)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_csv_that_is_not_what_it_claims(tmp_path: Path, case: str) -> None:
+    content, place, found = FILE_CASES[case]
+    _expect_score_fails(_bad_csv(tmp_path, content), place, found)
+
+
+VALUE_CASES = {
+    "inf": ("rd_intensity", "inf", "'inf' is infinite"),
+    "minus-inf": ("rd_intensity", "-inf", "'-inf' is infinite"),
+    "infinity": ("vc_financing", "Infinity", "'Infinity' is infinite"),
+    "nan": ("rd_intensity", "NaN", "'NaN' is a way of writing 'missing'"),
+    "na": ("vc_financing", "#N/A", "'#N/A' is a way of writing 'missing'"),
+    "dash": ("vc_financing", "—", "way of writing 'missing'"),
+    "bool-in-money": ("revenue", "TRUE", "'TRUE' is a yes/no value, not an amount"),
+    "yes-in-money": ("vc_financing", "是", "yes/no value"),
+    "year-zero": ("year", "0", "year 0 is implausible"),
+    "year-99999": ("year", "99999", "year 99999 is implausible"),
+    "year-negative": ("year", "-2023", "year -2023 is implausible"),
+    "year-1e3": ("year", "1e3", "year 1e3 is implausible"),
+    "year-fraction": ("year", "2021.5", "is not a whole number"),
+    "units-in-cell": ("revenue", "12万", "'12万' is not a number"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+def test_bad_values_name_row_and_column(tmp_path: Path, case: str) -> None:
+    column, value, found = VALUE_CASES[case]
+    path = _bad_csv(tmp_path, _with_cell(column, value, row=5))
+    _expect_score_fails(path, f"firms.csv, row 5, column {column}", found)
+
+
+def test_flags_may_be_yes_no(tmp_path: Path) -> None:
+    path = _bad_csv(tmp_path, _with_cell("env_violation", "是", row=3))
+    assert "scored 24 enterprise-years" in _ok_score(path)
+
+
+def test_ids_that_are_not_credit_codes_are_one_grouped_message(tmp_path: Path) -> None:
+    rows = [[f"F{i:03d}", *r[1:]] for i, r in enumerate(ROWS)]
+    path = _bad_csv(tmp_path, _csv(rows))
+    run = expect_bad_input(
+        _score(path, tmp_path / "o.csv"),
+        place="firms.csv, rows 2, 3, 4, 5, 6 …, column enterprise_id",
+        found=["24 ids are not valid", "'F000', 'F001', 'F002'", "--no-id-check"],
+        inputs=[path],
+    )
+    assert len(run.err.splitlines()) == 2  # the heading and one problem, not 24
+    assert "scored 24" in _ok_score(path, "--no-id-check")
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_csv_are_read_and_said(tmp_path: Path, sep: str) -> None:
+    path = _bad_csv(tmp_path, _csv(ROWS, sep=sep))
+    out = _ok_score(path)
+    assert "scored 24 enterprise-years" in out
+    assert ("semicolon" if sep == ";" else "tab") + "-separated" in out
+
+
+def test_title_rows_above_the_header_are_found_and_said(tmp_path: Path) -> None:
+    text = "企业创新积分 2023 年度数据\n,,,\n" + _with_cell("revenue", "abc", row=4)
+    path = _bad_csv(tmp_path, text)
+    _expect_score_fails(path, "firms.csv, row 6, column revenue", "'abc' is not a number")
+    path.write_text("企业创新积分 2023 年度数据\n" + _csv(ROWS), encoding="utf-8")
+    assert "header found on line 2; the 1 row(s) above it were skipped" in _ok_score(path)
+
+
+def test_gbk_file_is_read_whole(tmp_path: Path) -> None:
+    text = _csv([[*r[:2], "园区", *r[3:]] for r in ROWS])
+    path = _bad_csv(tmp_path, text.encode("gbk"))
+    assert "scored 24 enterprise-years" in _ok_score(path)
+
+
+def test_rejects_keep_rows_in_equal_rows_out_plus_rejects(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    rows[3][3] = "abc"
+    rows[7][1] = "99999"
+    rows[9][0] = "not-a-code"
+    path = _bad_csv(tmp_path, _csv(rows))
+    rejects = tmp_path / "rejects.csv"
+    out = _ok_score(path, "--rejects", str(rejects))
+    kept = pd.read_csv(tmp_path / "scores.csv")
+    bad = pd.read_csv(rejects)
+    assert len(kept) + len(bad) == len(rows)
+    assert bad["source_row"].tolist() == [5, 9, 11]
+    assert "3 of 24 rows rejected" in out

@@ -43,6 +43,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         "--data", required=True, help="enterprise-year table: .csv (UTF-8/GBK), .xlsx or .parquet"
     )
     p.add_argument("--encoding", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK)")
+    p.add_argument("--sheet", help="workbook sheet to read (needed when several sheets hold data)")
     p.add_argument(
         "--money-unit",
         choices=["wan", "yuan"],
@@ -72,6 +73,7 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
         money_unit=args.money_unit,
         id_check="none" if args.no_id_check else "uscc",
         on_error="reject" if args.rejects else "raise",
+        sheet=args.sheet,
     )
     for note in table.notes:
         _print(f"note: {note}")
@@ -79,6 +81,18 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
         _write_table(table.rejects, Path(args.rejects))
         _print(f"{len(table.rejects)} of {table.n_read} rows rejected -> {args.rejects}")
     return table
+
+
+def _load_events(args: argparse.Namespace, table: Any) -> Any:
+    """The events table; every note and every unused or censoring-moving event is a warning."""
+    from calibrate.outcomes import event_coverage
+
+    events = _load_events(args, table)
+    target, horizon = getattr(args, "target", None), getattr(args, "horizon", 1)
+    coverage = event_coverage(table.frame, events.frame, target, horizon)
+    for line in [*events.notes, *coverage]:
+        print(f"warning: {events.source}: {line}", file=sys.stderr)
+    return events
 
 
 def _write_table(frame: Any, path: Path) -> None:
@@ -428,13 +442,12 @@ def _span(years: tuple[int, int] | None) -> list[int] | None:
     "suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest
 )
 def run_suggest(args: argparse.Namespace) -> int:
-    from calibrate.data import load_events
     from calibrate.framework import load_framework
     from calibrate.suggest import suggest
 
     f = load_framework(args.framework)
     table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding)
+    events = _load_events(args, table)
     result = suggest(
         f,
         table.frame,
@@ -515,7 +528,7 @@ def _cfg_fit(p: argparse.ArgumentParser) -> None:
 
 @command("fit", "fit an outcome model with out-of-time validation (and SHAP drivers)", _cfg_fit)
 def run_fit(args: argparse.Namespace) -> int:
-    from calibrate.data import fingerprint, load_events
+    from calibrate.data import fingerprint
     from calibrate.framework import load_framework
     from calibrate.models import (
         MonotoneGBM,
@@ -529,9 +542,11 @@ def run_fit(args: argparse.Namespace) -> int:
 
     f = load_framework(args.framework)
     table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding).frame
+    events = _load_events(args, table).frame
     result = score(f, table.frame, source=table.source)
     labels = make_labels(table.frame, events, args.target, args.horizon)
+    for note in labels.notes:
+        _print(f"note: {note}")
     mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
     X = features_from_scores(result, kind="fractions")[mask]
     y = labels.frame["label"].to_numpy()[mask].astype("int8")
@@ -619,12 +634,11 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
 )
 def run_compare(args: argparse.Namespace) -> int:
     from calibrate.compare import compare
-    from calibrate.data import load_events
     from calibrate.framework import load_framework
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
     table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    events = _load_events(args, table).frame if args.events else None
     if (events is None) != (args.target is None):
         print("error: give --events and --target together (or neither)", file=sys.stderr)
         return 2
@@ -669,7 +683,6 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
 )
 def run_report(args: argparse.Namespace) -> int:
     from calibrate.compare import compare
-    from calibrate.data import load_events
     from calibrate.framework import load_framework
     from calibrate.report import ReportInputs, build_report
     from calibrate.scoring import score
@@ -677,7 +690,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
     table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    events = _load_events(args, table).frame if args.events else None
     base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
     comparison = compare(
         base,
