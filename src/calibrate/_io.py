@@ -146,11 +146,20 @@ def _sigint_held() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _temp_name(path: Path) -> Path:
+    """An empty temporary file beside ``path`` with the permissions a new file would get."""
     fd, name = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
     )
     os.close(fd)
+    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o666 & ~_umask()
+    os.chmod(name, mode)
     return Path(name)
 
 
@@ -273,6 +282,7 @@ def output_folder(path: str | Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp.", dir=target.parent))
+        os.chmod(temp, 0o777 & ~_umask())
     except OSError as exc:
         raise _problem(target, MSG_WRITE_FAILED.format(reason=_reason(exc))) from None
     try:

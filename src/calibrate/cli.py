@@ -85,9 +85,10 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
 
 def _load_events(args: argparse.Namespace, table: Any) -> Any:
     """The events table; every note and every unused or censoring-moving event is a warning."""
+    from calibrate.data import load_events
     from calibrate.outcomes import event_coverage
 
-    events = _load_events(args, table)
+    events = load_events(args.events, encoding=args.encoding)
     target, horizon = getattr(args, "target", None), getattr(args, "horizon", 1)
     coverage = event_coverage(table.frame, events.frame, target, horizon)
     for line in [*events.notes, *coverage]:
