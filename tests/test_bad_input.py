@@ -20,6 +20,7 @@ import pytest
 from calibrate import _io, cli
 from calibrate.exceptions import DataContractError, OutputError, Problem
 from calibrate.ids import make_uscc
+from calibrate.outcomes import event_coverage, make_labels
 from helpers_cli import expect_bad_input, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -452,3 +453,184 @@ def test_rejects_keep_rows_in_equal_rows_out_plus_rejects(tmp_path: Path) -> Non
     assert len(kept) + len(bad) == len(rows)
     assert bad["source_row"].tolist() == [5, 9, 11]
     assert "3 of 24 rows rejected" in out
+
+
+# --- workbooks and parquet -------------------------------------------------------------------
+
+
+def _typed(rows: list[list[str]]) -> list[list[object]]:
+    """Cells as Excel holds them: numbers as numbers, ids and parks as text."""
+    return [[r[0], int(r[1]), r[2], *(float(v) for v in r[3:])] for r in rows]
+
+
+def _book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_xlsx_data_on_the_second_sheet_is_read_and_said(tmp_path: Path) -> None:
+    path = _book(tmp_path / "firms.xlsx", {"说明": [], "数据": [COLUMNS, *_typed(ROWS)]})
+    assert "read sheet '数据', the only sheet with data" in _ok_score(path)
+
+
+def test_xlsx_data_on_several_sheets_needs_sheet(tmp_path: Path) -> None:
+    data = [COLUMNS, *_typed(ROWS)]
+    path = _book(tmp_path / "firms.xlsx", {"2021": data[:13], "2022": [COLUMNS, *data[13:]]})
+    _expect_score_fails(path, "firms.xlsx", ["data on 2 sheets", "'2021': 13 rows", "--sheet"])
+    assert "scored 12 enterprise-years" in _ok_score(path, "--sheet", "2022")
+    expect_bad_input(
+        _score(path, tmp_path / "o.csv", "--sheet", "nope"),
+        place="firms.xlsx",
+        found="no sheet named 'nope'; its sheets are '2021', '2022'",
+        inputs=[path],
+    )
+
+
+def test_xlsx_title_and_group_rows_above_the_header(tmp_path: Path) -> None:
+    rows = _typed(ROWS)
+    rows[2][3] = "abc"
+    title = ["2023 年企业创新积分"] + [None] * 9
+    groups = [None, None, None, "财务", "研发", None, None, None, "扣分", None]
+    path = _book(tmp_path / "firms.xlsx", {"Sheet1": [title, groups, COLUMNS, *rows]})
+    _expect_score_fails(path, "firms.xlsx, row 6, column revenue", "'abc' is not a number")
+
+
+def test_xlsx_formula_without_a_saved_value(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(r) for r in _typed(ROWS)]
+    rows[1][3] = "=D2*2"
+    path = _book(tmp_path / "firms.xlsx", {"Sheet1": [COLUMNS, *rows]})
+    _expect_score_fails(path, "firms.xlsx, sheet Sheet1, row 3, column 4", "formula =D2*2")
+
+
+def test_xlsx_boolean_in_a_money_column(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(r) for r in _typed(ROWS)]
+    rows[0][6] = True  # vc_financing, 万元
+    path = _book(tmp_path / "firms.xlsx", {"Sheet1": [COLUMNS, *rows]})
+    _expect_score_fails(path, "firms.xlsx, row 2, column vc_financing", "yes/no value")
+
+
+def test_xlsx_boolean_in_a_flag_column_is_fine(tmp_path: Path) -> None:
+    rows: list[list[object]] = [list(r) for r in _typed(ROWS)]
+    rows[0][8] = True  # env_violation, a penalty flag
+    path = _book(tmp_path / "firms.xlsx", {"Sheet1": [COLUMNS, *rows]})
+    assert "scored 24" in _ok_score(path)
+
+
+def test_csv_named_xlsx(tmp_path: Path) -> None:
+    path = _bad_csv(tmp_path, _csv(ROWS), name="firms.xlsx")
+    _expect_score_fails(path, "firms.xlsx", "is a text (CSV) file; rename it to .csv")
+
+
+def test_truncated_xlsx(tmp_path: Path) -> None:
+    path = _book(tmp_path / "firms.xlsx", {"Sheet1": [COLUMNS, *_typed(ROWS)]})
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    _expect_score_fails(path, "firms.xlsx", "not a readable .xlsx workbook")
+
+
+def _parquet(path: Path, names: list[str] | None = None) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    typed = _typed(ROWS)
+    columns = [pa.array([r[i] for r in typed]) for i in range(len(COLUMNS))]
+    pq.write_table(pa.Table.from_arrays(columns, names=names or COLUMNS), path)
+    return path
+
+
+@pytest.mark.parametrize("how", ["truncated", "text"])
+def test_damaged_parquet(tmp_path: Path, how: str) -> None:
+    path = _parquet(tmp_path / "firms.parquet")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if how == "truncated" else _csv(ROWS).encode())
+    _expect_score_fails(path, "firms.parquet", "not a readable Parquet file")
+
+
+def test_parquet_with_duplicate_column_names(tmp_path: Path) -> None:
+    names = [*COLUMNS[:-1], "revenue"]
+    path = _parquet(tmp_path / "firms.parquet", names)
+    _expect_score_fails(path, "firms.parquet", "'revenue' appears 2 times (columns 4, 10)")
+
+
+def test_parquet_with_infinity(tmp_path: Path) -> None:
+    path = _parquet(tmp_path / "firms.parquet")
+    frame = pd.read_parquet(path)
+    frame.loc[3, "rd_intensity"] = float("-inf")
+    frame.to_parquet(path)
+    _expect_score_fails(path, "firms.parquet, row 5, column rd_intensity", "is infinite")
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def _compare(data: Path, events: Path, out: Path, target: str = "hte_certified") -> list[str]:
+    return [
+        "compare",
+        "--base",
+        str(MINI),
+        "--candidate",
+        str(MINI),
+        "--data",
+        str(data),
+        "--events",
+        str(events),
+        "--target",
+        target,
+        "--out",
+        str(out),
+    ]
+
+
+def _events(tmp_path: Path, rows: list[tuple[str, int, str]]) -> Path:
+    path = tmp_path / "events.csv"
+    lines = ["enterprise_id,year,event", *(f"{i},{y},{e}" for i, y, e in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_empty_events_file(good: Path, tmp_path: Path) -> None:
+    events = _events(tmp_path, [])
+    expect_bad_input(
+        _compare(good, events, tmp_path / "cmp"),
+        place="events.csv",
+        found="no data rows",
+        inputs=[good, events],
+        absent=[tmp_path / "cmp"],
+    )
+
+
+def test_unused_events_are_counted_and_warned(good: Path, tmp_path: Path) -> None:
+    ids = _ids(12)
+    events = _events(
+        tmp_path,
+        [
+            (ids[0], 2022, " HTE_Certified"),  # padded and cased: read as hte_certified
+            (ids[1], 2022, "hte_certified"),
+            ("91330303MA2XXXXX0X", 2022, "hte_certified"),  # a firm not in the table
+            (ids[2], 2015, "loan_granted"),  # before every window
+            (ids[3], 2030, "hte_certified"),  # after the last data year + horizon
+        ],
+    )
+    run = run_cli(_compare(good, events, tmp_path / "cmp"), in_process=True)
+    assert run.code == 0, run.err
+    warnings = [line for line in run.err.splitlines() if line.startswith("warning: events.csv")]
+    assert any("' HTE_Certified' → 'hte_certified' (1 rows)" in w for w in warnings)
+    assert any("1 event(s) of 1 firm(s) not in the enterprise table" in w for w in warnings)
+    assert any("1 event(s) are dated before" in w for w in warnings)
+    assert any("1 event(s) are dated after 2023" in w for w in warnings)
+
+
+def test_all_events_before_the_first_year_is_said() -> None:
+    firms = pd.DataFrame({"enterprise_id": ["a", "b"], "year": [2021, 2022]})
+    events = pd.DataFrame({"enterprise_id": ["a"], "year": [2019], "event": ["x"]})
+    (line,) = event_coverage(firms, events, "x")
+    assert line.startswith("all 1 event(s) are dated before 2022")
+    with pytest.raises(DataContractError, match="all 1 event"):
+        make_labels(firms, events, "x", source="firms.csv", events_source="events.csv")

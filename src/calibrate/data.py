@@ -459,11 +459,11 @@ def _read_parquet(path: Path) -> _Raw:
     import pyarrow.parquet as pq
 
     try:
+        _check_columns(path.name, list(pq.read_schema(path).names), path.name)
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise _fail(path, MSG_BAD_PARQUET.format(reason=reason)) from None
-    _check_columns(path.name, list(table.column_names), path.name)
     frame = table.to_pandas()
     if not len(frame):
         raise _fail(path, MSG_NO_ROWS)

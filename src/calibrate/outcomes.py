@@ -676,6 +676,9 @@ def make_labels(
     last = int(ev["year"].max()) if last_year is None else int(last_year)
     n = len(enterprises)
     if n and last < int(years.min()):
+        if last_year is None:  # the events file itself ends before the data starts: bad input
+            where = Problem(f"{events_source}, column year", event_coverage(enterprises, ev)[-1])
+            raise DataContractError(events_source, [where])
         raise ValueError(MSG_LAST_YEAR.format(last=last, first=int(years.min())))
 
     # Events of firms outside the enterprise table get code -1 and are ignored.
