@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from calibrate import _io, cli
-from calibrate.exceptions import DataContractError, OutputError, Problem
+from calibrate.constraints import ConstraintSet
+from calibrate.exceptions import ConstraintError, DataContractError, OutputError, Problem
 from calibrate.ids import make_uscc
 from calibrate.outcomes import event_coverage, make_labels
 from helpers_cli import expect_bad_input, run_cli
@@ -634,3 +636,167 @@ def test_all_events_before_the_first_year_is_said() -> None:
     assert line.startswith("all 1 event(s) are dated before 2022")
     with pytest.raises(DataContractError, match="all 1 event"):
         make_labels(firms, events, "x", source="firms.csv", events_source="events.csv")
+
+
+# --- YAML, experiments, constraints, options -------------------------------------------------
+
+_BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+    for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+YAML_CASES = {
+    "alias-bomb": (_BOMB, "line 6", "refused before expanding"),
+    "alias-loop": ("a: &x [1, *x]\n", "line 1", "contains itself"),
+    "deep-nesting": ("a: " + "[" * 60 + "]" * 60 + "\n", "line 1", "nested more than 40"),
+    "complex-key": ("? {a: 1}\n: 2\n", "line 1", "a key must be plain text"),
+    "list-document": ("- 1\n- 2\n", "<top>", "expected a mapping"),
+    "scalar-document": ("just text\n", "<top>", "expected a mapping"),
+    "yaml11-exponent": ("core_budget: 1e2\n", "line 1, column 14", "(1.0e2)"),
+    "duplicate-key": ("id: a\nid: b\n", "line 2", "duplicate key 'id'"),
+    "syntax": ("a: [1, 2\n", "line 2", "not valid YAML"),
+    "not-utf8": ("名称: 甲\n".encode("gbk"), "<file>", "save the file as UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_bad_yaml_is_refused_with_its_line(tmp_path: Path, case: str) -> None:
+    text, place, found = YAML_CASES[case]
+    path = tmp_path / "policy.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    run = expect_bad_input(
+        ["validate", str(path)], place=[str(path), place], found=found, inputs=[path]
+    )
+    assert len(run.err) < 600  # never a message built from an expanded alias
+    assert "lol, lol" not in run.err
+
+
+EXPERIMENT = {
+    "name": "x",
+    "framework": "longwan-2022",
+    "data": {"synth": {"enterprises": 50, "parks": 1, "years": "2019-2021", "seed": 1}},
+    "target": "hte_certified",
+}
+EXPERIMENT_CASES: dict[str, tuple[dict[str, object], str, str]] = {
+    "horizon-text": ({"horizon": "1"}, "horizon", "write it without quotes: 1"),
+    "horizon-zero": ({"horizon": 0}, "horizon", "expected a number >= 1, found 0"),
+    "bootstrap-float": ({"bootstrap": 1.5}, "bootstrap", "expected a whole number"),
+    "seed-bool": ({"seed": True}, "seed", "expected a whole number, found true/false"),
+    "models-text": ({"models": "lightgbm"}, "models", "expected a list"),
+    "models-unknown": ({"models": ["xgboost"]}, "models[0]", "choose 'logistic' or 'lightgbm'"),
+    "report-list": ({"report": ["zh"]}, "report", "expected a mapping"),
+    "report-lang": ({"report": {"lang": "fr"}}, "report.lang", "choose 'zh' or 'en'"),
+    "tracking-flag": ({"tracking": {"enabled": "yes"}}, "tracking.enabled", "true or false"),
+    "name-list": ({"name": ["a"]}, "name", "expected text, found a list"),
+    "synth-text": (
+        {"data": {"synth": {"enterprises": "many"}}},
+        "data.synth.enterprises",
+        "expected a whole number, found the text 'many'",
+    ),
+    "synth-years": ({"data": {"synth": {"years": "2019..2021"}}}, "data.synth.years", "2018-2024"),
+    "unknown-key": ({"horizn": 2}, "horizn", "unknown key"),
+    "constraint-text": (
+        {"constraints": {"max_change": {"absolute": "10"}}},
+        "constraints.max_change.absolute",
+        "write it without quotes: 10",
+    ),
+    "constraint-negative": (
+        {"constraints": {"max_change": {"absolute": -1}}},
+        "constraints.max_change.absolute",
+        "cannot be negative",
+    ),
+    "constraint-nan": (
+        {"constraints": {"granularity": float("nan")}},
+        "constraints.granularity",
+        "finite",
+    ),
+    "direction": ({"direction": "up"}, "direction", "choose 'higher' or 'lower'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPERIMENT_CASES))
+def test_experiment_wrong_types_name_the_path_and_fix(tmp_path: Path, case: str) -> None:
+    change, place, found = EXPERIMENT_CASES[case]
+    doc = {**EXPERIMENT, **change}
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    expect_bad_input(
+        ["run", str(path)], place=[str(path), place], found=found, inputs=[path], cwd=tmp_path
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_experiment_that_is_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("- name: x\n", encoding="utf-8")
+    expect_bad_input(["run", str(path)], place="<top>", found="expected a mapping", inputs=[path])
+
+
+CONSTRAINT_CASES = {
+    "absolute-text": ({"max_change": {"absolute": "10"}}, "max_change.absolute", "without quotes"),
+    "relative-negative": ({"max_change": {"relative": -0.5}}, "max_change.relative", "negative"),
+    "granularity-nan": ({"granularity": float("nan")}, "granularity", "finite"),
+    "granularity-inf": ({"granularity": float("inf")}, "granularity", "finite"),
+    "bound-min-above-max": (
+        {"bounds": {"x": {"min": 9, "max": 3}}},
+        "bounds.x",
+        "min 9 is above max 3",
+    ),
+    "group-min-above-max": (
+        {"groups": {"tech": {"min": 60, "max": 40}}},
+        "groups.tech",
+        "above max",
+    ),
+    "max-change-text": ({"max_change": "10"}, "max_change", "expected {absolute: points}"),
+    "nonzero-text": ({"nonzero": "rd"}, "nonzero", "expected a list"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONSTRAINT_CASES))
+def test_constraint_values_never_vanish(case: str) -> None:
+    raw, place, found = CONSTRAINT_CASES[case]
+    with pytest.raises(ConstraintError) as info:
+        ConstraintSet.from_dict(raw, "c.yaml")
+    assert [p.where for p in info.value.problems] == [place]
+    assert found in info.value.problems[0].message
+
+
+def _suggest(good: Path, events: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "suggest",
+        "--framework",
+        str(MINI),
+        "--data",
+        str(good),
+        "--events",
+        str(events),
+        "--target",
+        "hte_certified",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "place", "found"),
+    [
+        (["--max-change", "-1"], "max_change.absolute", "cannot be negative"),
+        (["--granularity", "nan"], "granularity", "finite"),
+        (["--group-min", "tech=500"], "group tech", "loosen the group limits"),
+        (["--horizon", "0"], "--horizon", "give 1 or more years"),
+        (["--test-years", "2030"], "--test-years", "no rows for 2030 (its years: 2021-2022)"),
+    ],
+)
+def test_suggest_options_are_checked(
+    good: Path, tmp_path: Path, extra: list[str], place: str, found: str
+) -> None:
+    events = _events(tmp_path, [(_ids(12)[0], 2022, "hte_certified")])
+    out = tmp_path / "new.yaml"
+    expect_bad_input(
+        _suggest(good, events, out, *extra),
+        place=place,
+        found=found,
+        inputs=[good, events],
+        absent=[out],
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate import __version__
-from calibrate.exceptions import CalibrateError
+from calibrate.exceptions import CalibrateError, Problem, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
@@ -77,6 +77,7 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
     )
     for note in table.notes:
         _print(f"note: {note}")
+    _check_years(args, table.frame["year"])
     if args.rejects:
         _write_table(table.rejects, Path(args.rejects))
         _print(f"{len(table.rejects)} of {table.n_read} rows rejected -> {args.rejects}")
@@ -111,6 +112,59 @@ _FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo"})
 def _suggest_siblings(out: str) -> list[tuple[str, str]]:
     stem = Path(out).with_suffix("")
     return [("--out (diff)", f"{stem}.diff.csv"), ("--out (points)", f"{stem}.points.csv")]
+
+
+#: Policy-edit kinds ``--moves`` may name (the option arrives with the moves of ``suggest``).
+MOVE_KINDS = ("points", "direction", "shape", "indicators", "all")
+
+
+def _guard_options(args: argparse.Namespace) -> None:
+    """Refuse option values no command can work with, before any work."""
+    problems: list[Problem] = []
+    horizon = getattr(args, "horizon", None)
+    if horizon is not None and horizon < 1:
+        problems.append(
+            Problem("--horizon", f"is {horizon}; give 1 or more years after the data year")
+        )
+    max_edits = getattr(args, "max_edits", None)
+    if max_edits is not None and max_edits < 1:
+        problems.append(
+            Problem("--max-edits", f"is {max_edits}; allow at least 1 edit (or leave it out)")
+        )
+    moves = getattr(args, "moves", None)
+    names = moves.split(",") if isinstance(moves, str) else list(moves or [])
+    unknown = [m for m in names if m.strip() not in MOVE_KINDS]
+    if unknown:
+        problems.append(
+            Problem(
+                "--moves",
+                f"unknown {', '.join(map(repr, unknown))}; choose from " + ", ".join(MOVE_KINDS),
+            )
+        )
+    if problems:
+        raise UsageError("command line", problems)
+
+
+def _check_years(args: argparse.Namespace, years: Any) -> None:
+    """``--train-years`` / ``--test-years`` must name years the data has."""
+    have = sorted({int(y) for y in years})
+    problems = []
+    for flag in ("train_years", "test_years"):
+        span = getattr(args, flag, None)
+        if span is None:
+            continue
+        missing = [y for y in range(span[0], span[1] + 1) if y not in have]
+        if missing:
+            shown = f"{have[0]}-{have[-1]}" if have else "none"
+            problems.append(
+                Problem(
+                    f"--{flag.replace('_', '-')}",
+                    f"the data has no rows for {', '.join(map(str, missing))} "
+                    f"(its years: {shown}); choose years within the data",
+                )
+            )
+    if problems:
+        raise UsageError("command line", problems)
 
 
 def _guard_outputs(args: argparse.Namespace) -> None:
@@ -835,6 +889,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _, handler, _ = _COMMANDS[args.command]
     try:
+        _guard_options(args)
         _guard_outputs(args)
         return handler(args)
     except CalibrateError as exc:

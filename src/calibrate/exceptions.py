@@ -19,6 +19,7 @@ __all__ = [
     "FrameworkError",
     "LeakageError",
     "OutputError",
+    "UsageError",
     "Problem",
     "ProblemsError",
 ]
@@ -96,3 +97,9 @@ class OutputError(ProblemsError):
     """An output path cannot be written safely (it is an input, a folder, read-only, full …)."""
 
     kind = "output"
+
+
+class UsageError(ProblemsError):
+    """Command-line options that cannot work together or with the data (e.g. ``--horizon 0``)."""
+
+    kind = "option"

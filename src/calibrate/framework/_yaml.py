@@ -8,6 +8,7 @@ policy file is always a mistake someone needs to see.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,77 @@ def dump_yaml(document: Any) -> str:
         width=100,
         default_flow_style=False,
     )
+
+
+# --- typed configuration ---------------------------------------------------------------------
+
+
+def _yaml_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top>"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r:.40}"
+    return repr(value)
+
+
+def _typed_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error as what was found and how to fix it."""
+    kind, found, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    unquote = f"; write it without quotes: {found}" if isinstance(found, str) else ""
+    messages = {
+        "missing": "required key is missing; add it",
+        "extra_forbidden": "unknown key; check the spelling (see the documented keys)",
+        "int_type": f"expected a whole number, found {_kind(found)}{unquote}",
+        "int_from_float": f"expected a whole number, found {found!r}",
+        "float_type": f"expected a number, found {_kind(found)}{unquote}",
+        "bool_type": f"expected true or false, found {_kind(found)}",
+        "string_type": f"expected text, found {_kind(found)}; put it in quotes",
+        "list_type": f"expected a list (- item lines or [a, b]), found {_kind(found)}",
+        "dict_type": f"expected a mapping (key: value lines), found {_kind(found)}",
+        "model_type": f"expected a mapping (key: value lines), found {_kind(found)}",
+        "literal_error": f"found {found!r}; choose {ctx.get('expected', '')}",
+        "greater_than_equal": f"expected a number >= {ctx.get('ge')}, found {found!r}",
+        "greater_than": f"expected a number > {ctx.get('gt')}, found {found!r}",
+        "finite_number": f"expected a finite number, found {found!r}",
+    }
+    return messages.get(kind, f"{err.get('msg', 'invalid value')} (found {_kind(found)})")
+
+
+def typed_problems(model: type[Any], raw: Any, prefix: str = "") -> tuple[Any, list[Problem]]:
+    """Validate a parsed YAML document against a pydantic model: ``(instance or None, problems)``.
+
+    This is the one typed configuration reader: a wrong type anywhere (text for a number, a
+    list for a mapping, an unknown key) becomes a :class:`Problem` naming the YAML path and the
+    fix, never a traceback. Problems come in the order of the document's top-level keys. Models
+    should use ``strict=True`` so ``"10"`` is not silently a number.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    order = {key: i for i, key in enumerate(raw)} if isinstance(raw, Mapping) else {}
+    errors = sorted(errors, key=lambda e: order.get(e["loc"][0] if e["loc"] else "", -1))
+    return None, [Problem(prefix + _yaml_path(tuple(e["loc"])), _typed_message(e)) for e in errors]
+
+
+def parse_typed(
+    model: type[Any], raw: Any, source: str, error: type[ProblemsError], prefix: str = ""
+) -> Any:
+    """:func:`typed_problems`, raising ``error`` with every problem when there are any."""
+    instance, problems = typed_problems(model, raw, prefix)
+    if problems:
+        raise error(source, problems)
+    return instance
