@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import socket
 import zipfile
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_ctrl_c_is_one_line_exit_130(monkeypatch: pytest.MonkeyPatch) -> None:
     run = run_cli(["frameworks"], in_process=True)
     assert run.code == 130
     assert run.err.strip().splitlines() == [
-        "interrupted (Ctrl-C); the outputs of this command were not replaced"
+        "interrupted (Ctrl-C); no output file was left half-written"
     ]
 
 
@@ -800,3 +801,60 @@ def test_suggest_options_are_checked(
         inputs=[good, events],
         absent=[out],
     )
+
+
+# --- services --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("panel")
+    args = ["synth", "--out", folder, "--enterprises", "150", "--parks", "1"]
+    run = run_cli([*args, "--years", "2019-2022", "--seed", "3", "--no-progress"], in_process=True)
+    assert run.code == 0, run.err
+    return folder
+
+
+def test_tracking_store_that_refuses_keeps_results_and_warns_once(
+    panel: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "fit"
+    data, events = panel / "enterprises.parquet", panel / "events.parquet"
+    run = run_cli(
+        [
+            "fit",
+            "--framework",
+            "longwan-2022",
+            "--data",
+            data,
+            "--events",
+            events,
+            "--target",
+            "hte_certified",
+            "--model",
+            "logistic",
+            "--out",
+            out,
+            "--tracking-uri",
+            f"http://127.0.0.1:{port}",
+        ]
+    )
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+    warnings = [line for line in run.err.splitlines() if "tracking failed" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: MLflow tracking failed")
+    assert (out / "metrics_by_year.csv").is_file()
+
+
+def test_tracking_server_that_hangs_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from calibrate import tracking
+
+    with socket.socket() as server:  # accepts connections, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setattr(tracking, "_HEALTH_TIMEOUT", 0.2)
+        with pytest.raises(OSError):
+            tracking._check_server(f"http://127.0.0.1:{server.getsockname()[1]}")

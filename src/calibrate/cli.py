@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -888,6 +889,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _, handler, _ = _COMMANDS[args.command]
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(handler, args)
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings reach the user as one ``warning: …`` line on stderr, not a source excerpt."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
     try:
         _guard_options(args)
         _guard_outputs(args)
@@ -896,9 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "interrupted (Ctrl-C); the outputs of this command were not replaced", file=sys.stderr
-        )
+        print("interrupted (Ctrl-C); no output file was left half-written", file=sys.stderr)
         return 130
     except Exception as exc:
         debug = _debugging(args)
