@@ -18,13 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calibrate import _io, cli
 from calibrate.constraints import ConstraintSet
 from calibrate.exceptions import ConstraintError, DataContractError, OutputError, Problem
 from calibrate.ids import make_uscc
 from calibrate.outcomes import event_coverage, make_labels
-from helpers_cli import expect_bad_input, run_cli
+from helpers_cli import expect_bad_input, file_hashes, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "frameworks" / "mini_official.yaml"
@@ -858,3 +860,93 @@ def test_tracking_server_that_hangs_is_given_up_on(monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(tracking, "_HEALTH_TIMEOUT", 0.2)
         with pytest.raises(OSError):
             tracking._check_server(f"http://127.0.0.1:{server.getsockname()[1]}")
+
+
+# --- properties and fault injection ----------------------------------------------------------
+
+VALID_CSV = _csv(ROWS).encode("utf-8")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(VALID_CSV) - 1), st.binary(min_size=0, max_size=4)),
+        min_size=1,
+        max_size=6,
+    ),
+    cut=st.one_of(st.none(), st.integers(0, len(VALID_CSV))),
+)
+def test_corrupted_bytes_never_give_a_traceback(
+    tmp_path: Path, edits: list[tuple[int, bytes]], cut: int | None
+) -> None:
+    data = bytearray(VALID_CSV)
+    for at, chunk in edits:
+        data[at : at + len(chunk)] = chunk
+    if cut is not None:
+        data = data[:cut]
+    path = tmp_path / "firms.csv"
+    path.write_bytes(bytes(data))
+    out = tmp_path / "scores.csv"
+    out.unlink(missing_ok=True)
+    run = run_cli(_score(path, out), in_process=True)
+    assert run.code in (0, 2), run.err
+    assert "Traceback" not in run.err
+    if run.code == 2:
+        assert len(run.errors) == 1 and "firms.csv" in run.err and not out.exists()
+
+
+_GARBAGE = st.text(
+    alphabet=st.characters(blacklist_characters=',"\r\n', blacklist_categories=("Cs", "Cc")),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=st.lists(
+        st.tuples(st.integers(0, len(ROWS) - 1), st.integers(0, len(COLUMNS) - 1), _GARBAGE),
+        max_size=8,
+    )
+)
+def test_rejects_keep_every_row(tmp_path: Path, cells: list[tuple[int, int, str]]) -> None:
+    rows = [list(r) for r in ROWS]
+    for r, c, text in cells:
+        rows[r][c] = text
+    path = tmp_path / "firms.csv"
+    path.write_text(_csv(rows), encoding="utf-8")
+    out, rejects = tmp_path / "scores.csv", tmp_path / "rejects.csv"
+    run = run_cli(_score(path, out, "--rejects", str(rejects)), in_process=True)
+    assert "Traceback" not in run.err
+    assert run.code == 0, run.err  # bad cells never stop a --rejects run
+    kept = pd.read_csv(out, dtype=str, keep_default_na=False)
+    bad = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert len(kept) + len(bad) == len(rows)
+    touched = {2 + r for r, _, text in cells}
+    assert set(bad["source_row"].astype(int)) <= touched  # only edited rows are rejected
+
+
+def test_interrupted_compare_keeps_the_previous_output_set(
+    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calibrate.compare import Comparison
+
+    out = tmp_path / "cmp"
+    args = ["compare", "--base", str(MINI), "--candidate", str(MINI), "--data", str(good)]
+    assert run_cli([*args, "--out", str(out)], in_process=True).code == 0
+    before = file_hashes([out])
+    real = Comparison.write
+
+    def killed(self: Comparison, folder: Path, fmt: str = "csv") -> dict[str, Path]:
+        written = real(self, folder, fmt)
+        next(iter(written.values())).write_text("half", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Comparison, "write", killed)
+    run = run_cli([*args, "--out", str(out)], in_process=True)
+    assert run.code == 130
+    assert file_hashes([out]) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp", "firms.csv"]
