@@ -38,6 +38,7 @@ __all__ = [
     "check_outputs",
     "output_files",
     "output_folder",
+    "output_staging",
     "write_table",
     "write_text",
 ]
@@ -296,3 +297,33 @@ def output_folder(path: str | Path) -> Iterator[Path]:
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_staging(folder: str | Path) -> Iterator[Path]:
+    """A temporary folder inside ``folder`` for a writer whose file names are its own business.
+
+    When the block completes, every file written there is moved into ``folder`` (same relative
+    path) with renames while Ctrl-C is held back; on any failure nothing in ``folder`` changes.
+    """
+    target = Path(folder)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=".calibrate.tmp.", dir=target))
+        os.chmod(temp, 0o777 & ~_umask())
+    except OSError as exc:
+        raise _problem(target, MSG_WRITE_FAILED.format(reason=_reason(exc))) from None
+    try:
+        yield temp
+        files = sorted(p for p in temp.rglob("*") if p.is_file())
+        for file in files:
+            _fsync(file)
+        with _sigint_held():
+            for file in files:
+                final = target / file.relative_to(temp)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(file, final)
+    except OSError as exc:
+        raise _problem(target, MSG_WRITE_FAILED.format(reason=_reason(exc))) from None
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

@@ -761,21 +761,27 @@ def run_report(args: argparse.Namespace) -> int:
     uncertainty = rank_uncertainty(
         cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0
     )
-    files = build_report(
-        ReportInputs(
-            base=base,
-            candidate=cand,
-            comparison=comparison,
-            sensitivity=uncertainty,
-            data=table.frame,
-            base_scores=base_scores,
-            candidate_scores=cand_scores,
-        ),
-        args.out,
-        lang=args.lang,
-        pdf=args.pdf,
-    )
-    _print(f"report -> {files.html}" + (f" and {files.pdf}" if getattr(files, "pdf", None) else ""))
+    from calibrate._io import output_staging
+
+    out = Path(args.out)
+    with output_staging(out.parent) as tmp:
+        staged = build_report(
+            ReportInputs(
+                base=base,
+                candidate=cand,
+                comparison=comparison,
+                sensitivity=uncertainty,
+                data=table.frame,
+                base_scores=base_scores,
+                candidate_scores=cand_scores,
+            ),
+            tmp / out.name,
+            lang=args.lang,
+            pdf=args.pdf,
+        )
+    html = out.parent / Path(staged.html).name
+    pdf = getattr(staged, "pdf", None)
+    _print(f"report -> {html}" + (f" and {out.parent / Path(pdf).name}" if pdf else ""))
     return 0
 
 
