@@ -697,6 +697,8 @@ EXPERIMENT_CASES: dict[str, tuple[dict[str, object], str, str]] = {
     ),
     "synth-years": ({"data": {"synth": {"years": "2019..2021"}}}, "data.synth.years", "2018-2024"),
     "unknown-key": ({"horizn": 2}, "horizn", "unknown key"),
+    "synth-too-small": ({"data": {"synth": {"enterprises": 5}}}, "data.synth.enterprises", ">= 10"),
+    "synth-parks": ({"data": {"synth": {"parks": 1000}}}, "data.synth.parks", "<= 999"),
     "constraint-text": (
         {"constraints": {"max_change": {"absolute": "10"}}},
         "constraints.max_change.absolute",
@@ -950,3 +952,55 @@ def test_interrupted_compare_keeps_the_previous_output_set(
     assert run.code == 130
     assert file_hashes([out]) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cmp", "firms.csv"]
+
+
+def test_compare_events_without_target(good: Path, tmp_path: Path) -> None:
+    events = _events(tmp_path, [(_ids(12)[0], 2022, "hte_certified")])
+    args = _compare(good, events, tmp_path / "cmp")
+    at = args.index("--target")
+    del args[at : at + 2]
+    expect_bad_input(
+        args,
+        place="--target",
+        found="--events needs --target",
+        inputs=[good, events],
+        absent=[tmp_path / "cmp"],
+    )
+
+
+def test_synth_into_a_folder_of_other_files_keeps_them(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    args = ["synth", "--out", folder, "--enterprises", "50", "--years", "2021-2022"]
+    run = expect_bad_input(
+        [*args, "--no-progress"],
+        place=str(folder),
+        found=["notes.txt", "mine.new"],
+        inputs=[folder],
+    )
+    assert "nothing there was changed" in run.err
+    assert (tmp_path / "mine.new" / "enterprises.parquet").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "found"),
+    [
+        (["--enterprises", "0"], "enterprises must be at least 10, got 0"),
+        (["--parks", "0"], "parks must be between 1 and 999, got 0"),
+    ],
+)
+def test_synth_options_are_checked(tmp_path: Path, extra: list[str], found: str) -> None:
+    out = tmp_path / "panel"
+    expect_bad_input(
+        ["synth", "--out", out, *extra], place="synth options", found=found, absent=[out]
+    )
+
+
+def test_unknown_encoding_is_named(good: Path) -> None:
+    expect_bad_input(
+        _score(good, good.parent / "o.csv", "--encoding", "bogus"),
+        place="firms.csv",
+        found="--encoding 'bogus' is not an encoding",
+        inputs=[good],
+    )

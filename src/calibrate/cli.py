@@ -132,6 +132,9 @@ def _guard_options(args: argparse.Namespace) -> None:
         problems.append(
             Problem("--max-edits", f"is {max_edits}; allow at least 1 edit (or leave it out)")
         )
+    if args.command in {"compare", "report"} and (args.events is None) != (args.target is None):
+        given, missing = ("--events", "--target") if args.events else ("--target", "--events")
+        problems.append(Problem(missing, f"{given} needs {missing}; give both (or neither)"))
     moves = getattr(args, "moves", None)
     names = moves.split(",") if isinstance(moves, str) else list(moves or [])
     unknown = [m for m in names if m.strip() not in MOVE_KINDS]
@@ -220,6 +223,7 @@ def _cfg_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("framework", help="shipped framework id or path to a YAML file")
     p.add_argument("--data", help="also check this enterprise-year table against the framework")
     p.add_argument("--encoding")
+    p.add_argument("--sheet", help="workbook sheet to read (needed when several sheets hold data)")
     p.add_argument("--money-unit", choices=["wan", "yuan"], default="wan")
     p.add_argument("--no-id-check", action="store_true")
 
@@ -243,7 +247,10 @@ def run_validate(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             money_unit=args.money_unit,
             id_check="none" if args.no_id_check else "uscc",
+            sheet=args.sheet,
         )
+        for note in table.notes:
+            _print(f"note: {note}")
         _print(
             f"ok: data {table.source} — {len(table.frame)} rows, {table.frame['year'].nunique()} years, "
             f"fingerprint {table.fingerprint}"
@@ -336,9 +343,13 @@ def _cfg_synth(p: argparse.ArgumentParser) -> None:
 def run_synth(args: argparse.Namespace) -> int:
     from calibrate.synth import SynthConfig, generate
 
-    config = SynthConfig(
-        enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
-    )
+    try:
+        config = SynthConfig(
+            enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
+        )
+    except ValueError as exc:  # the config lists every bad value
+        text = str(exc).removeprefix("invalid SynthConfig: ")
+        raise UsageError("command line", [Problem("synth options", text)]) from None
     from calibrate._io import output_folder
 
     panel = generate(config, progress=not args.no_progress)
@@ -695,9 +706,6 @@ def run_compare(args: argparse.Namespace) -> int:
     base, cand = load_framework(args.base), load_framework(args.candidate)
     table = _load_data(args, base)
     events = _load_events(args, table).frame if args.events else None
-    if (events is None) != (args.target is None):
-        print("error: give --events and --target together (or neither)", file=sys.stderr)
-        return 2
     result = compare(
         base, cand, table.frame, events=events, target=args.target, horizon=args.horizon
     )
@@ -871,7 +879,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (configure, _, help_text) in _COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         configure(p)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
+        if not any("--debug" in a.option_strings for a in p._actions):
+            p.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+            )
     return parser
 
 

@@ -193,6 +193,7 @@ MSG_UNDECODABLE = (
     "line {line} cannot be decoded as {enc}; save the file as UTF-8 or name its encoding "
     "with --encoding"
 )
+MSG_UNKNOWN_ENCODING = "--encoding {enc!r} is not an encoding Python knows; use utf-8 or gbk"
 MSG_TEXT_AS_XLSX = "is named {suffix} but is a text (CSV) file; rename it to .csv"
 MSG_OLD_XLS = "is an old-format Excel file (.xls); open it in Excel and save it as .xlsx"
 MSG_BAD_XLSX = (
@@ -255,10 +256,12 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     if encoding:
         try:
             return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            start = exc.start if isinstance(exc, UnicodeDecodeError) else 0
-            line = _line_of(data, start)
-            raise _fail(path, MSG_UNDECODABLE.format(line=line, enc=encoding)) from None
+        except LookupError:
+            raise _fail(path, MSG_UNKNOWN_ENCODING.format(enc=encoding)) from None
+        except UnicodeDecodeError as exc:
+            line = _line_of(data, exc.start)
+            where = f"{path.name}, line {line}"
+            raise _fail(path, MSG_UNDECODABLE.format(line=line, enc=encoding), where) from None
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:

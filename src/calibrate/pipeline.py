@@ -121,8 +121,8 @@ class _Strict(BaseModel):
 
 
 class _SynthSpec(_Strict):
-    enterprises: int = Field(3000, ge=1)
-    parks: int = Field(2, ge=1)
+    enterprises: int = Field(3000, ge=10)  # the limits of SynthConfig
+    parks: int = Field(2, ge=1, le=999)
     years: int | str = "2018-2024"
     seed: int = Field(0, ge=0)
 

@@ -247,6 +247,7 @@ def _typed_message(err: Mapping[str, Any]) -> str:
         "literal_error": f"found {found!r}; choose {ctx.get('expected', '')}",
         "greater_than_equal": f"expected a number >= {ctx.get('ge')}, found {found!r}",
         "greater_than": f"expected a number > {ctx.get('gt')}, found {found!r}",
+        "less_than_equal": f"expected a number <= {ctx.get('le')}, found {found!r}",
         "finite_number": f"expected a finite number, found {found!r}",
     }
     return messages.get(kind, f"{err.get('msg', 'invalid value')} (found {_kind(found)})")
