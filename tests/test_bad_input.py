@@ -790,6 +790,8 @@ def _suggest(good: Path, events: Path, out: Path, *extra: str) -> list[str]:
         (["--granularity", "nan"], "granularity", "finite"),
         (["--group-min", "tech=500"], "group tech", "loosen the group limits"),
         (["--horizon", "0"], "--horizon", "give 1 or more years"),
+        (["--bootstrap", "-1"], "--bootstrap", "is -1; give 0 (no intervals) or more"),
+        (["--seed", "-1"], "--seed", "is -1; give a seed of 0 or more"),
         (["--test-years", "2030"], "--test-years", "no rows for 2030 (its years: 2021-2022)"),
     ],
 )
@@ -1003,4 +1005,22 @@ def test_unknown_encoding_is_named(good: Path) -> None:
         place="firms.csv",
         found="--encoding 'bogus' is not an encoding",
         inputs=[good],
+    )
+
+
+@pytest.mark.parametrize(
+    ("years", "found"), [("0", "is 0; train on at least 1 year"), ("99", "no temporal split")]
+)
+def test_fit_needs_enough_training_years(
+    panel: Path, tmp_path: Path, years: str, found: str
+) -> None:
+    data, events = panel / "enterprises.parquet", panel / "events.parquet"
+    args = ["fit", "--framework", "longwan-2022", "--data", data, "--events", events]
+    args += ["--target", "hte_certified", "--model", "logistic", "--no-track"]
+    expect_bad_input(
+        [*args, "--min-train-years", years, "--out", tmp_path / "fit"],
+        place="--min-train-years",
+        found=found,
+        inputs=[data, events],
+        absent=[tmp_path / "fit"],
     )

@@ -119,19 +119,26 @@ def _suggest_siblings(out: str) -> list[tuple[str, str]]:
 MOVE_KINDS = ("points", "direction", "shape", "indicators", "all")
 
 
+#: Whole-number options and their smallest sensible value (checked before any work).
+_MINIMUM = {
+    "horizon": (1, "give 1 or more years after the data year"),
+    "max_edits": (1, "allow at least 1 edit (or leave it out)"),
+    "min_train_years": (1, "train on at least 1 year"),
+    "bootstrap": (0, "give 0 (no intervals) or more samples"),
+    "trials": (0, "give 0 or more trials"),
+    "seed": (0, "give a seed of 0 or more"),
+    "shap_rows": (0, "give 0 or more rows"),
+}
+
+
 def _guard_options(args: argparse.Namespace) -> None:
     """Refuse option values no command can work with, before any work."""
     problems: list[Problem] = []
-    horizon = getattr(args, "horizon", None)
-    if horizon is not None and horizon < 1:
-        problems.append(
-            Problem("--horizon", f"is {horizon}; give 1 or more years after the data year")
-        )
-    max_edits = getattr(args, "max_edits", None)
-    if max_edits is not None and max_edits < 1:
-        problems.append(
-            Problem("--max-edits", f"is {max_edits}; allow at least 1 edit (or leave it out)")
-        )
+    for name, (least, fix) in _MINIMUM.items():
+        value = getattr(args, name, None)
+        if isinstance(value, int) and value < least:
+            flag = "--" + name.replace("_", "-")
+            problems.append(Problem(flag, f"is {value}; {fix}"))
     if args.command in {"compare", "report"} and (args.events is None) != (args.target is None):
         given, missing = ("--events", "--target") if args.events else ("--target", "--events")
         problems.append(Problem(missing, f"{given} needs {missing}; give both (or neither)"))
@@ -622,7 +629,8 @@ def run_fit(args: argparse.Namespace) -> int:
         if args.model == "logistic"
         else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed)
     )
-    fitted = fit_temporal(
+    fitted = _fit_temporal(
+        fit_temporal,
         est,
         X,
         y,
@@ -656,6 +664,18 @@ def run_fit(args: argparse.Namespace) -> int:
         if run is not None:
             _print(f"MLflow run {run.run_id} in {run.uri}")
     return 0
+
+
+def _fit_temporal(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``models.fit_temporal``; too few years for ``--min-train-years`` is an option error."""
+    from calibrate.models import MSG_NO_SPLITS
+
+    try:
+        return fit(*args, **kwargs)
+    except ValueError as exc:
+        if not str(exc).startswith(MSG_NO_SPLITS.split("{")[0]):
+            raise
+        raise UsageError("command line", [Problem("--min-train-years", str(exc))]) from None
 
 
 def _write_fit_outputs(args: argparse.Namespace, fitted: Any, X: Any) -> list[Path]:
