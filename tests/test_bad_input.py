@@ -8,6 +8,7 @@ that no input file changed.
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import os
 import socket
@@ -1024,3 +1025,39 @@ def test_fit_needs_enough_training_years(
         inputs=[data, events],
         absent=[tmp_path / "fit"],
     )
+
+
+def _paths(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+MINI_DOC = yaml.safe_load(MINI.read_text(encoding="utf-8"))
+WRONG = st.sampled_from(["text", -1, None, [], {}, float("inf"), True, 0, "1e-3", [1, [2]]])
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(path=st.sampled_from(_paths(MINI_DOC)), value=WRONG)
+def test_any_wrong_value_in_a_framework_is_a_message(
+    tmp_path: Path, path: tuple[object, ...], value: object
+) -> None:
+    doc = copy.deepcopy(MINI_DOC)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    file = tmp_path / "fw.yaml"
+    file.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    run = run_cli(["validate", str(file)], in_process=True)
+    assert run.code in (0, 2), run.err
+    assert "Traceback" not in run.err
+    if run.code == 2:
+        assert len(run.errors) == 1 and str(file) in run.err
