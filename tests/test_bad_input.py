@@ -24,9 +24,16 @@ from hypothesis import strategies as st
 
 from calibrate import _io, cli
 from calibrate.constraints import ConstraintSet
-from calibrate.exceptions import ConstraintError, DataContractError, OutputError, Problem
+from calibrate.exceptions import (
+    ConstraintError,
+    DataContractError,
+    ExperimentError,
+    OutputError,
+    Problem,
+)
 from calibrate.ids import make_uscc
 from calibrate.outcomes import event_coverage, make_labels
+from calibrate.pipeline import Experiment
 from helpers_cli import expect_bad_input, file_hashes, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1061,3 +1068,52 @@ def test_any_wrong_value_in_a_framework_is_a_message(
     assert "Traceback" not in run.err
     if run.code == 2:
         assert len(run.errors) == 1 and str(file) in run.err
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "parquet"])
+def test_binary_file_named_csv(tmp_path: Path, kind: str) -> None:
+    source = tmp_path / f"firms.{kind}"
+    if kind == "xlsx":
+        _book(source, {"Sheet1": [COLUMNS, *_typed(ROWS)]})
+    else:
+        _parquet(source)
+    path = tmp_path / "firms.csv"
+    path.write_bytes(source.read_bytes())
+    _expect_score_fails(
+        path, "firms.csv", f"is named .csv but is a{'n Excel' if kind == 'xlsx' else ' Parquet'}"
+    )
+
+
+EXPERIMENT_PATHS = _paths(EXPERIMENT) + [("horizon",), ("report",), ("tracking",), ("constraints",)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(path=st.sampled_from(EXPERIMENT_PATHS), value=WRONG)
+def test_any_wrong_value_in_an_experiment_is_a_message(
+    path: tuple[object, ...], value: object
+) -> None:
+    doc = copy.deepcopy(EXPERIMENT)
+    node: dict[object, object] = doc
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[assignment]
+    node[path[-1]] = value
+    try:
+        Experiment.from_dict(doc, "exp.yaml")
+    except ExperimentError as exc:
+        assert exc.problems and all(p.where for p in exc.problems)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    key=st.sampled_from(
+        ["granularity", "bounds", "max_change", "groups", "same_across_stages", "nonzero"]
+    ),
+    value=st.one_of(
+        WRONG, st.dictionaries(st.sampled_from(["min", "max", "absolute", "x"]), WRONG, max_size=2)
+    ),
+)
+def test_any_wrong_constraint_is_a_message(key: str, value: object) -> None:
+    try:
+        ConstraintSet.from_dict({key: value}, "c.yaml")
+    except ConstraintError as exc:
+        assert exc.problems

@@ -193,6 +193,12 @@ MSG_UNDECODABLE = (
     "line {line} cannot be decoded as {enc}; save the file as UTF-8 or name its encoding "
     "with --encoding"
 )
+MSG_BINARY_AS_TEXT = "is named {suffix} but is {kind}; rename it accordingly"
+_BINARY_KINDS = {
+    b"PK\x03\x04": "an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls); save it as .xlsx",
+    b"PAR1": "a Parquet file (.parquet)",
+}
 MSG_UNKNOWN_ENCODING = "--encoding {enc!r} is not an encoding Python knows; use utf-8 or gbk"
 MSG_TEXT_AS_XLSX = "is named {suffix} but is a text (CSV) file; rename it to .csv"
 MSG_OLD_XLS = "is an old-format Excel file (.xls); open it in Excel and save it as .xlsx"
@@ -328,6 +334,9 @@ def _read_csv(path: Path, encoding: str | None) -> _Raw:
     data = path.read_bytes()
     if not data:
         raise _fail(path, MSG_EMPTY_FILE)
+    for magic, kind in _BINARY_KINDS.items():
+        if data.startswith(magic):
+            raise _fail(path, MSG_BINARY_AS_TEXT.format(suffix=path.suffix, kind=kind))
     text, used = _decode(path, data, encoding)
     head = [line for line in text.splitlines()[:HEADER_SEARCH] if line.strip()]
     if not head:
