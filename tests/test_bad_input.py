@@ -1117,3 +1117,15 @@ def test_any_wrong_constraint_is_a_message(key: str, value: object) -> None:
         ConstraintSet.from_dict({key: value}, "c.yaml")
     except ConstraintError as exc:
         assert exc.problems
+
+
+def test_quoted_cells_with_separators_and_line_breaks(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    rows[0][2] = '"园区, 一期"'
+    rows[1][2] = '"two\nlines"'  # the record of row 3 spans lines 3-4
+    rows[2][3] = "abc"  # so this record starts on line 5
+    path = _bad_csv(tmp_path, _csv(rows))
+    _expect_score_fails(path, "firms.csv, row 5, column revenue", "'abc' is not a number")
+    rows[2][3] = "100"
+    path.write_text(_csv(rows), encoding="utf-8")
+    assert "scored 24 enterprise-years" in _ok_score(path)

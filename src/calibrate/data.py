@@ -317,7 +317,7 @@ def _check_columns(name: str, header: list[str], where: str) -> None:
 
 
 def _csv_records(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
-    """Records (blank lines skipped) and the editor line each record starts on."""
+    """Records (blank lines skipped) and the editor line each record starts on (quoted CSV)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     records: list[list[str]] = []
     lines: list[int] = []
@@ -328,6 +328,81 @@ def _csv_records(text: str, sep: str) -> tuple[list[list[str]], list[int]]:
             records.append(record)
             lines.append(start)
     return records, lines
+
+
+def _header_at(path: Path, records: list[list[str]], lines: list[int], sep: str) -> int:
+    found = _header_index(records[:HEADER_SEARCH])
+    if found is None:
+        preview = sep.join(records[0])[:60]
+        message = MSG_HEADER_NOT_FOUND.format(
+            n=HEADER_SEARCH, unit="line", row=lines[0], preview=preview
+        )
+        raise _fail(path, message, f"{path.name}, line {lines[0]}")
+    return found
+
+
+def _ragged(
+    path: Path, counts: Iterable[int], lines: Iterable[int], head: tuple[int, int, str]
+) -> None:
+    header_line, expected, sep = head
+    problems = [
+        Problem(
+            f"{path.name}, line {line}",
+            MSG_RAGGED.format(found=n, header=header_line, expected=expected, sep=sep),
+        )
+        for n, line in zip(counts, lines, strict=True)
+        if n != expected
+    ]
+    if problems:
+        raise DataContractError(path.name, problems[:MAX_LISTED])
+
+
+def _parse_plain(
+    path: Path, text: str, sep: str
+) -> tuple[list[str], int, int, list[int], pd.DataFrame]:
+    """No quotes in the file: a record is a line, split by pandas' C parser (fast)."""
+    all_lines = text.splitlines()
+    kept = [i for i, line in enumerate(all_lines) if line.replace(sep, "").strip()]
+    head = [all_lines[i].split(sep) for i in kept[:HEADER_SEARCH]]
+    h = _header_at(path, head, [i + 1 for i in kept], sep)
+    header, body = head[h], kept[h + 1 :]
+    _check_columns(path.name, header, f"{path.name}, line {kept[h] + 1}")
+    if not body:
+        raise _fail(path, MSG_NO_ROWS)
+    counts = (all_lines[i].count(sep) + 1 for i in body)
+    _ragged(path, counts, (i + 1 for i in body), (kept[h] + 1, len(header), sep))
+    frame = pd.read_csv(
+        io.StringIO("\n".join(all_lines[i] for i in body)),
+        sep=sep,
+        header=None,
+        names=list(range(len(header))),
+        dtype="string",
+        keep_default_na=False,
+        na_values=[""],
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+    )
+    frame.columns = pd.Index(header)
+    return header, kept[h] + 1, h, [i + 1 for i in body], frame
+
+
+def _parse_quoted(
+    path: Path, text: str, sep: str
+) -> tuple[list[str], int, int, list[int], pd.DataFrame]:
+    """Quoted cells may hold separators and line breaks: the csv module finds the records."""
+    records, lines = _csv_records(text, sep)
+    h = _header_at(path, records, lines, sep)
+    header, data_rows = records[h], records[h + 1 :]
+    _check_columns(path.name, header, f"{path.name}, line {lines[h]}")
+    if not data_rows:
+        raise _fail(path, MSG_NO_ROWS)
+    _ragged(path, map(len, data_rows), lines[h + 1 :], (lines[h], len(header), sep))
+    columns = zip(*data_rows, strict=True)
+    frame = pd.DataFrame(
+        {i: pd.array(col, dtype="string") for i, col in enumerate(columns)}, copy=False
+    )
+    frame.columns = pd.Index(header)
+    return header, lines[h], h, lines[h + 1 :], frame.mask(frame == "")
 
 
 def _read_csv(path: Path, encoding: str | None) -> _Raw:
@@ -343,37 +418,16 @@ def _read_csv(path: Path, encoding: str | None) -> _Raw:
         raise _fail(path, MSG_NO_HEADER)
     key_line = next((ln for ln in head if HEADER_KEY in _norm_name(ln)), head[0])
     sep = max(_SEPARATORS, key=lambda c: (key_line.count(c), c == ","))
-    records, lines = _csv_records(text, sep)
-    found = _header_index(records)
-    if found is None:
-        preview = sep.join(records[0])[:60]
-        message = MSG_HEADER_NOT_FOUND.format(
-            n=HEADER_SEARCH, unit="line", row=lines[0], preview=preview
-        )
-        raise _fail(path, message, f"{path.name}, line {lines[0]}")
-    h = found
-    header, data_rows, rows = records[h], records[h + 1 :], np.asarray(lines[h + 1 :], np.int64)
+    parse = _parse_quoted if '"' in text else _parse_plain
+    _, header_line, skipped, rows, frame = parse(path, text, sep)
     notes = []
-    if found:
-        notes.append(NOTE_HEADER_BELOW.format(name=path.name, unit="line", row=lines[h], n=h))
+    if skipped:
+        notes.append(
+            NOTE_HEADER_BELOW.format(name=path.name, unit="line", row=header_line, n=skipped)
+        )
     if sep != ",":
         notes.append(NOTE_SEPARATOR.format(name=path.name, sep=_SEP_NAMES[sep]))
-    _check_columns(path.name, header, f"{path.name}, line {lines[h]}")
-    if not data_rows:
-        raise _fail(path, MSG_NO_ROWS)
-    ragged = [
-        Problem(
-            f"{path.name}, line {line}",
-            MSG_RAGGED.format(found=len(r), header=lines[h], expected=len(header), sep=sep),
-        )
-        for r, line in zip(data_rows, rows.tolist(), strict=True)
-        if len(r) != len(header)
-    ]
-    if ragged:
-        raise DataContractError(path.name, ragged[:MAX_LISTED])
-    frame = pd.DataFrame(data_rows, columns=header, dtype="string")
-    frame = frame.mask(frame == "")
-    return _Raw(frame, rows, used, tuple(notes))
+    return _Raw(frame, np.asarray(rows, dtype=np.int64), used, tuple(notes))
 
 
 def _xlsx_kind(path: Path) -> None:
@@ -537,7 +591,9 @@ def _to_number(series: pd.Series, *, flags: bool = False) -> tuple[np.ndarray, n
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         return values, np.isinf(values)
-    is_bool = np.fromiter((isinstance(v, bool | np.bool_) for v in series), bool, len(series))
+    is_bool = np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_object_dtype(series.dtype):  # cells as Excel holds them: TRUE is a bool
+        is_bool = np.fromiter((isinstance(v, bool | np.bool_) for v in series), bool, len(series))
     text = series.astype("string").str.strip()
     if flags:
         lowered = text.str.lower()
