@@ -800,13 +800,15 @@ def _suggest(good: Path, events: Path, out: Path, *extra: str) -> list[str]:
         (["--horizon", "0"], "--horizon", "give 1 or more years"),
         (["--bootstrap", "-1"], "--bootstrap", "is -1; give 0 (no intervals) or more"),
         (["--seed", "-1"], "--seed", "is -1; give a seed of 0 or more"),
-        (["--test-years", "2030"], "--test-years", "no rows for 2030 (its years: 2021-2022)"),
+        (["--test-years", "2030"], "--test-years", "no rows for 2030 (its years: 2019-2022)"),
     ],
 )
 def test_suggest_options_are_checked(
-    good: Path, tmp_path: Path, extra: list[str], place: str, found: str
+    tmp_path: Path, extra: list[str], place: str, found: str
 ) -> None:
-    events = _events(tmp_path, [(_ids(12)[0], 2022, "hte_certified")])
+    good = _bad_csv(tmp_path, _csv(_rows(years=(2019, 2020, 2021, 2022))))
+    ids = _ids(12)
+    events = _events(tmp_path, [(ids[i], 2020 + i % 3, "hte_certified") for i in range(6)])
     out = tmp_path / "new.yaml"
     expect_bad_input(
         _suggest(good, events, out, *extra),

@@ -308,6 +308,6 @@ def test_fit_with_shap_and_tracking(
     )
     assert code == 0, text
     by_year = pd.read_csv(tmp_path / "fit" / "metrics_by_year.csv")
-    assert by_year["auc"].between(0.5, 1.0).all()
+    assert by_year["auc_within_group"].between(0.5, 1.0).all()
     assert "SHAP importance on 300 sampled rows" in text and "MLflow run" in text
     assert pd.read_csv(tmp_path / "fit" / "shap_importance.csv").shape[0] == 32

@@ -477,21 +477,23 @@ def test_outcome_metrics_side_by_side(hand: Comparison) -> None:
     assert om is not None
     use = np.arange(10) != 4
     y = np.array([1, 0, 0, 1, 0, 0, 1, 0, 0, 0])[use]
-    assert om.loc["firms", "base"] == 9 and om.loc["events", "candidate"] == 3
+    assert om.loc["n", "base"] == 9 and om.loc["events", "candidate"] == 3
     for side, scores in (("base", c.base_scores), ("candidate", c.candidate_scores)):
         total = scores.frame["total"].to_numpy()[use]
         group = scores.group_code[use]
         # the same definitions as `calibrate suggest`: within-group AUC, k-seat lists
-        assert om.loc["auc", side] == pytest.approx(metrics.grouped_auc(y, total, group))
-        assert om.loc["precision_top20", side] == pytest.approx(
+        assert om.loc["auc_within_group", side] == pytest.approx(
+            metrics.grouped_auc(y, total, group)
+        )
+        assert om.loc["prec_top20", side] == pytest.approx(
             metrics.precision_at_top(y, total, group, 0.2, ties="fractional")
         )
         assert om.loc["lift_top20", side] == pytest.approx(
             metrics.lift_at_top(y, total, group, 0.2, ties="fractional")
         )
-        assert math.isnan(om.loc["precision_top10", side])  # 10 % of 9 firms is no seat
-    assert om.loc["auc", "change"] == pytest.approx(
-        om.loc["auc", "candidate"] - om.loc["auc", "base"]
+        assert math.isnan(om.loc["prec_top10", side])  # 10 % of 9 firms is no seat
+    assert om.loc["auc_within_group", "change"] == pytest.approx(
+        om.loc["auc_within_group", "candidate"] - om.loc["auc_within_group", "base"]
     )
 
 
@@ -504,12 +506,20 @@ def test_outcome_labels_from_events(hand: Comparison) -> None:
             "event": ["loan_granted"] * 3,
         }
     )
-    c = compare(hand.base, hand.candidate, data, events=events, target="loan_granted", horizon=1)
+    c = compare(
+        hand.base,
+        hand.candidate,
+        data,
+        events=events,
+        target="loan_granted",
+        horizon=1,
+        direction="higher",
+    )
     assert c.labels is not None
     # 2024 rows look at 2025 (f2, f3 positive); 2025 rows at 2026 (f0 positive)
     assert c.labels.tolist() == [0, 0, 1, 1, 0, 0, 0, 0, 0, 0] + [1] + [0] * 9
     om = c.outcome_metrics
-    assert om is not None and om.loc["firms", "base"] == 20 and om.loc["events", "base"] == 3
+    assert om is not None and om.loc["n", "base"] == 20 and om.loc["events", "base"] == 3
 
 
 def test_events_without_target(hand: Comparison) -> None:
@@ -586,3 +596,52 @@ def test_write(mini: Framework, tmp_path, fmt: str) -> None:
     with pytest.raises(ValueError) as err:
         c.write(tmp_path, fmt="xlsx")  # type: ignore[arg-type]
     assert str(err.value) == cmp.MSG_FORMAT.format(fmt="xlsx")
+
+
+# --- a target's direction and the years metrics describe (regressions) ------------------------
+
+
+def test_a_bad_event_scores_the_framework_that_ranks_it_low_as_better(hand: Comparison) -> None:
+    # today's ranking puts the defaulters on top; the candidate's puts them at the bottom
+    total_b = hand.base_scores.frame["total"].to_numpy()
+    total_c = hand.candidate_scores.frame["total"].to_numpy()
+    worst_for_candidate = np.argsort(total_c)[:3]
+    labels = np.zeros(len(total_b), dtype=float)
+    labels[worst_for_candidate] = 1
+    c = compare(hand.base, hand.candidate, HAND, labels=labels, target="loan_default")
+    assert c.direction == "lower" and c.outcome_scope["outcome"] == "no loan_default"
+    om = c.outcome_metrics
+    assert om is not None
+    assert om.loc["auc_within_group", "candidate"] > om.loc["auc_within_group", "base"]
+
+
+def test_unknown_event_needs_a_direction(hand: Comparison) -> None:
+    from calibrate.exceptions import ConstraintError
+
+    with pytest.raises(ConstraintError, match="has no known direction"):
+        compare(hand.base, hand.candidate, HAND, labels=[0] * 9 + [1], target="grant_won")
+
+
+def test_outcome_scope_says_held_out_only_for_years_not_fitted(hand: Comparison) -> None:
+    data = pd.concat([HAND, HAND.assign(year=2025)], ignore_index=True)
+    labels = [1, 0, 0, 1, 0, 0, 1, 0, 0, 0] * 2
+    fitted = hand.candidate._rebuild(
+        calibration={"target": "grant_won", "train_years": [2024], "test_years": [2025]}
+    )
+    c = compare(hand.base, fitted, data, labels=labels, target="grant_won", direction="higher")
+    assert c.outcome_scope == {
+        "years": [2025],
+        "fitted_years": [2024],
+        "held_out": True,
+        "outcome": "grant_won",
+    }
+    assert c.outcome_metrics is not None and c.outcome_metrics.loc["n", "base"] == 10
+    both = compare(
+        hand.base, fitted, data, labels=labels, target="grant_won", direction="higher",
+        years=[2024, 2025],
+    )  # fmt: skip
+    assert both.outcome_scope["held_out"] is False
+    plain = compare(
+        hand.base, hand.candidate, data, labels=labels, target="grant_won", direction="higher"
+    )
+    assert plain.outcome_scope["held_out"] is None and plain.outcome_scope["years"] == [2024, 2025]

@@ -406,7 +406,7 @@ def loop_evaluate(y, S, group, fractions):
     """The single-column functions, one column at a time (the reference for the batch path)."""
     rows = []
     for j in range(S.shape[1]):
-        row = {"auc": m.roc_auc(y, S[:, j])}
+        row = {"auc_pooled": m.roc_auc(y, S[:, j])}
         for f in fractions:
             row[f"prec_top{f * 100:g}"] = m.precision_at_top(y, S[:, j], group, f)
         for f in fractions:
@@ -468,7 +468,7 @@ def test_batch_evaluate_default_columns_and_dataframe_labels():
     frame = pd.DataFrame(S, columns=["base", "cand_a", "cand_b"])
     out = m.batch_evaluate(y, frame, g)
     assert list(out.columns) == [
-        "auc",
+        "auc_pooled",
         "prec_top5",
         "prec_top10",
         "prec_top20",
@@ -501,7 +501,7 @@ def test_batch_evaluate_hand_case():
     y = [1, 0, 1, 0]
     S = np.array([[4, 1], [3, 1], [2, 1], [1, 1]], dtype=float)
     out = m.batch_evaluate(y, S, None, (0.5,))
-    assert out["auc"].tolist() == [0.75, 0.5]
+    assert out["auc_pooled"].tolist() == [0.75, 0.5]
     assert out["prec_top50"].tolist() == [0.5, 0.5]
     assert out["lift_top50"].tolist() == [1.0, 1.0]
 
@@ -563,9 +563,9 @@ def test_batch_evaluate_weights_decimals_makes_paper_ties_tie():
     raw = m.batch_evaluate_weights(y, F, W, fractions=(0.25,))
     tied = m.batch_evaluate_weights(y, F, W, fractions=(0.25,), decimals=9)
     # raw: firm 0 (0.30000000000000004) alone on top; AUC pairs 1 + 1 + 0 + 1 = 3/4
-    assert raw["auc"].tolist() == [0.75] and raw["prec_top25"].tolist() == [1.0]
+    assert raw["auc_pooled"].tolist() == [0.75] and raw["prec_top25"].tolist() == [1.0]
     # rounded: firms 0 and 1 tie at 0.3 -> both listed; AUC (1/2 + 1 + 0 + 1) / 4 = 5/8
-    assert tied["auc"].tolist() == [0.625] and tied["prec_top25"].tolist() == [0.5]
+    assert tied["auc_pooled"].tolist() == [0.625] and tied["prec_top25"].tolist() == [0.5]
 
 
 def test_batch_length_mismatch_message():
@@ -708,7 +708,9 @@ def test_ranking_metrics_bundle_the_same_definitions() -> None:
     g = rng.integers(0, 6, 800)
     out = m.ranking_metrics(y, s, g, (0.1,))
     assert out["n"] == 800 and out["events"] == y.sum() and out["base_rate"] == y.mean()
-    assert out["auc"] == m.grouped_auc(y, s, g) and out["auc_total"] == m.roc_auc(y, s)
+    assert out["auc_within_group"] == m.grouped_auc(y, s, g) and out["auc_pooled"] == m.roc_auc(
+        y, s
+    )
     assert out["prec_top10"] == m.precision_at_top(y, s, g, 0.1, ties="fractional")
     assert out["lift_top10"] == pytest.approx(out["prec_top10"] / y.mean())
     # the inclusive rule would list most of each group here (95 % tied at 0): not what is compared

@@ -304,7 +304,7 @@ def test_fit_temporal_metrics_equal_direct_metric_calls():
         yt, gt = y[s.test], groups[s.test]
         row = res.by_year.loc[s.test_year]
         assert row["n_train"] == len(s.train)
-        assert row["auc"] == metrics.roc_auc(yt, prob)
+        assert row["auc_pooled"] == metrics.roc_auc(yt, prob)
         assert row["pr_auc"] == metrics.pr_auc(yt, prob)
         assert row["brier"] == metrics.brier(yt, prob)
         for f, lab in ((0.05, "top5"), (0.1, "top10"), (0.2, "top20")):
@@ -313,13 +313,13 @@ def test_fit_temporal_metrics_equal_direct_metric_calls():
     # pooled: every held-out prediction, top lists within (year, group)
     pred = res.predictions
     pooled_group = pred["test_year"].to_numpy() * 1000 + pred["group"].to_numpy()
-    assert res.overall.loc["pooled", "auc"] == metrics.roc_auc(pred["y"], pred["prob"])
+    assert res.overall.loc["pooled", "auc_pooled"] == metrics.roc_auc(pred["y"], pred["prob"])
     assert res.overall.loc["pooled", "prec_top10"] == metrics.precision_at_top(
         pred["y"], pred["prob"], pooled_group, 0.1
     )
-    assert res.auc == res.overall.loc["pooled", "auc"]
+    assert res.auc == res.overall.loc["pooled", "auc_pooled"]
     assert res.overall.loc["mean", "brier"] == pytest.approx(res.by_year["brier"].mean())
-    assert res.by_year["auc"].min() > 0.6  # the signal is real
+    assert res.by_year["auc_pooled"].min() > 0.6  # the signal is real
     assert not hasattr(est, "coef_")  # the specification itself is never fitted
     assert set(res.estimators) == {2020, 2021, 2022, 2023}
 
@@ -329,9 +329,9 @@ def test_fit_result_exports():
     res = fit_temporal(MonotoneGBM(n_estimators=20, n_jobs=1), X, y, years, groups)
     frame = res.to_frame()
     assert frame.index.tolist() == ["2020", "2021", "2022", "2023", "pooled", "mean"]
-    assert "auc" in frame.columns and "note" not in frame.columns
+    assert "auc_pooled" in frame.columns and "note" not in frame.columns
     d = res.to_dict()
-    assert d["by_year"][2021]["auc"] == res.by_year.loc[2021, "auc"]
+    assert d["by_year"][2021]["auc_pooled"] == res.by_year.loc[2021, "auc_pooled"]
     assert d["splits"][0] == {"train_years": [2018, 2019], "test_year": 2020}
     assert d["overall"]["pooled"]["n"] == float(len(res.predictions))
     assert res.metric("brier").index.tolist() == [2020, 2021, 2022, 2023]
@@ -344,11 +344,13 @@ def test_fit_temporal_single_class_years():
     y[years == 2022] = 0  # 2022 has no events to find
     res = fit_temporal(PointsLogit(), X, y, years, groups)
     assert res.by_year.loc[2020, "note"] == "not fitted: the training years hold one class"
-    assert math.isnan(res.by_year.loc[2020, "auc"])
+    assert math.isnan(res.by_year.loc[2020, "auc_pooled"])
     assert 2020 not in res.estimators
-    assert math.isnan(res.by_year.loc[2022, "auc"]) and math.isnan(res.by_year.loc[2022, "pr_auc"])
+    assert math.isnan(res.by_year.loc[2022, "auc_pooled"]) and math.isnan(
+        res.by_year.loc[2022, "pr_auc"]
+    )
     assert res.by_year.loc[2022, "brier"] >= 0 and res.by_year.loc[2022, "note"] == ""
-    assert res.to_dict()["by_year"][2020]["auc"] is None
+    assert res.to_dict()["by_year"][2020]["auc_pooled"] is None
 
 
 def test_fit_temporal_refuses_unlabelled_rows():

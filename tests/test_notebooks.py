@@ -46,8 +46,8 @@ PROBES: dict[str, str] = {
         "run_id": run.run_id, "version": version, "store": str(store),
         "same_framework": bool(candidate.fingerprint == suggestion.framework.fingerprint),
         "n_bootstrap": suggestion.n_bootstrap, "methods": list(methods.index),
-        "oracle_auc": float(methods.loc["oracle (truth)", "auc"]),
-        "official_auc": float(methods.loc["official", "auc"]),
+        "oracle_auc": float(methods.loc["oracle (truth)", "auc_within_group"]),
+        "official_auc": float(methods.loc["official", "auc_within_group"]),
         "labels": {k: int(v) for k, v in labels.counts().items()},
     }""",
     "03_test_a_weight_change.ipynb": """{

@@ -90,7 +90,9 @@ def panel() -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def loglik(fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame]) -> Suggestion:
     data, events = panel
-    return suggest(fw, data, events, "grant_won", n_bootstrap=30, progress=False, seed=3)
+    return suggest(
+        fw, data, events, "grant_won", n_bootstrap=30, progress=False, seed=3, direction="higher"
+    )
 
 
 def test_finds_the_signal_and_beats_today_on_held_out_years(loglik: Suggestion) -> None:
@@ -104,7 +106,10 @@ def test_finds_the_signal_and_beats_today_on_held_out_years(loglik: Suggestion) 
             pts.loc[("revenue_growth", stage), "suggested"]
             < pts.loc[("revenue_growth", stage), "current"]
         )
-    assert loglik.metrics.loc["auc", "suggested"] > loglik.metrics.loc["auc", "current"] + 0.05
+    assert (
+        loglik.metrics.loc["auc_within_group", "suggested"]
+        > loglik.metrics.loc["auc_within_group", "current"] + 0.05
+    )
     # events run to 2023, so 2022 is labelled (not censored) and held out
     assert loglik.train_years == (2018, 2019, 2020, 2021) and loglik.test_years == (2022,)
 
@@ -138,8 +143,8 @@ def test_calibration_block_and_round_trip(loglik: Suggestion, fw: Framework) -> 
     )
     assert block["base_fingerprint"] == fw.fingerprint
     assert len(block["points"]) == 3 * 2
-    assert block["held_out"]["auc"]["suggested"] == pytest.approx(
-        loglik.metrics.loc["auc", "suggested"], abs=1e-6
+    assert block["held_out"]["auc_within_group"]["suggested"] == pytest.approx(
+        loglik.metrics.loc["auc_within_group", "suggested"], abs=1e-6
     )
     assert Framework.from_yaml(f.to_yaml()) == f
     assert not loglik.diff().empty and (loglik.diff()["change"] != 0).all()
@@ -165,15 +170,19 @@ def test_held_out_metrics_match_direct_computation(
         if pos and neg:
             num += roc_auc(grp["y"].to_numpy(), grp["total"].to_numpy()) * pos * neg
             den += pos * neg
-    assert loglik.metrics.loc["auc", "suggested"] == pytest.approx(num / den, abs=1e-12)
-    assert loglik.metrics.loc["auc_total", "suggested"] == roc_auc(y, held["total"].to_numpy())
+    assert loglik.metrics.loc["auc_within_group", "suggested"] == pytest.approx(
+        num / den, abs=1e-12
+    )
+    assert loglik.metrics.loc["auc_pooled", "suggested"] == roc_auc(y, held["total"].to_numpy())
 
 
 def test_same_seed_same_bytes(
     fw: Framework, panel: tuple[pd.DataFrame, pd.DataFrame], loglik: Suggestion
 ) -> None:
     data, events = panel
-    again = suggest(fw, data, events, "grant_won", n_bootstrap=30, progress=False, seed=3)
+    again = suggest(
+        fw, data, events, "grant_won", n_bootstrap=30, progress=False, seed=3, direction="higher"
+    )
     assert again.framework.to_yaml() == loglik.framework.to_yaml()
 
 
@@ -191,7 +200,16 @@ def test_every_suggestion_satisfies_its_constraints(
 ) -> None:
     data, events = panel
     cs = ConstraintSet.from_dict(spec)
-    s = suggest(fw, data, events, "grant_won", constraints=cs, n_bootstrap=5, progress=False)
+    s = suggest(
+        fw,
+        data,
+        events,
+        "grant_won",
+        direction="higher",
+        constraints=cs,
+        n_bootstrap=5,
+        progress=False,
+    )
     assert cs.check(fw, s.framework) == []
     assert (
         s.framework.calibration is not None
@@ -209,15 +227,19 @@ def test_search_objectives_never_end_below_today_on_training_years(
         data,
         events,
         "grant_won",
+        direction="higher",
         objective=objective,
         n_bootstrap=2,
         n_trials=64,  # type: ignore[arg-type]
         bootstrap_trials=16,
         progress=False,
     )
-    assert s.solver == "optuna-tpe"
+    assert s.solver.startswith(("optuna-tpe", "convex-logit"))
     assert ConstraintSet().check(fw, s.framework) == []
-    assert s.metrics.loc["auc", "suggested"] > s.metrics.loc["auc", "current"]
+    assert (
+        s.metrics.loc["auc_within_group", "suggested"]
+        > s.metrics.loc["auc_within_group", "current"]
+    )
 
 
 def test_one_stage_framework_and_custom_ranking_group(
@@ -237,7 +259,7 @@ def test_one_stage_framework_and_custom_ranking_group(
     )
     f = Framework.from_yaml(one + "ranking_group: [year]\n")
     assert f.stage_ids == ("small",) and f.ranking_group == ("year",)
-    s = suggest(f, data, events, "grant_won", n_bootstrap=0, progress=False)
+    s = suggest(f, data, events, "grant_won", n_bootstrap=0, progress=False, direction="higher")
     assert s.framework.table()["small"].iloc[:3].sum() == 100
     assert s.points["low"].isna().all()  # no bootstrap, no interval
 
@@ -247,9 +269,9 @@ def test_unknown_objective_and_no_labelled_years(
 ) -> None:
     data, events = panel
     with pytest.raises(ConstraintError, match="unknown objective 'gini'"):
-        suggest(fw, data, events, "grant_won", objective="gini", progress=False)  # type: ignore[arg-type]
+        suggest(fw, data, events, "grant_won", objective="gini", progress=False, direction="higher")  # type: ignore[arg-type]
     with pytest.raises(DataContractError, match="no firm-year has a label"):
-        suggest(fw, data, events, "grant_won", horizon=9, progress=False)
+        suggest(fw, data, events, "grant_won", horizon=9, progress=False, direction="higher")
 
 
 # --- property: whatever feasible constraints a policy office sets, the suggestion keeps them -------
@@ -299,6 +321,7 @@ def test_property_every_suggestion_keeps_its_constraints(
         data,
         events,
         "grant_won",
+        direction="higher",
         constraints=cs,
         objective=objective,  # type: ignore[arg-type]
         n_bootstrap=2,
@@ -319,7 +342,7 @@ def test_too_few_events_per_free_point_is_flagged(
     assert loglik.warnings == ()  # hundreds of events for 2 free values per stage
     data, events = panel
     rare = events.sort_values(["year", "enterprise_id"]).groupby("year").head(3)  # 3 events a year
-    s = suggest(fw, data, rare, "grant_won", n_bootstrap=0, progress=False)
+    s = suggest(fw, data, rare, "grant_won", n_bootstrap=0, progress=False, direction="higher")
     assert len(s.warnings) == 2  # one per stage: at most 12 training events for 2 free values each
     assert int(s.outcome[s.train_mask].sum()) <= 12
     for w in s.warnings:

@@ -176,7 +176,7 @@ def test_params_and_tags_are_logged(
         "test_years": ",".join(map(str, s.test_years)),
         "data_fingerprint": s.data_fingerprint,
         "events_fingerprint": s.framework.calibration["events_fingerprint"],
-        "constraints": '{"granularity":1.0}',
+        "constraints": '{"granularity":1.0,"moves":["points","direction","shape"]}',
         "n_trials": "400",
         **{f"labels.{k}": str(v) for k, v in s.label_counts.items()},
     }
@@ -429,11 +429,11 @@ def test_fit_result_is_tracked(
             map(str, split.train_years)
         )
     assert stored.tags["calibrate.kind"] == "fit"
-    history = tracker.client.get_metric_history(run.run_id, "auc")
+    history = tracker.client.get_metric_history(run.run_id, "auc_pooled")
     assert [(h.step, h.value) for h in history] == [
-        (int(y), float(v)) for y, v in result.by_year["auc"].items() if math.isfinite(v)
+        (int(y), float(v)) for y, v in result.by_year["auc_pooled"].items() if math.isfinite(v)
     ]
-    assert stored.metrics["pooled.auc"] == result.auc
+    assert stored.metrics["pooled.auc_pooled"] == result.auc
     assert set(run.artifacts) == {"heldout_metrics.csv", "fit.json", "framework.yaml"}
     held = pd.read_csv(
         io.StringIO(local(run, "heldout_metrics.csv").read_text(encoding="utf-8")),

@@ -105,18 +105,27 @@ def _write_table(frame: Any, path: Path) -> None:
 
 
 #: Input options whose files must never be overwritten by an output.
-_INPUT_OPTIONS = ("data", "events", "framework", "base", "candidate", "constraints", "experiment")
+_INPUT_OPTIONS = (
+    "data",
+    "events",
+    "framework",
+    "base",
+    "candidate",
+    "constraints",
+    "experiment",
+    "suggestion",
+)
 #: Commands whose ``--out`` is a folder (the others write a file).
 _FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo"})
 
 
+#: Tables ``Suggestion.save`` writes beside the framework YAML (``NAME.<table>.csv``).
+_SUGGEST_TABLES = ("draws", "path", "directions", "diff", "points")
+
+
 def _suggest_siblings(out: str) -> list[tuple[str, str]]:
     stem = Path(out).with_suffix("")
-    return [("--out (diff)", f"{stem}.diff.csv"), ("--out (points)", f"{stem}.points.csv")]
-
-
-#: Policy-edit kinds ``--moves`` may name (the option arrives with the moves of ``suggest``).
-MOVE_KINDS = ("points", "direction", "shape", "indicators", "all")
+    return [(f"--out ({t})", f"{stem}.{t}.csv") for t in _SUGGEST_TABLES]
 
 
 #: Whole-number options and their smallest sensible value (checked before any work).
@@ -139,19 +148,14 @@ def _guard_options(args: argparse.Namespace) -> None:
         if isinstance(value, int) and value < least:
             flag = "--" + name.replace("_", "-")
             problems.append(Problem(flag, f"is {value}; {fix}"))
-    if args.command in {"compare", "report"} and (args.events is None) != (args.target is None):
-        given, missing = ("--events", "--target") if args.events else ("--target", "--events")
+    events, target = getattr(args, "events", None), getattr(args, "target", None)
+    if args.command in {"compare", "report"} and (events is None) != (target is None):
+        given, missing = ("--events", "--target") if events else ("--target", "--events")
         problems.append(Problem(missing, f"{given} needs {missing}; give both (or neither)"))
-    moves = getattr(args, "moves", None)
-    names = moves.split(",") if isinstance(moves, str) else list(moves or [])
-    unknown = [m for m in names if m.strip() not in MOVE_KINDS]
-    if unknown:
-        problems.append(
-            Problem(
-                "--moves",
-                f"unknown {', '.join(map(repr, unknown))}; choose from " + ", ".join(MOVE_KINDS),
-            )
-        )
+    if getattr(args, "moves", None) is not None:
+        from calibrate.constraints import parse_moves  # the one owner of move names
+
+        problems += parse_moves(args.moves, "--moves")[1]
     if problems:
         raise UsageError("command line", problems)
 
@@ -398,6 +402,17 @@ def _outcome_options(p: argparse.ArgumentParser) -> None:
         default=1,
         help="years after the data year in which the event counts (default 1)",
     )
+    _direction_option(p)
+
+
+def _direction_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--direction",
+        choices=["higher", "lower"],
+        help="should high scorers be more (higher) or less (lower) likely to have the event; "
+        "known for hte_certified, tech_sme_registered (higher) and loan_default (lower), "
+        "required for any other event",
+    )
 
 
 def _cfg_suggest(p: argparse.ArgumentParser) -> None:
@@ -442,17 +457,54 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
         metavar="INDICATOR",
         help="indicators that must keep points",
     )
+    c.add_argument(
+        "--moves",
+        help="edits allowed: points,direction,shape,indicators or all "
+        "(default points,direction,shape; new indicators need data a park may not collect)",
+    )
+    c.add_argument(
+        "--frozen", nargs="+", default=[], metavar="INDICATOR", help="indicators nothing may change"
+    )
+    c.add_argument(
+        "--frozen-thresholds",
+        nargs="+",
+        default=[],
+        metavar="INDICATOR",
+        help="indicators whose goalposts, bands and direction stay (points may move)",
+    )
+    p.add_argument(
+        "--max-edits",
+        type=int,
+        default=8,
+        help="longest edit path (default 8; re-weighting is one)",
+    )
+    p.add_argument(
+        "--candidate-columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="data columns that may become indicators (with --moves indicators; default: every "
+        "numeric column no rule reads)",
+    )
+    p.add_argument(
+        "--split-column",
+        help="a column of train/test choosing the held-out rows (instead of years)",
+    )
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of the printed edit path"
+    )
+    p.add_argument(
+        "--holdout",
+        choices=["year", "park"],
+        default="year",
+        help="park: also require evidence with points fitted without each park (>= 2 parks)",
+    )
+    p.add_argument("--storage", help="shared Optuna storage URL for non-smooth objectives")
+    p.add_argument("--study", help="Optuna study name in --storage (several workers share it)")
     p.add_argument(
         "--objective",
         choices=["loglik", "auc", "top5", "top10", "top20"],
         default="loglik",
         help="what to maximise on the training years (default loglik)",
-    )
-    p.add_argument(
-        "--direction",
-        choices=["higher", "lower"],
-        help="should high scorers be more (higher) or less (lower) likely to have the event; "
-        "default lower for loan_default, else higher",
     )
     p.add_argument(
         "--train-years",
@@ -505,6 +557,12 @@ def _constraints(args: argparse.Namespace) -> Any:
         spec["same_across_stages"] = True
     if args.nonzero:
         spec["nonzero"] = sorted({*spec.get("nonzero", []), *args.nonzero})
+    if args.moves is not None:
+        spec["moves"] = args.moves
+    for key in ("frozen", "frozen_thresholds"):
+        given = getattr(args, key)
+        if given:
+            spec[key] = sorted({*spec.get(key, []), *given})
     return ConstraintSet.from_dict(spec, args.constraints or "command line")
 
 
@@ -537,34 +595,82 @@ def run_suggest(args: argparse.Namespace) -> int:
         n_trials=args.trials,
         seed=args.seed,
         progress=not args.no_progress,
+        split_column=args.split_column,
+        max_edits=args.max_edits,
+        candidate_columns=args.candidate_columns,
+        storage=args.storage,
+        study_name=args.study,
+        holdout=args.holdout,
     )
-    from calibrate._io import output_files, write_table_to
+    from calibrate._io import output_staging
 
     out = Path(args.out)
     stem = out.with_suffix("")
-    with output_files([out, *(p for _, p in _suggest_siblings(args.out))]) as (yml, dif, pts):
-        result.save(yml)
-        write_table_to(result.diff(), dif, "csv")
-        write_table_to(result.points, pts, "csv")
+    with output_staging(out.parent) as tmp:  # the framework and its tables land as one set
+        result.save(tmp / out.name)
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
-        f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
-        f"({result.solver}); {result.n_bootstrap} bootstrap samples of firms"
+        f"  fitted on {list(result.train_years)}, held out {list(result.test_years)} (never used "
+        f"for fitting); objective {result.objective} ({result.solver}); {result.n_bootstrap} "
+        "bootstrap samples of firms"
     )
+    _print(
+        "edit path (adopt the first k edits with: calibrate apply-edits --suggestion "
+        f"{out} --upto k --out FILE):"
+    )
+    cols = ["step", "move", "text_zh" if args.lang == "zh" else "text_en"]
+    cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
+    cols += [c for c in ("park_held_out_auc_within_group",) if c in result.path.columns]
+    cols += ["chosen_share", "firms_changing_list"]
+    _print(result.path[cols].round(4).to_string(index=False))
     _print("held-out metrics (today vs suggested):")
     _print(
-        result.metrics.loc[["auc", "prec_top5", "prec_top10", "prec_top20"]].round(4).to_string()
+        result.metrics.loc[["auc_within_group", "prec_top5", "prec_top10", "prec_top20"]]
+        .round(4)
+        .to_string()
     )
-    diff = result.diff()
-    _print(f"{len(diff)} point values changed; largest moves:")
+    flagged = result.directions[result.directions["verdict"] != "agrees"]
+    if len(flagged):
+        _print("indicators whose direction the outcome does not confirm:")
+        _print(flagged.to_string(index=False))
     _print(
-        diff.head(10)[
-            ["indicator", "name_zh", "stage", "current", "suggested", "low", "high"]
-        ].to_string(index=False)
+        f"beside it: {stem}.path.csv, {stem}.directions.csv, {stem}.diff.csv, "
+        f"{stem}.points.csv, {stem}.draws.csv"
     )
-    _print(f"diff -> {stem}.diff.csv; points with intervals -> {stem}.points.csv")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _cfg_apply(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--suggestion", required=True, help="a framework written by calibrate suggest")
+    p.add_argument(
+        "--upto", type=int, required=True, help="adopt the first K edits of its path (0 = today's)"
+    )
+    p.add_argument("--out", required=True, help="the framework YAML to write")
+
+
+@command(
+    "apply-edits", "write the framework that adopts the first K edits of a suggestion", _cfg_apply
+)
+def run_apply_edits(args: argparse.Namespace) -> int:
+    from calibrate.framework import load_framework
+    from calibrate.suggest import apply_edits
+
+    suggested = load_framework(args.suggestion)
+    out = Path(args.out)
+    if out.resolve() == Path(args.suggestion).resolve():
+        print(f"error: --out {out} is the suggestion itself; choose another file", file=sys.stderr)
+        return 2
+    framework = apply_edits(suggested, args.upto)
+    from calibrate._io import atomic_file
+
+    with atomic_file(out) as tmp:
+        framework.save(tmp)
+    edits = (suggested.calibration or {}).get("edits") or []
+    for rec in edits[: args.upto + 1]:
+        _print(f"  step {rec['step']}: {rec['text_zh']} / {rec['text_en']}")
+    _print(f"framework with the first {args.upto} edit(s) -> {out}")
     return 0
 
 
@@ -611,14 +717,15 @@ def run_fit(args: argparse.Namespace) -> int:
         fit_temporal,
         policy_directions,
     )
-    from calibrate.outcomes import make_labels
+    from calibrate.outcomes import make_labels, resolve_target
     from calibrate.scoring import score
 
+    tgt = resolve_target(args.target, args.direction)
     f = load_framework(args.framework)
     table = _load_data(args, f)
     events = _load_events(args, table).frame
     result = score(f, table.frame, source=table.source)
-    labels = make_labels(table.frame, events, args.target, args.horizon)
+    labels = make_labels(table.frame, events, args.target, args.horizon, rule=tgt)
     for note in labels.notes:
         _print(f"note: {note}")
     mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
@@ -627,7 +734,10 @@ def run_fit(args: argparse.Namespace) -> int:
     est: Any = (
         PointsLogit()
         if args.model == "logistic"
-        else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed)
+        else MonotoneGBM(
+            monotone=policy_directions(f, kind="fractions", outcome=tgt.direction or "higher"),
+            random_state=args.seed,
+        )
     )
     fitted = _fit_temporal(
         fit_temporal,
@@ -712,6 +822,10 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", help="events table, to compare outcome metrics")
     p.add_argument("--target", help="event for the outcome metrics")
     p.add_argument("--horizon", type=int, default=1)
+    _direction_option(p)
+    p.add_argument(
+        "--years", type=_years, help="years for the outcome metrics, e.g. 2023 (default: held-out)"
+    )
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--out", required=True, help="folder for the tables and summary.md")
 
@@ -727,7 +841,14 @@ def run_compare(args: argparse.Namespace) -> int:
     table = _load_data(args, base)
     events = _load_events(args, table).frame if args.events else None
     result = compare(
-        base, cand, table.frame, events=events, target=args.target, horizon=args.horizon
+        base,
+        cand,
+        table.frame,
+        events=events,
+        target=args.target,
+        horizon=args.horizon,
+        direction=args.direction,
+        years=_span(args.years),
     )
     from calibrate._io import output_folder
 
@@ -755,6 +876,7 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events")
     p.add_argument("--target")
     p.add_argument("--horizon", type=int, default=1)
+    _direction_option(p)
     p.add_argument(
         "--lang", choices=["zh", "en"], default="zh", help="report language (default Chinese)"
     )
@@ -782,6 +904,7 @@ def run_report(args: argparse.Namespace) -> int:
         table.frame,
         events=events,
         target=args.target,
+        direction=args.direction,
         horizon=args.horizon,
         base_scores=base_scores,
         candidate_scores=cand_scores,
@@ -813,6 +936,64 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- serve ---------------------------------------------------------------------------------
+
+
+def _cfg_serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--framework", required=True, help="framework to start from: shipped id or YAML")
+    _data_options(p)
+    p.add_argument("--events", help="events table, for outcome metrics (with --target)")
+    p.add_argument("--target", help="event the outcome metrics are about, e.g. hte_certified")
+    p.add_argument("--horizon", type=int, default=1, help="years after the data year (default 1)")
+    p.add_argument("--port", type=int, default=5006, help="port on 127.0.0.1 (default 5006)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="page language (default zh)")
+    p.add_argument(
+        "--out", default="workbench-output", help="folder for saved frameworks and workbooks"
+    )
+    _tracking_options(p)
+
+
+def _save_hook(args: argparse.Namespace, base: Any) -> Any:
+    """The one place a workbench save becomes an MLflow run (None when --no-track)."""
+    if args.no_track:
+        return None
+    from calibrate.tracking import Tracker
+
+    tracker = Tracker(args.tracking_uri)
+
+    def on_save(framework: Any, files: list[Path]) -> str | None:
+        run = tracker.log_edit(framework, base, extra_artifacts=files, command="serve")
+        return None if run is None else run.run_id
+
+    return on_save
+
+
+@command("serve", "the what-if workbench in the browser, on 127.0.0.1", _cfg_serve)
+def run_serve(args: argparse.Namespace) -> int:
+    from calibrate.app import Baseline, serve
+    from calibrate.data import load_events
+    from calibrate.framework import load_framework
+
+    if (args.events is None) != (args.target is None):
+        print("error: give --events and --target together (or neither)", file=sys.stderr)
+        return 2
+    f = load_framework(args.framework)
+    table = _load_data(args, f)
+    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
+    baseline = Baseline.from_events(
+        f, table.frame, events, args.target, args.horizon, source=table.source
+    )
+    serve(
+        baseline,
+        port=args.port,
+        lang=args.lang,
+        out_dir=args.out,
+        on_save=_save_hook(args, f),
+        say=_print,
+    )
+    return 0
+
+
 # --- run / demo ------------------------------------------------------------------------------
 
 
@@ -830,7 +1011,9 @@ def _finish_run(result: Any) -> None:
     _print("")
     _print("held-out comparison of methods (same firm-years):")
     cols = [
-        c for c in ("auc", "auc_total", "prec_top10", "lift_top10") if c in result.methods.columns
+        c
+        for c in ("auc_within_group", "auc_pooled", "prec_top10", "lift_top10")
+        if c in result.methods.columns
     ]
     _print(result.methods[["kind", *cols]].round(4).to_string())
     _print("")

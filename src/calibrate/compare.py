@@ -138,6 +138,8 @@ def compare(
     base_scores: ScoreResult | None = None,
     candidate_scores: ScoreResult | None = None,
     top: Sequence[float] = DEFAULT_TOP,
+    direction: str | None = None,
+    years: Sequence[int] | None = None,
 ) -> Comparison:
     """Compare two frameworks on one enterprise table.
 
@@ -161,6 +163,15 @@ def compare(
         Scores already computed for ``data`` under the same framework (skips re-scoring).
     top : sequence of float, default (0.05, 0.10, 0.20)
         List sizes at which outcome precision and lift are reported.
+    direction : {"higher", "lower"}, optional
+        Whether high scorers should have the event more often (certification) or less often
+        (default); required for a target whose direction :mod:`calibrate.outcomes` does not know.
+        Outcome metrics are computed for the *good* outcome, so higher is better for both.
+    years : sequence of int, optional
+        Data years the outcome metrics are computed on. Default: a suggested candidate's
+        held-out years (its ``calibration.test_years``, for the same target), else every
+        labelled year. :attr:`Comparison.outcome_scope` says which, and whether the candidate
+        was fitted on them.
 
     Returns
     -------
@@ -186,7 +197,32 @@ def compare(
     b = _scores(base_fw, frame, base_scores, "base")
     c = _scores(cand_fw, frame, candidate_scores, "candidate")
     label = _labels(frame, events, target, horizon, labels)
-    return Comparison(base_fw, cand_fw, b, c, label, target, horizon, tuple(float(t) for t in top))
+    good = "higher"
+    if label is not None and target is not None:
+        from calibrate.outcomes import resolve_target  # layer 3; imported where used
+
+        good = str(resolve_target(target, direction).direction)
+    elif direction is not None:
+        good = direction
+    cal = dict(cand_fw.calibration or {})
+    fitted = (
+        tuple(int(y) for y in cal.get("train_years") or ()) if cal.get("target") == target else ()
+    )
+    if years is None and fitted and cal.get("test_years"):
+        years = [int(y) for y in cal["test_years"]]
+    return Comparison(
+        base_fw,
+        cand_fw,
+        b,
+        c,
+        label,
+        target,
+        horizon,
+        tuple(float(t) for t in top),
+        direction=good,
+        outcome_years=tuple(sorted(int(y) for y in years)) if years is not None else None,
+        fitted_years=fitted,
+    )
 
 
 def _scores(
@@ -468,6 +504,48 @@ class Comparison:
     target: str | None = None
     horizon: int = 1
     top: tuple[float, ...] = DEFAULT_TOP
+    direction: str = "higher"
+    """``higher``: the event is good; ``lower``: bad — outcome metrics then score its absence."""
+    outcome_years: tuple[int, ...] | None = None
+    """Years the outcome metrics use (None = every labelled year)."""
+    fitted_years: tuple[int, ...] = ()
+    """Years the candidate's points were fitted on (from its calibration block)."""
+
+    @property
+    def outcome_scope(self) -> dict[str, Any]:
+        """Which firm-years the outcome metrics describe, and whether that is held-out evidence.
+
+        ``held_out`` is True only when the candidate carries the years it was fitted on and none
+        of them is measured; False when some are; None when nothing says how it was made.
+        """
+        years = self._outcome_years_used()
+        overlap = sorted(set(years) & set(self.fitted_years))
+        held: bool | None
+        if not self.fitted_years:
+            held = None
+        else:
+            held = not overlap
+        return {
+            "years": list(years),
+            "fitted_years": list(self.fitted_years),
+            "held_out": held,
+            "outcome": self.target if self.direction == "higher" else f"no {self.target}",
+        }
+
+    def _outcome_mask(self) -> BoolArray:
+        if self.labels is None:
+            return np.zeros(self.n_firms, dtype=bool)
+        lab = self.labels.to_numpy(dtype=np.float64, na_value=np.nan)
+        use = self._both & ~np.isnan(lab)
+        if self.outcome_years is not None:
+            year = self.base_scores.frame["year"].to_numpy(dtype=np.int64)
+            use &= np.isin(year, self.outcome_years)
+        return use
+
+    def _outcome_years_used(self) -> list[int]:
+        use = self._outcome_mask()
+        year = self.base_scores.frame["year"].to_numpy(dtype=np.int64)
+        return sorted({int(v) for v in year[use]})
 
     def __repr__(self) -> str:
         return (
@@ -1129,35 +1207,22 @@ class Comparison:
         """Outcome metrics of both frameworks on the same firms, or None without labels.
 
         Evaluated on the firms with a label (not censored or excluded) that both frameworks rank.
-        ``auc`` is the within-group AUC of the totals in each framework's own ranking groups
-        (:func:`calibrate.metrics.grouped_auc`: scores are not comparable across stages or
-        parks); ``precision_topN`` is the event rate on lists of exactly ``floor(N % × n)``
-        seats per group with a tie at the cut-off sharing the remaining seats
-        (:func:`calibrate.metrics.ranking_metrics`, the same definitions ``calibrate suggest``
-        reports), ``lift_topN`` that rate over the overall event rate. Rows: ``firms``, ``events``, ``event_rate``, ``auc``, then precision and lift
-        per list size; columns ``base``, ``candidate``, ``change``.
+        Rows are the keys of :func:`calibrate.metrics.ranking_metrics` (the one vocabulary every
+        output uses: ``n``, ``events``, ``base_rate``, ``auc_within_group``, ``auc_pooled``,
+        ``prec_topK``, ``lift_topK``), computed for the good outcome (the event, or its absence
+        for a bad event) on the years :attr:`outcome_scope` names; columns ``base``,
+        ``candidate``, ``change``.
         """
         if self.labels is None:
             return None
-        lab = self.labels.to_numpy(dtype=np.float64, na_value=np.nan)
-        use = self._both & ~np.isnan(lab)
-        y = lab[use].astype(np.int8)
-        rows: dict[str, list[float]] = {}
-        n = int(use.sum())
-        events = int(y.sum()) if n else 0
-        rows["firms"] = [n, n]
-        rows["events"] = [events, events]
-        rows["event_rate"] = [events / n if n else math.nan] * 2
+        use = self._outcome_mask()
+        lab = self.labels.to_numpy(dtype=np.float64, na_value=np.nan)[use]
+        y = (lab if self.direction == "higher" else 1.0 - lab).astype(np.int8)
         sides = [
             metrics.ranking_metrics(y, s.total[use], s.group_code[use], self.top)
             for s in (self._b, self._c)
         ]
-        rows["auc"] = [side["auc"] for side in sides]
-        for frac in self.top:
-            key = f"{round(frac * 100)}"
-            tag = f"top{frac * 100:g}"
-            rows[f"precision_{tag}"] = [side[f"prec_top{key}"] for side in sides]
-            rows[f"lift_{tag}"] = [side[f"lift_top{key}"] for side in sides]
+        rows = {key: [side[key] for side in sides] for key in sides[0]}
         out = pd.DataFrame.from_dict(rows, orient="index", columns=["base", "candidate"])
         out["change"] = out["candidate"] - out["base"]
         out.index.name = "metric"

@@ -40,7 +40,42 @@ __all__ = ["Box", "ConstraintSet", "project", "round_to_grid"]
 FloatArray = npt.NDArray[np.float64]
 _TOL = 1e-9
 
-_KEYS = {"granularity", "bounds", "max_change", "groups", "same_across_stages", "nonzero"}
+_KEYS = {
+    "granularity",
+    "bounds",
+    "max_change",
+    "groups",
+    "same_across_stages",
+    "nonzero",
+    "moves",
+    "frozen",
+    "frozen_thresholds",
+}
+#: Kinds of policy edit a suggestion may make (see :mod:`calibrate.suggest`).
+MOVES: tuple[str, ...] = ("points", "direction", "shape", "indicators")
+#: What a suggestion may change when nobody says: new indicators need data a park may not collect.
+DEFAULT_MOVES: tuple[str, ...] = ("points", "direction", "shape")
+MSG_UNKNOWN_MOVE = "unknown move {name!r}; choose from {choices} or all"
+
+
+def parse_moves(value: Any, where: str = "moves") -> tuple[tuple[str, ...], list[Problem]]:
+    """Moves from ``"all"``, ``"points,shape"`` or a list; unknown names are problems."""
+    if value is None:
+        return DEFAULT_MOVES, []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return DEFAULT_MOVES, [Problem(where, f"expected a list of move names, found {value!r}")]
+    names = [str(v).strip().lower() for v in items if str(v).strip()]
+    if names == ["all"]:
+        return MOVES, []
+    problems = [
+        Problem(where, MSG_UNKNOWN_MOVE.format(name=n, choices=", ".join(MOVES)))
+        for n in names
+        if n not in MOVES
+    ]
+    if not names:
+        problems.append(Problem(where, f"no move given; choose from {', '.join(MOVES)} or all"))
+    return tuple(m for m in MOVES if m in names), problems
 
 
 def _number_problem(value: Any, minimum: float) -> str | None:
@@ -96,6 +131,13 @@ class ConstraintSet:
         One set of points for every stage.
     nonzero : tuple of indicator ids
         Indicators that must keep at least one granule (or a small positive amount if continuous).
+    moves : tuple of str
+        Kinds of edit allowed (:data:`MOVES`): ``points`` (re-weight), ``direction`` (reverse a
+        rule), ``shape`` (re-fit goalposts, bands, caps), ``indicators`` (add or drop).
+    frozen : tuple of indicator ids
+        Indicators nothing may change: points, rule and membership stay as they are.
+    frozen_thresholds : tuple of indicator ids
+        Indicators whose rule (goalposts, bands, direction) stays; their points may move.
     """
 
     granularity: float = 1.0
@@ -106,6 +148,13 @@ class ConstraintSet:
     group_max: Mapping[str, float] = field(default_factory=dict)
     same_across_stages: bool = False
     nonzero: tuple[str, ...] = ()
+    moves: tuple[str, ...] = DEFAULT_MOVES
+    frozen: tuple[str, ...] = ()
+    frozen_thresholds: tuple[str, ...] = ()
+
+    def allows(self, move: str) -> bool:
+        """Whether edits of kind ``move`` (one of :data:`MOVES`) may be suggested."""
+        return move in self.moves
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -193,9 +242,16 @@ class ConstraintSet:
         problems += _min_above_max("bounds", bounds) + _min_above_max(
             "groups", {g: Bound(group_min.get(g), group_max.get(g)) for g in groups_raw}
         )
+        moves, move_problems = parse_moves(raw.get("moves"))
+        problems.extend(move_problems)
+        frozen = _id_list(raw.get("frozen"), "frozen", problems)
+        frozen_thresholds = _id_list(raw.get("frozen_thresholds"), "frozen_thresholds", problems)
         if problems:  # every value is checked before this: none is silently dropped
             raise ConstraintError(source, problems)
         return cls(
+            moves=moves,
+            frozen=frozen,
+            frozen_thresholds=frozen_thresholds,
             granularity=granularity if granularity is not None else 1.0,
             bounds=bounds,
             max_change_absolute=absolute,
@@ -242,7 +298,28 @@ class ConstraintSet:
             out["same_across_stages"] = True
         if self.nonzero:
             out["nonzero"] = list(self.nonzero)
+        out["moves"] = list(self.moves)
+        if self.frozen:
+            out["frozen"] = list(self.frozen)
+        if self.frozen_thresholds:
+            out["frozen_thresholds"] = list(self.frozen_thresholds)
         return out
+
+    def check_ids(self, framework: Framework) -> None:
+        """Frozen ids must name indicators of ``framework`` (a typo must not freeze nothing)."""
+        known = set(framework.indicator_ids)
+        problems = [
+            Problem(
+                f"{key}.{ident}",
+                f"no indicator {ident!r} in {framework.id}; indicators are "
+                f"{', '.join(framework.indicator_ids)}",
+            )
+            for key, ids in (("frozen", self.frozen), ("frozen_thresholds", self.frozen_thresholds))
+            for ident in ids
+            if ident not in known
+        ]
+        if problems:
+            raise ConstraintError(f"constraints for {framework.id}", problems)
 
     # -- applied to a framework -----------------------------------------------------------------
     def box(self, framework: Framework) -> Box:
@@ -310,6 +387,8 @@ class ConstraintSet:
                 hi[r] = np.minimum(hi[r], b_hi)
             if ident in self.nonzero:
                 lo[r] = np.maximum(lo[r], g if g > 0 else 1e-6)
+            if ident in self.frozen:
+                lo[r] = hi[r] = current[r]
         if self.max_change_absolute is not None:
             lo = np.maximum(lo, current - self.max_change_absolute)
             hi = np.minimum(hi, current + self.max_change_absolute)
@@ -428,6 +507,15 @@ class Box:
         if self.same_across_stages and points.shape[1] > 1 and np.ptp(points, axis=1).max() > 1e-6:
             out.append(Problem("same_across_stages", "points differ between stages"))
         return out
+
+
+def _id_list(value: Any, where: str, problems: list[Problem]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(Problem(where, f"expected a list of indicator ids, found {value!r}"))
+        return ()
+    return tuple(value)
 
 
 def project(

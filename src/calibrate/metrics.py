@@ -36,7 +36,11 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "AUC_POOLED",
+    "AUC_WITHIN_GROUP",
     "DEFAULT_BLOCK_ELEMENTS",
+    "METRIC_NAMES",
+    "MetricName",
     "TOP_K_EPS",
     "Churn",
     "RankMoves",
@@ -75,6 +79,69 @@ TOP_K_EPS = 1e-9
 #: 2 blocks per worker thread (the block, sorted in place, and its negatives' sorted copy);
 #: measured with tracemalloc at 100,000 firms: 35 MiB for one worker, 67 MiB for two.
 DEFAULT_BLOCK_ELEMENTS = 2**21
+
+# --- the vocabulary: every output names its metrics with these keys -------------------------
+
+
+@dataclass(frozen=True)
+class MetricName:
+    """What a metric key means, in both languages (reports, CLI tables and MLflow use the key)."""
+
+    key: str
+    zh: str
+    en: str
+    meaning: str
+
+
+#: AUC over pairs of firms in the same ranking group (how a list compares firms).
+AUC_WITHIN_GROUP = "auc_within_group"
+#: AUC over all pairs of firms, whatever their group (fair for probabilities, not for points).
+AUC_POOLED = "auc_pooled"
+
+
+def _names() -> dict[str, MetricName]:
+    rows = [
+        MetricName(
+            AUC_WITHIN_GROUP,
+            "组内AUC",
+            "within-group AUC",
+            "share of (event, non-event) pairs in the same ranking group ordered correctly",
+        ),
+        MetricName(
+            AUC_POOLED,
+            "全体AUC",
+            "pooled AUC",
+            "share of all (event, non-event) pairs ordered correctly, across groups",
+        ),
+        MetricName("pr_auc", "PR曲线下面积", "PR AUC", "average precision"),
+        MetricName("brier", "Brier分数", "Brier score", "mean squared error of probabilities"),
+        MetricName("n", "样本数", "rows", "firm-years measured"),
+        MetricName("events", "事件数", "events", "firm-years with the outcome"),
+        MetricName("base_rate", "基准率", "base rate", "share of firm-years with the outcome"),
+    ]
+    for k in (5, 10, 20):
+        rows.append(
+            MetricName(
+                f"prec_top{k}",
+                f"前{k}%命中率",
+                f"top-{k} % precision",
+                f"outcome rate on a list of the top {k} % of each ranking group",
+            )
+        )
+        rows.append(
+            MetricName(
+                f"lift_top{k}",
+                f"前{k}%提升度",
+                f"top-{k} % lift",
+                f"top-{k} % precision divided by the base rate",
+            )
+        )
+    return {r.key: r for r in rows}
+
+
+#: Every metric key an output may carry, with its names; look names up here, never re-spell them.
+METRIC_NAMES: dict[str, MetricName] = _names()
+
 
 # --- messages (module constants so tests compare them exactly) ---------------------------
 
@@ -383,10 +450,20 @@ def grouped_auc(y: ArrayLike, score: ArrayLike, group: ArrayLike | None) -> floa
     s = _as_finite(score, "score")
     _check_same_length(yy, "y", s, "score")
     _, codes = _group_codes(group, len(yy))
-    # average ranks within each group (ties share the mean rank), one vectorised pass
-    ranks = (
-        pd.Series(s).groupby(np.asarray(codes)).rank(method="average").to_numpy(dtype=np.float64)
-    )
+    return _grouped_auc(yy, np.asarray(codes), _runs(s, np.asarray(codes)))
+
+
+def _grouped_auc(
+    yy: npt.NDArray[np.int8], codes: IntArray, runs: tuple[IntArray, IntArray, IntArray, IntArray]
+) -> float:
+    """:func:`grouped_auc` from the group-major descending order of :func:`_runs`."""
+    # average ascending ranks within each group (ties share the mean rank), one sort: with
+    # positions in descending order, the ascending rank of position p in a group of size m is
+    # m - (p - start); a tie's mean rank is that of the middle of its run
+    _, group_start, run_start, run_end = runs
+    size_of = np.bincount(codes)[codes].astype(np.float64)
+    middle = (run_start + run_end) / 2.0 - group_start
+    ranks = size_of - middle
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     pos = np.bincount(codes, weights=yy.astype(np.float64), minlength=n_groups)
     size = np.bincount(codes, minlength=n_groups).astype(np.float64)
@@ -408,9 +485,9 @@ def ranking_metrics(
 ) -> dict[str, float]:
     """Outcome metrics of any score — points total, model probability, oracle — on the same footing.
 
-    ``auc`` is the within-group AUC (:func:`grouped_auc`): how well the score orders the firms a
+    ``auc_within_group`` (:func:`grouped_auc`): how well the score orders the firms a
     list actually compares, since points totals are not comparable across ranking groups;
-    ``auc_total`` is the AUC over all firms (fair for probabilities); ``prec_topK`` /
+    ``auc_pooled`` is the AUC over all firms (fair for probabilities); ``prec_topK`` /
     ``lift_topK`` are event rates on lists of exactly ``floor(K % × n)`` seats per group with
     a tie at the cut-off sharing the remaining seats (``ties="fractional"``), so a score that is
     exactly 0 for most firms is not credited with a list holding most of the group.
@@ -418,7 +495,8 @@ def ranking_metrics(
     Returns
     -------
     dict
-        ``n``, ``events``, ``base_rate``, ``auc``, ``auc_total``, ``prec_topK``, ``lift_topK``
+        ``n``, ``events``, ``base_rate``, ``auc_within_group``, ``auc_pooled``, ``prec_topK``,
+        ``lift_topK``
         (NaN where undefined: one class, no seats).
     """
     yy = _as_binary(y)
@@ -431,11 +509,15 @@ def ranking_metrics(
         "base_rate": events / n if n else math.nan,
     }
     both = 0 < events < n
-    out["auc"] = grouped_auc(yy, s, group) if both else math.nan
-    out["auc_total"] = roc_auc(yy, s) if both else math.nan
+    _, codes = _group_codes(group, n)
+    runs = _runs(s, codes)  # one sort serves the AUC and every list size
+    out[AUC_WITHIN_GROUP] = _grouped_auc(yy, codes, runs) if both else math.nan
+    out[AUC_POOLED] = roc_auc(yy, s) if both else math.nan
     for f in fractions:
         key = f"{round(f * 100)}"
-        prec = precision_at_top(yy, s, group, f, ties="fractional") if n else math.nan
+        weight = _fractional_from_runs(codes, runs, f) if n else np.zeros(0)
+        seats = float(weight.sum())
+        prec = float(weight @ yy) / seats if seats > 0 else math.nan
         out[f"prec_top{key}"] = prec
         out[f"lift_top{key}"] = prec / (events / n) if events else math.nan
     return out
@@ -669,15 +751,38 @@ def precision_at_top(
     return _precision_on_mask(yy, top_k_mask(s, group, fraction))
 
 
+def _runs(score: FloatArray, codes: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Group-major order by descending score, and per firm: its group's first position, and the
+    first and last position of its run of tied scores (positions in that order)."""
+    n = score.shape[0]
+    order = np.lexsort((-score, codes))
+    g_sorted, s_sorted = codes[order], score[order]
+    idx = np.arange(n)
+    new_group = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if n else np.zeros(0, dtype=bool)
+    new_value = new_group | (np.r_[True, s_sorted[1:] != s_sorted[:-1]] if n else new_group)
+    group_start = np.maximum.accumulate(np.where(new_group, idx, 0)) if n else idx
+    run_start = np.maximum.accumulate(np.where(new_value, idx, 0)) if n else idx
+    end_flag = np.r_[new_value[1:], True] if n else new_value
+    run_end = np.minimum.accumulate(np.where(end_flag, idx, n)[::-1])[::-1] if n else idx
+    out = [np.empty(n, dtype=np.intp) for _ in range(3)]
+    for arr, sorted_values in zip(out, (group_start, run_start, run_end), strict=True):
+        arr[order] = sorted_values
+    return order, out[0], out[1], out[2]
+
+
 def _fractional_top_k(score: FloatArray, group: ArrayLike | None, fraction: float) -> FloatArray:
     """Seat share of every firm on a list of exactly ``floor(fraction·n + eps)`` seats per group."""
-    fraction = _check_fraction(fraction)
     _, codes = _group_codes(group, score.shape[0])
-    frame = pd.DataFrame({"g": codes, "s": score})
-    rank_min = (
-        frame.groupby("g")["s"].rank(method="min", ascending=False).to_numpy(dtype=np.float64)
-    )
-    tie = frame.groupby(["g", "s"])["s"].transform("size").to_numpy(dtype=np.float64)
+    return _fractional_from_runs(codes, _runs(score, codes), fraction)
+
+
+def _fractional_from_runs(
+    codes: IntArray, runs: tuple[IntArray, IntArray, IntArray, IntArray], fraction: float
+) -> FloatArray:
+    fraction = _check_fraction(fraction)
+    _, group_start, run_start, run_end = runs
+    rank_min = (run_start - group_start + 1).astype(np.float64)  # 1 = best, ties share it
+    tie = (run_end - run_start + 1).astype(np.float64)
     k = _k_per_group(fraction, np.bincount(codes)).astype(np.float64)[codes]
     rank_max = rank_min + tie - 1
     return np.where(rank_max <= k, 1.0, np.where(rank_min > k, 0.0, (k - rank_min + 1) / tie))
@@ -1307,7 +1412,7 @@ def _scores_block_maker(S: FloatArray, plan: _Plan) -> Callable[[int, int], Floa
 def _frame(auc: FloatArray | None, prec: FloatArray, plan: _Plan, index: pd.Index) -> pd.DataFrame:
     cols: dict[str, FloatArray] = {}
     if auc is not None:
-        cols["auc"] = auc
+        cols[AUC_POOLED] = auc
     labels = [_fraction_label(f) for f in plan.fractions]
     for lab, p in zip(labels, prec, strict=True):
         cols[f"prec_{lab}"] = p
@@ -1488,7 +1593,7 @@ def batch_auc(
     numpy.ndarray of shape (n_weightings,)
     """
     return batch_evaluate(y, S, None, (), auc=True, chunk_size=chunk_size, n_jobs=n_jobs)[
-        "auc"
+        AUC_POOLED
     ].to_numpy()
 
 

@@ -239,7 +239,10 @@ def feature_matrix(
 
 
 def policy_directions(
-    framework: Framework, *, kind: Literal["points", "fractions", "raw"] = "points"
+    framework: Framework,
+    *,
+    kind: Literal["points", "fractions", "raw"] = "points",
+    outcome: Literal["higher", "lower"] = "higher",
 ) -> dict[str, int]:
     """Monotone direction of each indicator feature, as the policy intends it.
 
@@ -250,16 +253,23 @@ def policy_directions(
         The features the directions are for. Points and fractions already point the policy's
         way (more points = better by construction), so every direction is +1; raw values use
         :attr:`calibrate.framework.Indicator.direction` (−1 for "less is better").
+    outcome : {"higher", "lower"}, default "higher"
+        The target's direction (:attr:`calibrate.outcomes.TargetRule.direction`): a model of a
+        *bad* event (``loan_default``) predicts it less often for firms the policy rewards, so
+        every sign flips.
 
     Returns
     -------
     dict of str to int
         ``{indicator_id: +1 or -1}`` — pass as ``MonotoneGBM(monotone=...)``.
     """
+    if outcome not in ("higher", "lower"):
+        raise ValueError(f"outcome must be 'higher' or 'lower'; got {outcome!r}")
+    sign = 1 if outcome == "higher" else -1
     if kind in ("points", "fractions"):
-        return {i: 1 for i in framework.indicator_ids}
+        return {i: sign for i in framework.indicator_ids}
     if kind == "raw":
-        return {ind.id: int(ind.direction) for ind in framework.indicators}
+        return {ind.id: sign * int(ind.direction) for ind in framework.indicators}
     raise ValueError(f"kind must be 'points', 'fractions' or 'raw'; got {kind!r}")
 
 
@@ -541,6 +551,7 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         framework: Framework,
         *,
         kind: Literal["points", "fractions", "raw"] = "points",
+        outcome: Literal["higher", "lower"] = "higher",
         **params: Any,
     ) -> MonotoneGBM:
         """A model constrained in each indicator's policy direction (see :func:`policy_directions`).
@@ -550,10 +561,12 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         framework : Framework
         kind : {"points", "fractions", "raw"}, default "points"
             What the feature columns hold.
+        outcome : {"higher", "lower"}, default "higher"
+            The target's direction; ``lower`` (a bad event) flips every constraint.
         **params
             Other constructor arguments.
         """
-        return cls(monotone=policy_directions(framework, kind=kind), **params)
+        return cls(monotone=policy_directions(framework, kind=kind, outcome=outcome), **params)
 
     def __sklearn_tags__(self) -> Any:
         tags = _binary_tags(super().__sklearn_tags__())
@@ -774,7 +787,8 @@ def _label(fraction: float) -> str:
 
 
 def _metric_columns(fractions: Sequence[float]) -> list[str]:
-    cols = ["n", "n_events", "event_rate", "auc", "pr_auc", "brier"]
+    cols = ["n", "events", "base_rate", metrics.AUC_POOLED, metrics.AUC_WITHIN_GROUP]
+    cols += ["pr_auc", "brier"]
     cols += [f"prec_{_label(f)}" for f in fractions]
     cols += [f"lift_{_label(f)}" for f in fractions]
     return cols
@@ -790,13 +804,16 @@ def _evaluate(
     n_events = int(y.sum())
     row: dict[str, float] = {
         "n": float(y.shape[0]),
-        "n_events": float(n_events),
-        "event_rate": n_events / y.shape[0],
+        "events": float(n_events),
+        "base_rate": n_events / y.shape[0],
     }
     try:
-        row["auc"] = metrics.roc_auc(y, prob)
+        row[metrics.AUC_POOLED] = metrics.roc_auc(y, prob)
     except metrics.SingleClassError:
-        row["auc"] = math.nan
+        row[metrics.AUC_POOLED] = math.nan
+    row[metrics.AUC_WITHIN_GROUP] = (
+        metrics.grouped_auc(y, prob, group) if 0 < n_events < y.shape[0] else math.nan
+    )
     try:
         row["pr_auc"] = metrics.pr_auc(y, prob)
     except metrics.SingleClassError:
@@ -839,7 +856,8 @@ class FitResult:
     splits : tuple of TemporalSplit
     by_year : pandas.DataFrame
         One row per held-out year (index ``test_year``): ``n_train``, ``train_years``, the
-        metrics (``n``, ``n_events``, ``event_rate``, ``auc``, ``pr_auc``, ``brier``,
+        metrics (``n``, ``events``, ``base_rate``, ``auc_pooled``, ``auc_within_group``,
+        ``pr_auc``, ``brier``,
         ``prec_top5`` …, ``lift_top5`` …) and ``note`` (why a year has no metrics).
     overall : pandas.DataFrame
         Rows ``pooled`` (all held-out predictions together; top lists still within each
@@ -869,7 +887,7 @@ class FitResult:
     @property
     def auc(self) -> float:
         """Pooled out-of-time AUC."""
-        return float(self.overall.loc[["pooled"], "auc"].to_numpy(np.float64)[0])
+        return float(self.overall.loc[["pooled"], metrics.AUC_POOLED].to_numpy(np.float64)[0])
 
     def metric(self, name: str) -> pd.Series:
         """One metric per held-out year."""

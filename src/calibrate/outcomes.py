@@ -45,32 +45,37 @@ declaration, not its name.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from calibrate.exceptions import DataContractError, LeakageError, Problem
+from calibrate.exceptions import ConstraintError, DataContractError, LeakageError, Problem
 
 __all__ = [
     "FUTURE_NAME_PATTERN",
     "FUTURE_NAME_TEXT",
     "STATUS_CENSORED",
     "STATUS_LABELLED",
+    "DIRECTIONS",
     "TARGET_RULES",
+    "Direction",
     "Labels",
     "LeakageGuard",
     "Population",
+    "Target",
     "TargetRule",
     "check_no_leakage",
     "event_coverage",
     "make_labels",
+    "resolve_target",
     "target_rule",
     "validate_events",
 ]
@@ -185,9 +190,22 @@ class Population:
             raise ValueError(f"population status {self.status!r} must start with 'excluded_'")
 
 
+Direction = Literal["higher", "lower"]
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+MSG_UNKNOWN_DIRECTION = (
+    "target {target!r} has no known direction: say whether firms with a high score should be "
+    "more likely to have it (--direction higher, e.g. a certification) or less likely "
+    "(--direction lower, e.g. a default); known targets are {known}"
+)
+MSG_BAD_DIRECTION = "direction {value!r} is not higher or lower"
+
+
 @dataclass(frozen=True)
 class TargetRule:
-    """How a target is labelled: the event counted in t+1 … t+h and the populations it needs.
+    """A target: the event counted in t+1 … t+h, whether it is good or bad, and who is asked.
+
+    This one object is the owner of a target's meaning; every command reads it through
+    :func:`resolve_target` (never a list of "bad events" of its own).
 
     Parameters
     ----------
@@ -197,16 +215,46 @@ class TargetRule:
         Applied in order; the first that excludes a firm-year gives its status.
     description : str
         One sentence for reports.
+    direction : {"higher", "lower"}, optional
+        ``higher``: a good event (certification) that high scorers should have more often;
+        ``lower``: a bad event (default) that high scorers should have less often. ``None`` means
+        unknown — :func:`resolve_target` then requires the caller to say.
     """
 
     target: str
     populations: tuple[Population, ...] = ()
     description: str = ""
+    direction: Direction | None = None
 
     @property
     def statuses(self) -> tuple[str, ...]:
         """Every status this rule can give, in report order."""
         return (STATUS_LABELLED, STATUS_CENSORED, *(p.status for p in self.populations))
+
+    @property
+    def good_is_event(self) -> bool:
+        """True when the event is the good outcome (``direction == "higher"``)."""
+        return self.direction != "lower"
+
+    def oriented(self, y: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """0/1 labels turned so that 1 is the *good* outcome (the event, or its absence).
+
+        Every metric and objective is computed on oriented labels, so "higher is better" holds
+        throughout: a score that ranks likely defaulters low has a high AUC.
+        """
+        if self.direction is None:
+            raise ValueError(f"target {self.target!r} has no direction; use resolve_target")
+        values = np.asarray(y, dtype=np.float64)
+        return values if self.direction == "higher" else 1.0 - values
+
+    @property
+    def outcome_scored(self) -> str:
+        """The outcome metrics are about, in words: the event or its absence."""
+        return self.target if self.direction == "higher" else f"no {self.target}"
+
+
+#: The name other modules use for the object (``TargetRule`` is kept for existing callers).
+Target = TargetRule
 
 
 #: Targets with special populations. Any other event name gets :func:`target_rule`'s generic rule.
@@ -226,12 +274,14 @@ TARGET_RULES: Mapping[str, TargetRule] = MappingProxyType(
             "newly certified national high-tech enterprise in t+1..t+h, among firms without a "
             "valid certificate at t (hte_valid != 1 and not certified in t-2..t; a certificate "
             "lasts 3 years)",
+            "higher",
         ),
         "tech_sme_registered": TargetRule(
             "tech_sme_registered",
             (),
             "registered as a tech-based SME in t+1..t+h; registration is renewed every year, so "
             "every firm is asked, including those registered at t",
+            "higher",
         ),
         "loan_default": TargetRule(
             "loan_default",
@@ -245,6 +295,7 @@ TARGET_RULES: Mapping[str, TargetRule] = MappingProxyType(
             ),
             "default in t+1..t+h among firms granted a loan in year t (the loan cohort of t); "
             "a default dated t itself is not counted",
+            "lower",
         ),
     }
 )
@@ -252,6 +303,8 @@ TARGET_RULES: Mapping[str, TargetRule] = MappingProxyType(
 
 def target_rule(target: str) -> TargetRule:
     """The rule for ``target``: its entry in :data:`TARGET_RULES` or the generic rule.
+
+    The generic rule has no direction; :func:`resolve_target` adds one.
 
     Parameters
     ----------
@@ -265,6 +318,45 @@ def target_rule(target: str) -> TargetRule:
     if target in TARGET_RULES:
         return TARGET_RULES[target]
     return TargetRule(target, (), f"event {target!r} occurs in t+1..t+h; every firm is asked")
+
+
+def resolve_target(target: str | TargetRule, direction: str | None = None) -> TargetRule:
+    """The target every command uses: its rule with a direction that is known, never guessed.
+
+    Parameters
+    ----------
+    target : str or TargetRule
+        Event name (or an already resolved target).
+    direction : {"higher", "lower"}, optional
+        Required for an event whose direction is not known (anything but the targets in
+        :data:`TARGET_RULES`); for a known one it may override (e.g. scoring *absence* of
+        registration) and is then recorded as given.
+
+    Raises
+    ------
+    ConstraintError
+        An unknown target without a direction, or a direction that is not higher/lower.
+    """
+    rule = target if isinstance(target, TargetRule) else target_rule(target)
+    if direction is not None and direction not in DIRECTIONS:
+        raise ConstraintError(
+            "direction", [Problem("--direction", MSG_BAD_DIRECTION.format(value=direction))]
+        )
+    chosen = direction or rule.direction
+    if chosen is None:
+        raise ConstraintError(
+            "target",
+            [
+                Problem(
+                    "--target",
+                    MSG_UNKNOWN_DIRECTION.format(
+                        target=rule.target,
+                        known=", ".join(f"{k} ({v.direction})" for k, v in TARGET_RULES.items()),
+                    ),
+                )
+            ],
+        )
+    return dataclasses.replace(rule, direction=chosen)  # type: ignore[arg-type]
 
 
 # --- validation -----------------------------------------------------------------------------

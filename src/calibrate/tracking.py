@@ -517,8 +517,11 @@ class Tracker:
         metrics = self._suggestion_metrics(s)
         pooled = s.metrics
         auc = (
-            (_finite(pooled.at["auc", "current"]), _finite(pooled.at["auc", "suggested"]))
-            if "auc" in pooled.index
+            (
+                _finite(pooled.at["auc_within_group", "current"]),
+                _finite(pooled.at["auc_within_group", "suggested"]),
+            )
+            if "auc_within_group" in pooled.index
             else (None, None)
         )
         note = (
@@ -546,6 +549,41 @@ class Tracker:
             _write_csv(s.metrics_by_year, folder / "heldout_metrics_by_year.csv", index=False)
 
         return self._log_run("suggestion", name, logged, metrics, all_tags, write, extra_artifacts)
+
+    def log_edit(
+        self,
+        framework: Framework,
+        base: Framework,
+        *,
+        extra_artifacts: Iterable[str | Path] = (),
+        command: str = "serve",
+    ) -> TrackedRun | None:
+        """Log a hand-edited framework (a ``calibrate serve`` save) as one finished run.
+
+        Params: both frameworks' id, version and fingerprint; artifacts: ``framework.yaml``,
+        ``base_framework.yaml`` and ``extra_artifacts`` (e.g. the comparison workbook) under
+        ``extra/``. Returns ``None`` when tracking is disabled or failed.
+        """
+        logged = {
+            "framework_id": framework.id,
+            "framework_version": framework.version,
+            "framework_fingerprint": framework.fingerprint,
+            "base_framework_id": base.id,
+            "base_framework_version": base.version,
+            "base_framework_fingerprint": base.fingerprint,
+        }
+        tags = {
+            "calibrate.kind": "edit",
+            "calibrate.command": command,
+            "calibrate.base_framework": base.id,
+        }
+
+        def write(folder: Path) -> None:
+            (folder / FRAMEWORK_ARTIFACT).write_bytes(framework.to_yaml().encode("utf-8"))
+            (folder / "base_framework.yaml").write_bytes(base.to_yaml().encode("utf-8"))
+
+        name = f"{command}-{base.id}-{framework.fingerprint}"
+        return self._log_run("edit", name, logged, [], tags, write, extra_artifacts)
 
     def log_fit(
         self,
@@ -629,7 +667,9 @@ class Tracker:
             f"year(s); held-out years {_years(fr.test_years)}."
         )
         pooled_auc = (
-            _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
+            _finite(fr.overall.loc["pooled", "auc_pooled"])
+            if "auc_pooled" in fr.overall.columns
+            else None
         )
         if pooled_auc is not None:
             note += f" Pooled AUC {pooled_auc:.4f}."

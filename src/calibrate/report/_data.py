@@ -42,8 +42,8 @@ METRIC_ORDER = (
     "n",
     "events",
     "base_rate",
-    "auc",
-    "auc_total",
+    "auc_within_group",
+    "auc_pooled",
     "pr_auc",
     "brier",
     "prec_top5",
@@ -53,15 +53,8 @@ METRIC_ORDER = (
     "lift_top10",
     "lift_top20",
 )
-#: Other spellings of the same metrics (``Comparison.outcome_metrics``, ``FitResult``).
-ALIASES = {
-    "precision_top5": "prec_top5",
-    "precision_top10": "prec_top10",
-    "precision_top20": "prec_top20",
-    "event_rate": "base_rate",
-    "n_events": "events",
-    "firms": "n",
-}
+#: Metric keys are those of :data:`calibrate.metrics.METRIC_NAMES`; no other spelling exists.
+ALIASES: dict[str, str] = {}
 
 BONUS_CAP = "bonus_cap"
 DEDUCTION = "deduction"

@@ -123,7 +123,7 @@ class ReportInputs:
     shap : ShapResult, optional
     fit : FitResult, optional
     extra_metrics : dict, optional
-        More held-out metric columns: ``{"oracle": {"auc": …}, "best baseline (entropy)": {…}}``.
+        More held-out metric columns: ``{"oracle": {"auc_within_group": …}, "best baseline (entropy)": {…}}``.
     data : pandas.DataFrame, optional
         The enterprise table (for sample sizes).
     base_scores, candidate_scores : ScoreResult, optional
@@ -400,8 +400,8 @@ class _Builder:
 
     def oracle_auc(self) -> float | None:
         for name, values in (self.inp.extra_metrics or {}).items():
-            if "oracle" in str(name).lower() and "auc" in values:
-                return float(values["auc"])
+            if "oracle" in str(name).lower() and "auc_within_group" in values:
+                return float(values["auc_within_group"])
         return None
 
     # -- sections -----------------------------------------------------------------------------------
@@ -495,7 +495,7 @@ class _Builder:
         table = self.metrics()
         if table is not None and table.source in ("suggestion", "comparison"):
             f = table.frame
-            a0, a1 = (float(f.iloc[:, j].get("auc", math.nan)) for j in (0, 1))
+            a0, a1 = (float(f.iloc[:, j].get("auc_within_group", math.nan)) for j in (0, 1))
             p0, p1 = (float(f.iloc[:, j].get("prec_top10", math.nan)) for j in (0, 1))
             delta = a1 - a0
             verdict = (
@@ -698,9 +698,7 @@ class _Builder:
             and self.c.outcome_metrics is not None
         ):
             sec.blocks.append(
-                _note(
-                    t("metrics_compare_note", n=t.num(self.c.outcome_metrics.loc["firms", "base"]))
-                )
+                _note(t("metrics_compare_note", n=t.num(self.c.outcome_metrics.loc["n", "base"])))
             )
         with style.context():
             fig = plots.plot_metrics(table, lang=self.lang)
@@ -721,7 +719,7 @@ class _Builder:
         if self.s is not None and table.source == "suggestion":
             by = self.s.metrics_by_year
             if len(by) and by["year"].nunique() > 1:
-                auc = by[by["metric"] == "auc"].pivot(
+                auc = by[by["metric"] == "auc_within_group"].pivot(
                     index="year", columns="framework", values="value"
                 )
                 sec.blocks.append(_h(t("metrics_by_year"), 4))

@@ -58,7 +58,7 @@ MSG_NO_METRICS = (
 )
 
 #: Metrics drawn by :func:`plot_metrics` by default.
-PLOT_METRICS = ("auc", "prec_top5", "prec_top10", "prec_top20")
+PLOT_METRICS = ("auc_within_group", "prec_top5", "prec_top10", "prec_top20")
 
 
 def _short(name: Any, t: Translator, fallback: str) -> str:
@@ -283,7 +283,7 @@ def plot_metrics(
     source : Suggestion, Comparison (with labels) or a metrics table, optional
         Today's and the suggested (or base and candidate) framework.
     extra : mapping, optional
-        More columns, e.g. ``{"oracle": {"auc": 0.93, "prec_top10": 0.4}, "LightGBM": {...}}``;
+        More columns, e.g. ``{"oracle": {"auc_within_group": 0.93, "prec_top10": 0.4}, "LightGBM": {...}}``;
         metric names as in :func:`calibrate.suggest.evaluate_policy` (``precision_top10`` and
         ``event_rate`` are understood too).
     ax : matplotlib Axes, optional
