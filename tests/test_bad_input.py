@@ -799,6 +799,8 @@ def _suggest(good: Path, events: Path, out: Path, *extra: str) -> list[str]:
         (["--group-min", "tech=500"], "group tech", "loosen the group limits"),
         (["--horizon", "0"], "--horizon", "give 1 or more years"),
         (["--bootstrap", "-1"], "--bootstrap", "is -1; give 0 (no intervals) or more"),
+        (["--max-edits", "0"], "--max-edits", "is 0; allow at least 1 edit"),
+        (["--moves", "points,weights"], "--moves", "'weights'"),
         (["--seed", "-1"], "--seed", "is -1; give a seed of 0 or more"),
         (["--test-years", "2030"], "--test-years", "no rows for 2030 (its years: 2019-2022)"),
     ],
