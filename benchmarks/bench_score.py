@@ -4,11 +4,17 @@ Prints seconds, enterprise-years per second, peak extra memory as a multiple of 
 speed-up over the straightforward row-by-row reference scorer kept in the tests (timed on a
 sample in the same process and scaled linearly). Run: ``python benchmarks/bench_score.py``.
 Goals (issue 2, 2-core machine): ≤ 0.5 s, ≥ 50× the reference, peak extra memory ≤ 3× the input.
+
+Issue 14: the framework with all its named lists (Longwan's per-mu 2 % and 5 % lists beside the
+tiers) within 10 % of the same framework without them, timed alternately in this process; and
+the full-policy variant (``longwan-2022-text``: eligibility, pools) for scale. Issue 15: ≤ 0.3 s
+for 1M firms in memory, printed as a ratio to that target.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 import tracemalloc
@@ -21,6 +27,9 @@ from calibrate.framework import load_framework
 from calibrate.scoring import score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+#: Alternating rounds of the A/B comparisons (best of each side).
+ROUNDS = 4
 
 
 def make_table(framework_id: str, n: int, seed: int = 0) -> pd.DataFrame:
@@ -54,6 +63,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--framework", default="longwan-2022")
     parser.add_argument("--reference-rows", type=int, default=3_000)
+    parser.add_argument(
+        "--reference-commit",
+        help="also time the scorer of this git commit (e.g. the one before named lists) in this "
+        "process, alternating with today's: the honest 'within 10 %% of today' figure",
+    )
     args = parser.parse_args()
 
     f = load_framework(args.framework)
@@ -97,6 +111,83 @@ def main() -> None:
     print(
         f"firms on a list      {result.frame['tier'].notna().sum():,}; subsidised {(result.frame['subsidy_wan'] > 0).sum():,}"
     )
+    lists_overhead(f, data, seconds)
+    if args.reference_commit:
+        against_commit(f, data, args.reference_commit)
+
+
+def _best(f: object, data: pd.DataFrame, runs: int = 3, scorer: object = score) -> float:
+    return _timed(f, data, runs, scorer)[0]
+
+
+def _timed(
+    f: object, data: pd.DataFrame, runs: int = 1, scorer: object = score
+) -> tuple[float, float]:
+    """Best wall-clock and best CPU seconds (both threads) of ``runs`` calls.
+
+    CPU time does not count the time spent waiting for a core, so on a loaded machine it is the
+    steadier figure for a ratio between two variants of the same work.
+    """
+    wall, cpu = float("inf"), float("inf")
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        scorer(f, data)  # type: ignore[operator]
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return wall, cpu
+
+
+def _alternate(a: tuple[object, object], b: tuple[object, object], data: pd.DataFrame) -> str:
+    """Time ``(framework, scorer)`` pairs ``a`` and ``b`` alternately; ``a / b`` wall and CPU."""
+    ta, tb = [], []
+    for _ in range(ROUNDS):  # alternate so that machine load hits both alike
+        ta.append(_timed(a[0], data, 1, a[1]))
+        tb.append(_timed(b[0], data, 1, b[1]))
+    wa, ca = min(t[0] for t in ta), min(t[1] for t in ta)
+    wb, cb = min(t[0] for t in tb), min(t[1] for t in tb)
+    return (
+        f"wall {wa:.3f} s vs {wb:.3f} s = {wa / wb:.3f}x; "
+        f"CPU {ca:.3f} s vs {cb:.3f} s = {ca / cb:.3f}x (goal ≤ 1.10x)"
+    )
+
+
+def lists_overhead(f: object, data: pd.DataFrame, seconds: float) -> None:
+    """Issue 14 and 15 figures, against references timed in this process."""
+    fw = load_framework(f)  # type: ignore[arg-type]
+    bare = dataclasses.replace(fw, lists=(), pools=(), eligibility=None, credit=None)
+    names = ", ".join(li.id for li in fw.lists) or "none"
+    print(f"named lists          {len(fw.lists)} ({names}) vs none:")
+    print(f"                     {_alternate((fw, score), (bare, score), data)}")
+    text = "longwan-2022-text"
+    if fw.id.startswith("longwan-2022"):
+        w, c = _timed(load_framework(text), data, 3)
+        print(
+            f"full policy          {text} (eligibility, pools, lists): wall {w:.3f} s, CPU {c:.3f} s"
+        )
+    print(
+        f"in-memory target     {seconds:.3f} s / 0.300 s = {seconds / 0.3:.2f}x the issue 15 goal"
+    )
+
+
+def against_commit(f: object, data: pd.DataFrame, commit: str) -> None:
+    """Time ``scoring.py`` of ``commit`` (loaded from git into its own module) against today's."""
+    import subprocess
+    import types
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{commit}:src/calibrate/scoring.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    old = types.ModuleType("scoring_at_commit")
+    sys.modules[old.__name__] = old  # dataclasses look their module up
+    exec(compile(source, f"{commit}:scoring.py", "exec"), old.__dict__)  # our own file, at a commit
+    fw = load_framework(f)  # type: ignore[arg-type]
+    print(f"vs commit {commit[:10]}  today's scorer vs the commit's, same framework and data:")
+    print(f"                     {_alternate((fw, score), (fw, old.score), data)}")
 
 
 if __name__ == "__main__":

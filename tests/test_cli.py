@@ -53,6 +53,33 @@ def test_frameworks_lists_the_shipped_ones(capsys: pytest.CaptureFixture[str]) -
     for ident in ("national-2024", "longwan-2022", "hangzhou-2020"):
         assert ident in out
     assert "32 indicators" in out  # longwan: the national 18 + 14 local
+    # how much of each framework is official, counted from the provenance labels
+    assert "official 0 of 28 elements (framework 0/1, stages 0/3, groups 0/3" in out  # national
+    assert "longwan-2022-text" in out and "eligibility 1/10" in out
+
+
+def test_score_writes_carrier_aggregates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, carriers = tmp_path / "scores.csv", tmp_path / "carriers.csv"
+    code, text, _ = run(
+        capsys,
+        "score",
+        "--framework",
+        "hangzhou-2020",
+        "--data",
+        str(SAMPLE / "enterprises.csv"),
+        "--out",
+        str(out),
+        "--carriers",
+        str(carriers),
+    )
+    assert code == 0 and "carriers ranked within park × year" in text
+    scores, table = pd.read_csv(out), pd.read_csv(carriers)
+    resident = scores[scores["carrier"].notna()]
+    assert table["firms"].sum() == len(resident)  # every resident counted once
+    assert table["credit_wan"].sum() == resident["credit_wan"].sum()
+    assert (table.groupby(["park", "year"])["rank"].min() == 1).all()
 
 
 def test_validate_framework_and_data(capsys: pytest.CaptureFixture[str]) -> None:

@@ -103,8 +103,9 @@ subsidies:
 RULE_KINDS = "linear, bands, percentile, count, binary"
 INDICATOR_KEYS = "aliases, description, group, id, missing, name, points, provenance, rule, unit"
 TOP_KEYS = (
-    "calibration, core_budget, decimals, description, groups, id, indicators, name, penalties, "
-    "provenance, ranking_group, schema, stages, subsidies, tier_seats, tiers, version"
+    "calibration, core_budget, credit, decimals, description, eligibility, groups, id, indicators, "
+    "lists, min_seats, name, penalties, pools, provenance, ranking_group, schema, stages, "
+    "subsidies, tie_breaker, tier_seats, tiers, ties, version"
 )
 
 

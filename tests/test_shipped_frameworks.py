@@ -24,7 +24,12 @@ from calibrate.framework import (
     shipped_frameworks,
 )
 
-SHIPPED = ["national-2024", "longwan-2022", "hangzhou-2020"]
+SHIPPED = ["national-2024", "longwan-2022", "longwan-2022-text", "hangzhou-2020"]
+#: The policy texts on file (``../shared/seeds``): an ``official`` label must cite one of them.
+SOURCES_ON_FILE = (
+    "Wenzhou Longwan 2022 innovation points plan",
+    "Zhejiang Online (浙江在线), Hangzhou channel, 9 September 2020",
+)
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 # --- facts from DOMAIN.md ----------------------------------------------------------------------
@@ -130,6 +135,13 @@ def _elements(raw: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     for section in ("stages", "groups", "indicators", "penalties", "tiers"):
         out += [(f"{section}[{e['id']}]", e) for e in raw.get(section, [])]
     out += [(f"subsidies[{s['stage']}]", s) for s in raw.get("subsidies", [])]
+    for section in ("lists", "pools"):
+        out += [(f"{section}[{e['id']}]", e) for e in raw.get(section, [])]
+    if "eligibility" in raw:
+        out.append(("eligibility", raw["eligibility"]))
+        out += [(f"eligibility[{c['id']}]", c) for c in raw["eligibility"]["conditions"]]
+    if "credit" in raw:
+        out.append(("credit", raw["credit"]))
     return out
 
 
@@ -212,8 +224,8 @@ def test_points_are_never_claimed_official(fid: str) -> None:
 @pytest.mark.parametrize("fid", SHIPPED)
 def test_names_in_both_languages(fid: str) -> None:
     for label, element in _elements(_raw(fid)):
-        if label.startswith("subsidies"):
-            continue
+        if label.startswith("subsidies") or label in ("eligibility", "credit"):
+            continue  # these carry no name of their own
         name = element["name"]
         assert set(name) == {"zh", "en"}, label
         assert _CJK.search(name["zh"]), (label, name["zh"])
@@ -272,11 +284,25 @@ def test_scores_a_table_within_bounds(fid: str) -> None:
         data[ind.id] = x
     for pen in f.penalties:
         data[pen.id] = (rng.random(n) < 0.02).astype(int)
+    for cond in f.eligibility.conditions if f.eligibility else ():
+        data.setdefault(cond.column, rng.integers(0, 2, n).astype(float))
     frame = score(f, pd.DataFrame(data)).frame
     assert (frame["core"] <= f.core_budget).all() and (frame["core"] >= 0).all()
     caps = sum(g.cap or 0 for g in f.groups if g.kind == "bonus")
     assert (frame["bonus"] <= caps).all()
     assert not frame.loc[frame["vetoed"], "tier"].notna().any()
+    unranked = frame["vetoed"] | ~frame["eligible"]
+    for ident in [t.id for t in f.tiers] + [li.id for li in f.lists]:
+        assert not frame.loc[unranked, f"list__{ident}"].any(), ident
+
+
+@pytest.mark.parametrize("fid", SHIPPED)
+def test_official_labels_cite_a_text_on_file(fid: str) -> None:
+    """A label is a promise: ``official`` only where a policy text on file states the number."""
+    for label, element in _elements(_raw(fid)):
+        prov = element.get("provenance")
+        if prov and prov["status"] == "official":
+            assert prov["source"].startswith(SOURCES_ON_FILE), (label, prov["source"])
 
 
 # --- national-2024 -------------------------------------------------------------------------------
@@ -386,6 +412,42 @@ def test_longwan_uses_every_rule_kind() -> None:
     assert any(isinstance(r.bands, dict) for r in bands)
 
 
+def test_longwan_per_mu_lists_sit_beside_the_tiers() -> None:
+    f = load_framework("longwan-2022")
+    got = [(li.id, li.top_fraction, [b.kind for b in li.benefits]) for li in f.lists]
+    assert got == [("mu_grade_up", 0.02, ["grade_up"]), ("mu_extra_points", 0.05, ["extra_points"])]
+    assert all(li.provenance.status == "official" and not li.stages for li in f.lists)
+    assert "20" in f.provenance.reasoning and "first-batch" in f.provenance.reasoning
+
+
+def test_longwan_text_variant_follows_the_plan() -> None:
+    """32 items counting the negative ones, auxiliary positive items worth exactly 50."""
+    f = load_framework("longwan-2022-text")
+    assert len(f.indicators) + len(f.penalties) == 32 and len(f.penalties) == 4
+    for stage in f.stage_ids:
+        offered = sum(i.points[stage] for i in f.indicators if i.group == "auxiliary")
+        assert offered == 50 == f.group("auxiliary").cap, stage
+    base = load_framework("longwan-2022")
+    assert set(f.indicator_ids) < set(base.indicator_ids)
+    assert (f.stages, f.tiers, f.subsidies, f.lists) == (
+        base.stages,
+        base.tiers,
+        base.subsidies,
+        base.lists,
+    )
+    assert f.eligibility is not None and f.eligibility.mode == "any"
+    assert f.eligibility.provenance.status == "official"
+    # every category is read from a column the framework scores anyway: no extra data needed
+    assert {c.column for c in f.eligibility.conditions} <= set(f.indicator_ids)
+    assert {p.certification for p in f.pools} == {"tech_sme", "hnte", "innovative_sme"}
+    # pools look for candidates: firms already certified are left out
+    assert {p.id: p.exclude for p in f.pools} == {
+        "tech_sme": ("tech_sme_registered",),
+        "hnte": ("hte_valid",),
+        "specialised": (),
+    }
+
+
 # --- hangzhou-2020 -------------------------------------------------------------------------------
 
 
@@ -393,7 +455,21 @@ def test_hangzhou_stages_are_domain_numbers() -> None:
     f = load_framework("hangzhou-2020")
     got = [(s.id, s.name.zh, s.revenue_min, s.revenue_max) for s in f.stages]
     assert got == HANGZHOU_STAGES
-    assert all(s.provenance.status == "official" for s in f.stages)
+    # the cited article names the stages but not the cut-offs: those are labelled reconstructed
+    for s in f.stages:
+        assert s.provenance.is_reconstructed and "cut-offs" in (s.provenance.reasoning or "")
+
+
+def test_hangzhou_base_credit_line_is_the_published_one() -> None:
+    f = load_framework("hangzhou-2020")
+    assert f.credit is not None and f.credit.base_wan == 50 and f.credit.bands == ()
+    assert f.credit.provenance.status == "official"
+
+
+def test_national_claims_nothing_official() -> None:
+    """No national guideline text is on file, so no element of national-2024 is official."""
+    counts = load_framework("national-2024").provenance_counts()
+    assert sum(c["official"] for c in counts.values()) == 0
 
 
 def test_hangzhou_four_dimensions_and_24_indicators() -> None:

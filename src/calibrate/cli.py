@@ -217,13 +217,21 @@ def run_frameworks(args: argparse.Namespace) -> int:
 
     for ident in shipped_frameworks():
         f = load_framework(ident)
-        n_rec = len(f.reconstructed())
-        _print(f"{ident:<16} {f.name.zh} / {f.name.en}")
+        counts = f.provenance_counts()
+        official = sum(c["official"] for c in counts.values())
+        total = sum(c["official"] + c["reconstructed"] for c in counts.values())
+        _print(f"{ident:<18} {f.name.zh} / {f.name.en}")
         _print(
-            f"{'':<16} {len(f.stages)} stages, {len(f.indicators)} indicators, "
-            f"{len(f.penalties)} penalty items, {len(f.tiers)} lists; "
-            f"{f.provenance.status} ({n_rec} reconstructed elements)"
+            f"{'':<18} {len(f.stages)} stages, {len(f.indicators)} indicators, "
+            f"{len(f.penalties)} penalty items, {len(f.tiers)} tiers + {len(f.lists)} lists, "
+            f"{len(f.subsidies)} subsidies, {len(f.pools)} pools"
+            f"{', eligibility rules' if f.eligibility else ''}{', credit lines' if f.credit else ''}"
         )
+        parts = ", ".join(
+            f"{kind} {c['official']}/{c['official'] + c['reconstructed']}"
+            for kind, c in counts.items()
+        )
+        _print(f"{'':<18} official {official} of {total} elements ({parts} official)")
     return 0
 
 
@@ -276,6 +284,11 @@ def _cfg_score(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", required=True, help="shipped framework id or YAML path")
     _data_options(p)
     p.add_argument("--out", required=True, help="scores output, .csv or .parquet")
+    p.add_argument(
+        "--carriers",
+        help="also write carrier aggregates (incubators ranked by their residents) to this "
+        ".csv or .parquet; needs a carrier column",
+    )
 
 
 @command("score", "score an enterprise table with a framework", _cfg_score)
@@ -301,6 +314,25 @@ def run_score(args: argparse.Namespace) -> int:
         _print("no missing indicator values")
     _print("firms per stage and list:")
     _print(result.tier_counts().to_string())
+    extra = [f"list__{li.id}" for li in f.lists] + [f"pool__{p.id}" for p in f.pools]
+    if extra:
+        _print("firms per stage on the named lists and in the cultivation pools:")
+        by_stage = result.frame.groupby("stage", observed=False)[extra].sum()
+        _print(by_stage.rename(columns=lambda c: c.split("__", 1)[1]).to_string())
+    credit = result.credit_table()
+    if credit is not None:
+        _print("credit lines (万元): firms covered per stage")
+        shown = credit.assign(share=[f"{v:.1%}" for v in credit["share"]])
+        _print(shown.to_string(float_format=lambda v: f"{v:,.0f}"))
+    if args.carriers:
+        from calibrate.scoring import carrier_scores
+
+        carriers = carrier_scores(result, table.frame)
+        _write_table(carriers.frame, Path(args.carriers))
+        _print(
+            f"{len(carriers.frame)} carriers ranked within {' × '.join(carriers.by)} "
+            f"({carriers.unassigned} firms without a carrier) -> {args.carriers}"
+        )
     return 0
 
 
@@ -618,11 +650,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         "edit path (adopt the first k edits with: calibrate apply-edits --suggestion "
         f"{out} --upto k --out FILE):"
     )
-    cols = ["step", "move", "text_zh" if args.lang == "zh" else "text_en"]
-    cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
-    cols += [c for c in ("park_held_out_auc_within_group",) if c in result.path.columns]
-    cols += ["chosen_share", "firms_changing_list"]
-    _print(result.path[cols].round(4).to_string(index=False))
+    _print_path(result, args.lang)
     _print("held-out metrics (today vs suggested):")
     _print(
         result.metrics.loc[["auc_within_group", "prec_top5", "prec_top10", "prec_top20"]]
@@ -1005,9 +1033,22 @@ def _cfg_run(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _print_path(suggestion: Any, lang: str = "zh") -> None:
+    """The edit path: each step in words, with training and held-out metrics after it."""
+    path = suggestion.path
+    cols = ["step", "move", "text_zh" if lang == "zh" else "text_en"]
+    cols += ["train_auc_within_group", "held_out_auc_within_group", "held_out_prec_top10"]
+    cols += [c for c in ("park_held_out_auc_within_group",) if c in path.columns]
+    cols += ["chosen_share", "firms_changing_list"]
+    _print(path[cols].round(4).to_string(index=False))
+
+
 def _finish_run(result: Any) -> None:
     for warning in result.suggestion.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    _print("")
+    _print("edit path (held out: never used for fitting):")
+    _print_path(result.suggestion)
     _print("")
     _print("held-out comparison of methods (same firm-years):")
     cols = [

@@ -13,6 +13,10 @@ all firms and per slice (ranking group, park, stage, industry, carrier):
 * **subsidies** — firms that gain or lose a subsidy and the money moved, per stage;
 * **seat shares** — the share of list seats held by each park, industry, stage and carrier under
   each framework;
+* **every list by id** — members of each tier and named list (``list__<id>`` columns) under each
+  framework, who stayed, entered and left (:attr:`Comparison.list_membership`);
+* **credit lines** — firms covered by a credit line and their share, per stage, and the sum of
+  lines under each framework (:attr:`Comparison.credit`, when either framework grants them);
 * **outcomes** (with labels) — AUC, precision and lift in the top 5 / 10 / 20 % of both frameworks
   on the same firms.
 
@@ -30,7 +34,8 @@ own groups); ``stage_candidate`` in :attr:`Comparison.firms` shows the candidate
 *Position.* Rank agreement is measured on the within-group ``percentile`` (1.0 = best), the one
 position that is comparable across groups. Within one ranking group, when both frameworks rank in
 the same groups, the Spearman and Kendall correlations of percentiles equal those of the totals.
-Firms vetoed under either framework are left out of rank agreement and of rank moves.
+Firms not ranked under either framework (vetoed, or outside the framework's eligible
+categories: state ``ineligible``) are left out of rank agreement and of rank moves.
 
 *Lists are matched by position.* Tiers are ordered from the smallest (best) list; list ``k`` of the
 base is compared with list ``k`` of the candidate. When both frameworks use the same tier ids —
@@ -69,7 +74,7 @@ import pandas as pd
 
 from calibrate import metrics
 from calibrate.framework import Framework, load_framework
-from calibrate.scoring import ScoreResult, score, seats
+from calibrate.scoring import ScoreResult, score, seat_options, seats
 
 __all__ = ["DEFAULT_TOP", "NO_TIER", "VETOED", "Comparison", "compare"]
 
@@ -77,6 +82,8 @@ __all__ = ["DEFAULT_TOP", "NO_TIER", "VETOED", "Comparison", "compare"]
 NO_TIER = "none"
 #: Transition state of a firm that is not ranked (one-vote veto).
 VETOED = "vetoed"
+#: Transition state of a firm outside the framework's evaluated categories (not ranked).
+INELIGIBLE = "ineligible"
 #: List sizes at which outcome precision and lift are reported.
 DEFAULT_TOP = (0.05, 0.10, 0.20)
 #: Slices summarised by :meth:`Comparison.write` (those present in the data).
@@ -269,11 +276,11 @@ class _Side:
     """The arrays of one framework's scores that a comparison needs."""
 
     n_tiers: int
-    vetoed: BoolArray
+    unranked: BoolArray  # vetoed or ineligible: not ranked, on no list
     total: FloatArray
     rank: IntArray  # 0 = not ranked
     percentile: FloatArray
-    state: IntArray  # tier position, n_tiers = none, n_tiers + 1 = vetoed
+    state: IntArray  # tier position, n_tiers = none, + 1 = vetoed, + 2 = ineligible
     subsidy: FloatArray
     group_code: IntArray
     #: (n_groups, n_tiers): total at the list's last seat, NaN when the list has no seat
@@ -285,37 +292,39 @@ def _side(scores: ScoreResult) -> _Side:
     fw = scores.framework
     nt = len(fw.tiers)
     vetoed = f["vetoed"].to_numpy(dtype=bool)
+    unranked = ~scores.ranked
     total = f["total"].to_numpy(dtype=np.float64)
     tier_code = f["tier"].cat.codes.to_numpy().astype(np.int64)
-    state = np.where(vetoed, nt + 1, np.where(tier_code < 0, nt, tier_code))
+    state = np.where(
+        vetoed, nt + 1, np.where(unranked, nt + 2, np.where(tier_code < 0, nt, tier_code))
+    )
     codes = scores.group_code.astype(np.int64)
     rank = f["rank"].to_numpy(dtype=np.int64, na_value=0)
     return _Side(
         n_tiers=nt,
-        vetoed=vetoed,
+        unranked=unranked,
         total=total,
         rank=rank,
         percentile=f["percentile"].to_numpy(dtype=np.float64),
         state=state,
         subsidy=f["subsidy_wan"].to_numpy(dtype=np.float64),
         group_code=codes,
-        cutoff=_cutoffs(fw, total, rank, ~vetoed, codes),
+        cutoff=_cutoffs(fw, total, tier_code, ~unranked, codes),
     )
 
 
 def _cutoffs(
-    fw: Framework, total: FloatArray, rank: IntArray, ranked: BoolArray, codes: IntArray
+    fw: Framework, total: FloatArray, tier_code: IntArray, ranked: BoolArray, codes: IntArray
 ) -> FloatArray:
-    """Total at each list's last seat per group: the lowest total among firms ranked within the seats."""
+    """Total at each list's last seat per group: the lowest total among the firms the scorer put on
+    that tier or a better one (its seat and tie rules decided who; none are re-derived here)."""
     n_groups = int(codes.max()) + 1 if codes.size else 0
     out = np.full((n_groups, len(fw.tiers)), np.nan)
-    size = np.bincount(codes[ranked], minlength=n_groups)
-    for k, tier in enumerate(fw.tiers):
-        k_seats = seats(tier.top_fraction, size, fw.tier_seats)
-        on = ranked & (rank <= k_seats[codes])
+    for k in range(len(fw.tiers)):
+        on = ranked & (tier_code >= 0) & (tier_code <= k)
         low = np.full(n_groups, np.inf)
         np.minimum.at(low, codes[on], total[on])
-        out[:, k] = np.where(k_seats > 0, low, np.nan)
+        out[:, k] = np.where(np.isfinite(low), low, np.nan)
     return out
 
 
@@ -464,7 +473,8 @@ def _rank_agreement(
 
 
 def _state_labels(fw: Framework) -> list[str]:
-    return [t.id for t in fw.tiers] + [NO_TIER, VETOED]
+    extra = [INELIGIBLE] if fw.eligibility is not None else []
+    return [t.id for t in fw.tiers] + [NO_TIER, VETOED, *extra]
 
 
 def _safe_div(num: Any, den: Any) -> Any:
@@ -589,7 +599,7 @@ class Comparison:
 
     @cached_property
     def _both(self) -> BoolArray:
-        return ~self._b.vetoed & ~self._c.vetoed
+        return ~self._b.unranked & ~self._c.unranked
 
     @cached_property
     def _percentile_ranks(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
@@ -654,9 +664,9 @@ class Comparison:
         b, c = self._b, self._c
         bf, cf = self.base_scores.frame, self.candidate_scores.frame
         rank_b = pd.array(b.rank, dtype="Int64")
-        rank_b[b.vetoed] = pd.NA
+        rank_b[b.unranked] = pd.NA
         rank_c = pd.array(c.rank, dtype="Int64")
-        rank_c[c.vetoed] = pd.NA
+        rank_c[c.unranked] = pd.NA
         out = self._keys.copy()
         out["stage"] = bf["stage"].to_numpy()
         out["stage_candidate"] = cf["stage"].to_numpy()
@@ -691,7 +701,7 @@ class Comparison:
         b, c = self._b, self._c
         return bool(
             np.array_equal(b.total, c.total)
-            and np.array_equal(b.vetoed, c.vetoed)
+            and np.array_equal(b.unranked, c.unranked)
             and np.array_equal(b.rank, c.rank)
             and np.array_equal(*self._pos)
             and np.array_equal(b.subsidy, c.subsidy)
@@ -943,13 +953,13 @@ class Comparison:
             _, first = np.unique(side.group_code, return_index=True)
             cols = list(fw.ranking_group)
             keys = scores.frame.iloc[first][cols].reset_index(drop=True)
-            size = np.bincount(side.group_code[~side.vetoed], minlength=n_groups)
+            size = np.bincount(side.group_code[~side.unranked], minlength=n_groups)
             for k, tier in enumerate(fw.tiers):
                 part = keys.copy()
                 part.insert(0, "framework", which)
                 part["tier"] = tier.id
                 part["ranked"] = size
-                part["seats"] = seats(tier.top_fraction, size, fw.tier_seats)
+                part["seats"] = seats(tier.top_fraction, size, *seat_options(fw)[:2])
                 part["cutoff"] = side.cutoff[:, k]
                 parts.append(part)
         if not parts:
@@ -959,6 +969,63 @@ class Comparison:
             if isinstance(out[col].dtype, pd.CategoricalDtype):
                 out[col] = out[col].astype("string")
         return out
+
+    @cached_property
+    def list_membership(self) -> pd.DataFrame:
+        """Every list of either framework (``list__<id>`` columns: tiers and named lists), matched
+        by id: ``members_base``, ``members_candidate``, ``stayed``, ``entered``, ``left``.
+        Named lists are independent, so a firm can enter one and stay on another."""
+        bf, cf = self.base_scores.frame, self.candidate_scores.frame
+        ids = self.base_scores.list_ids
+        ids += [i for i in self.candidate_scores.list_ids if i not in ids]
+        none = np.zeros(self.n_firms, dtype=bool)
+        recs = []
+        for ident in ids:
+            col = f"list__{ident}"
+            on_b = bf[col].to_numpy(dtype=bool) if col in bf.columns else none
+            on_c = cf[col].to_numpy(dtype=bool) if col in cf.columns else none
+            recs.append(
+                {
+                    "list": ident,
+                    "members_base": int(on_b.sum()),
+                    "members_candidate": int(on_c.sum()),
+                    "stayed": int((on_b & on_c).sum()),
+                    "entered": int((on_c & ~on_b).sum()),
+                    "left": int((on_b & ~on_c).sum()),
+                }
+            )
+        cols = ["list", "members_base", "members_candidate", "stayed", "entered", "left"]
+        return pd.DataFrame(recs, columns=cols)
+
+    @cached_property
+    def credit(self) -> pd.DataFrame | None:
+        """Credit lines per base stage and ``total``: ``firms``, firms covered (credit line > 0)
+        and their share under each framework, and the sum of lines (万元); ``None`` when neither
+        framework grants credit lines. A framework without lines covers no firm."""
+        tables = [s.credit_table() for s in (self.base_scores, self.candidate_scores)]
+        if all(t is None for t in tables):
+            return None
+        stage = self.base_scores.frame["stage"].cat.codes.to_numpy().astype(np.int64)
+        n_stages = len(self.base.stage_ids)
+
+        def per_stage(values: FloatArray) -> FloatArray:
+            sums = np.bincount(stage[stage >= 0], values[stage >= 0], minlength=n_stages)
+            return np.append(sums, values.sum())
+
+        cols: dict[str, Any] = {"firms": per_stage(np.ones(self.n_firms)).astype(np.int64)}
+        for which, scores in (("base", self.base_scores), ("candidate", self.candidate_scores)):
+            f = scores.frame
+            line = (
+                f["credit_wan"].to_numpy(dtype=np.float64)
+                if "credit_wan" in f.columns
+                else np.zeros(self.n_firms)
+            )
+            covered = per_stage((line > 0).astype(np.float64)).astype(np.int64)
+            cols[f"covered_{which}"] = covered
+            cols[f"share_{which}"] = _safe_div(covered, cols["firms"])
+            cols[f"credit_{which}_wan"] = per_stage(line)
+        index = pd.Index([*self.base.stage_ids, "total"], name="stage")
+        return pd.DataFrame(cols, index=index)
 
     # -- subsidies ----------------------------------------------------------------------------------
     @cached_property
@@ -1252,6 +1319,10 @@ class Comparison:
                 "transitions": {r: trans.loc[r].to_dict() for r in trans.index},
                 "lists": self.lists.to_dict(orient="records"),
                 "subsidies": self.subsidies.reset_index().to_dict(orient="records"),
+                "list_membership": self.list_membership.to_dict(orient="records"),
+                "credit": None
+                if self.credit is None
+                else self.credit.reset_index().to_dict(orient="records"),
                 "target": self.target,
                 "horizon": self.horizon if self.target else None,
                 "outcomes": None if outcomes is None else outcomes.to_dict(orient="index"),
@@ -1269,7 +1340,10 @@ class Comparison:
             "cutoffs": self.cutoffs,
             "subsidies": self.subsidies.reset_index(),
             "subsidy_changes": self.subsidy_changes,
+            "list_membership": self.list_membership,
         }
+        if self.credit is not None:
+            out["credit"] = self.credit.reset_index()
         shares = []
         for dim in ("park", "industry", "stage", "carrier"):
             if dim in self.firms.columns:
@@ -1330,7 +1404,7 @@ class Comparison:
 
 def _margin(side: _Side, rows: IntArray, lst: IntArray) -> FloatArray:
     out = np.full(rows.size, np.nan)
-    ok = (lst < side.n_tiers) & ~side.vetoed[rows]
+    ok = (lst < side.n_tiers) & ~side.unranked[rows]
     if ok.any():
         r, k = rows[ok], lst[ok]
         out[ok] = side.total[r] - side.cutoff[side.group_code[r], k]
@@ -1434,6 +1508,12 @@ def _summary(c: Comparison) -> str:
         lines += [_md_table(subs), ""]
     else:
         lines += ["No subsidies under either framework.", ""]
+    if len(c.list_membership) > c.n_lists:  # named lists besides the tiers
+        lines += ["## Every list (tiers and named lists, by id)", ""]
+        lines += [_md_table(c.list_membership, index=False), ""]
+    if c.credit is not None:
+        lines += ["## Credit lines (万元; share = firms with a line / firms, by base stage)", ""]
+        lines += [_md_table(c.credit), ""]
     lines += ["## Seat shares (largest shifts)", ""]
     for dim in ("park", "stage", "industry", "carrier"):
         if dim in c.firms.columns and c.n_lists:
@@ -1447,8 +1527,9 @@ def _summary(c: Comparison) -> str:
         "",
         "- Slices (ranking group, stage, park, industry, carrier) use the base framework's stage and "
         "groups; ranks are compared firm by firm, each framework ranking within its own groups.",
-        "- `none` = ranked but on no list; `vetoed` = not ranked. Firms vetoed under either framework "
-        "are left out of rank agreement.",
+        "- `none` = ranked but on no list; `vetoed` and `ineligible` (outside the evaluated "
+        "categories) = not ranked. Firms not ranked under either framework are left out of rank "
+        "agreement.",
         "",
     ]
     return "\n".join(lines)

@@ -22,6 +22,13 @@ decisions, documented in ``docs/scoring-rules.md`` and pinned by ``tests/cases/*
   ranking group (so a ranking group without stage still pays the stage's best firms), capped at
   ``max_firms``; when a tie at the cut-off would push the number of winners past ``max_firms``,
   *no one* in that tie gets the subsidy (a cap is a budget, so it is never exceeded).
+* **Seat options**: ``min_seats`` (a non-empty group gets at least one seat) and ``ties`` (``all``,
+  ``none``, ``tie_breaker``) apply to tiers, lists, subsidies and pools; :func:`select_top` is the
+  one place seats are decided.
+* **Named lists** are independent of each other and of the tiers (``list__<id>`` per tier and
+  list); **eligibility** keeps ineligible firms in the output, unranked, in groups of their own;
+  **pools** rank ranked firms on a subset of indicators; **credit lines** map totals and lists to
+  万元. See ``docs/scoring-rules.md``.
 """
 
 from __future__ import annotations
@@ -44,12 +51,17 @@ from calibrate.framework import (
     Framework,
     LinearRule,
     PercentileRule,
+    SeatOptions,
 )
 from calibrate.framework.model import value_at
 
 __all__ = [
     "ScoreResult",
+    "CarrierScores",
+    "DrawEngine",
+    "DrawScores",
     "assign_stages",
+    "carrier_scores",
     "competition_rank",
     "impute_group_median",
     "indicator_points",
@@ -57,7 +69,11 @@ __all__ = [
     "rescore",
     "round_half_up",
     "score",
+    "score_many",
+    "seat_options",
     "seats",
+    "select_top",
+    "tie_broken_rank",
 ]
 
 KEY_COLUMNS = ("enterprise_id", "year", "park")
@@ -92,16 +108,108 @@ def _round_half_up_inplace(values: FloatArray, decimals: int) -> None:
     values /= scale
 
 
-def seats(fraction: float, n: IntArray, rule: str = "floor") -> IntArray:
-    """Number of list seats for the top ``fraction`` of groups of ``n`` firms."""
-    raw = fraction * n
+def seats(fraction: float, n: IntArray, rule: str = "floor", min_seats: int = 0) -> IntArray:
+    """Number of list seats for the top ``fraction`` of groups of ``n`` firms.
+
+    ``rule`` is ``floor``, ``ceil`` or ``round`` (half up); ``min_seats`` (0 or 1) gives every
+    non-empty group at least that many seats (so "top 1 % of 40" can be 1 instead of 0).
+    """
+    raw = fraction * np.asarray(n)
     if rule == "floor":
         out = np.floor(raw + 1e-9)  # 0.29 × 100 is 28.999… in binary; it means 29 seats
     elif rule == "ceil":
         out = np.ceil(raw - 1e-9)
     else:
         out = np.floor(raw + 0.5 + 1e-9)
-    return out.astype(np.int64)
+    out = out.astype(np.int64)
+    if min_seats:
+        out = np.where(np.asarray(n) > 0, np.maximum(out, min_seats), out)
+    return out
+
+
+def seat_options(framework: Framework, options: SeatOptions | None = None) -> tuple[str, int, str]:
+    """``(rounding, min_seats, ties)`` of a list or subsidy: its own options, else the framework's."""
+    o = options if options is not None else SeatOptions()
+    return (
+        o.rounding or framework.tier_seats,
+        framework.min_seats if o.min_seats is None else o.min_seats,
+        o.ties or framework.ties,
+    )
+
+
+def select_top(
+    rank: IntArray,
+    codes: IntArray,
+    size: IntArray,
+    fraction: float,
+    *,
+    rounding: str = "floor",
+    min_seats: int = 0,
+    ties: str = "all",
+    max_firms: int | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Who makes a top-``fraction`` selection: the one place list and subsidy seats are decided.
+
+    Parameters
+    ----------
+    rank : array of int, shape (m,) or (n_draws, m)
+        Competition rank within the group (1 = best; 0 = not ranked, never selected). With
+        ``ties='tie_breaker'`` pass ranks already ordered by the tie-breaker.
+    codes : array of int, shape (m,)
+        Group code per firm; ``size`` (per group code) is the number of ranked firms it counts.
+    fraction, rounding, min_seats
+        Seats per group are :func:`seats` ``(fraction, size, rounding, min_seats)``, at most
+        ``max_firms``.
+    ties : {"all", "none", "tie_breaker"}
+        Firms tied at the last seat: ``all`` are selected (the list may run over its seats),
+        ``none`` of them is when they would run over the seats. Under every rule a ``max_firms``
+        cap is a budget: a tie that would exceed it is left out entirely.
+
+    Returns
+    -------
+    ndarray of bool, shaped like ``rank``
+    """
+    n_groups = size.shape[0]
+    k = seats(fraction, size, rounding, min_seats)
+    if max_firms is not None:
+        k = np.minimum(k, max_firms)
+    on = (rank > 0) & (rank <= k[codes])
+    if ties == "none":
+        limit: IntArray | None = k
+    elif max_firms is not None:
+        limit = np.full(n_groups, max_firms, dtype=np.int64)
+    else:
+        limit = None
+    if limit is None or not on.any():
+        return on
+    draws = 1 if rank.ndim == 1 else rank.shape[0]
+    cell = (np.arange(draws, dtype=np.int64)[:, None] * n_groups + codes[None, :]).reshape(
+        rank.shape
+    )
+    count = np.bincount(cell[on], minlength=draws * n_groups)
+    over = count > np.tile(limit, draws)
+    if over.any():
+        # the tie at the cut-off would run over the seats (or the cap): nobody in that tie is in
+        last = np.zeros(draws * n_groups, dtype=np.int64)
+        np.maximum.at(last, cell[on], rank[on])
+        on &= ~(over[cell] & (rank == last[cell]))
+    return on
+
+
+def tie_broken_rank(
+    total: FloatArray, breaker: FloatArray, codes: IntArray, order: str = "higher_first"
+) -> IntArray:
+    """Competition rank by total, firms with equal totals ordered by ``breaker`` (missing last).
+
+    Firms equal on both still share a rank.
+    """
+    if total.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    t_key = np.unique(-total, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    b = -breaker if order == "higher_first" else breaker
+    b_key = np.unique(b, return_inverse=True)[1].reshape(-1).astype(np.int64)  # NaN sorts last
+    key = (t_key * (int(b_key.max()) + 1) + b_key).astype(np.float64)  # exact below 2**53
+    return competition_rank(key, codes, descending=False)
 
 
 def _order_key(values: FloatArray) -> IntArray:
@@ -353,21 +461,113 @@ class ScoreResult:
         return out
 
     def tier_counts(self) -> pd.DataFrame:
-        """Firms per stage and tier (tiers in framework order, then ``none`` and ``vetoed``)."""
+        """Firms per stage and tier (tiers in framework order, then ``none``, ``vetoed`` and, when
+        the framework declares eligibility, ``ineligible``)."""
         f = self.frame
         tier = f["tier"].astype("string").fillna("none").where(~f["vetoed"], "vetoed")
         order = [t.id for t in self.framework.tiers] + ["none", "vetoed"]
+        if self.framework.eligibility is not None:
+            tier = tier.where(f["eligible"] | f["vetoed"], "ineligible")
+            order.append("ineligible")
         table = pd.crosstab(f["stage"], pd.Categorical(tier, categories=order), dropna=False)
         table.columns.name = "tier"
         return table
 
+    @property
+    def ranked(self) -> npt.NDArray[np.bool_]:
+        """Firms that are ranked: eligible and not vetoed (only they can be listed or paid)."""
+        return self.frame["rank"].notna().to_numpy(dtype=bool)
+
+    @property
+    def list_ids(self) -> list[str]:
+        """Ids of every list with a ``list__<id>`` column: the tiers, then the named lists."""
+        return [t.id for t in self.framework.tiers] + [li.id for li in self.framework.lists]
+
     def lists(self) -> dict[str, pd.DataFrame]:
-        """The published lists: ``{tier_id: firms on it, best first}``."""
+        """Every published list: ``{list_id: firms on it, best first}`` (tiers and named lists)."""
         out = {}
-        for t in self.framework.tiers:
-            members = self.frame[self.frame["tier"] == t.id]
-            out[t.id] = members.sort_values(["stage", "rank", "enterprise_id"])
+        for ident in self.list_ids:
+            members = self.frame[self.frame[f"list__{ident}"].to_numpy(dtype=bool)]
+            out[ident] = members.sort_values(["stage", "rank", "enterprise_id"])
         return out
+
+    def seat_table(self) -> pd.DataFrame:
+        """Seats and members of every list and subsidy per ranking group and stage.
+
+        Columns: the ranking-group columns, ``stage``, ``selection`` (``list:<id>`` or
+        ``subsidy:<stage>``), ``ranked`` (firms ranked in the group and stage), ``seats`` (by the
+        selection's rounding and minimum, before ties and caps) and ``members`` (firms selected;
+        for a tier, firms on it or on a better tier, since tier seats are cumulative).
+        A subsidy row with 0 seats shows, for instance, that floor rounding of 1 % pays nobody
+        in a stage with fewer than 100 ranked firms.
+        """
+        f, fw = self.frame, self.framework
+        keys = [c for c in fw.ranking_group if c != "stage"]
+        ranked = self.ranked
+        base = f.loc[ranked, [*keys, "stage"]].copy()
+        rows = []
+        tier = f["tier"].cat.codes.to_numpy()
+        selections: list[tuple[str, float, Any, Any, Any]] = [
+            (f"list:{t.id}", t.top_fraction, None, None, (tier >= 0) & (tier <= k))
+            for k, t in enumerate(fw.tiers)  # tier seats are cumulative: count this tier or better
+        ]
+        selections += [
+            (f"list:{li.id}", li.top_fraction, li.seats, li.stages, f"list__{li.id}")
+            for li in fw.lists
+        ]
+        for sub in fw.subsidies:
+            paid = (f["subsidy_wan"] > 0) & (f["stage"] == sub.stage)
+            selections.append(
+                (f"subsidy:{sub.stage}", sub.top_fraction, sub.seats, (sub.stage,), paid)
+            )
+        for name, fraction, options, stages, member in selections:
+            rounding, min_seats, _ = seat_options(fw, options)
+            part = base.assign(
+                member=np.asarray(f[member] if isinstance(member, str) else member)[ranked]
+            )
+            if stages:
+                part = part[part["stage"].isin(stages)]
+            table = part.groupby([*keys, "stage"], observed=True, sort=True).agg(
+                ranked=("member", "size"), members=("member", "sum")
+            )
+            table = table.reset_index()
+            table.insert(len(keys) + 1, "selection", name)
+            table.insert(
+                len(keys) + 3,
+                "seats",
+                seats(fraction, table["ranked"].to_numpy(), rounding, min_seats),
+            )
+            rows.append(table)
+        if not rows:
+            return pd.DataFrame(columns=[*keys, "stage", "selection", "ranked", "seats", "members"])
+        out = pd.concat(rows, ignore_index=True)
+        out["stage"] = out["stage"].astype("string")
+        return out
+
+    def credit_table(self) -> pd.DataFrame | None:
+        """Credit lines per stage and ``total``: ``firms``, ``covered`` (credit line > 0), ``share``
+        of firms covered and ``credit_wan`` (sum of lines); ``None`` when the framework has none."""
+        if "credit_wan" not in self.frame.columns:
+            return None
+        f = self.frame
+        covered = f["credit_wan"] > 0
+        stage = f["stage"].astype("string")
+        table = pd.DataFrame(
+            {
+                "firms": stage.value_counts(sort=False),
+                "covered": stage[covered].value_counts(sort=False),
+            }
+        ).reindex(list(self.framework.stage_ids), fill_value=0)
+        table["covered"] = table["covered"].fillna(0).astype(np.int64)
+        table["credit_wan"] = (
+            f.groupby(stage, sort=False)["credit_wan"].sum().reindex(table.index, fill_value=0.0)
+        )
+        table.loc["total"] = [len(f), int(covered.sum()), float(f["credit_wan"].sum())]
+        table["firms"] = table["firms"].astype(np.int64)
+        table["covered"] = table["covered"].astype(np.int64)
+        table.insert(2, "share", table["covered"] / table["firms"].where(table["firms"] > 0))
+        table.index.name = "stage"
+        return table
 
     def missing_report(self) -> pd.DataFrame:
         """Missing values per indicator, count and share, with both names."""
@@ -399,10 +599,23 @@ def _show(value: float) -> str:
     return "missing" if np.isnan(value) else f"{float(value):g}"
 
 
+def _policy_columns(framework: Framework) -> list[str]:
+    """Data columns read by eligibility, the tie-breaker and pool ranking groups."""
+    out: list[str] = []
+    if framework.eligibility is not None:
+        out += [c.column for c in framework.eligibility.conditions]
+    if framework.tie_breaker is not None:
+        out.append(framework.tie_breaker.column)
+    for pool in framework.pools:
+        out += [c for c in pool.ranking_group if c != "stage"] + list(pool.exclude)
+    return out
+
+
 def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
     problems: list[Problem] = []
     needed = ["revenue", *[c for c in framework.ranking_group if c != "stage"]]
     needed += [i.id for i in framework.indicators] + [p.id for p in framework.penalties]
+    needed += _policy_columns(framework)
     seen: set[str] = set()
     for col in needed:
         if col in seen:
@@ -470,7 +683,12 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
             Problem(source, f"... and {len(unstaged) - 50} more rows that fit no stage")
         )
 
+    eligible, reason = _eligibility(framework, data)
     codes = ranking_codes(data, stage_index, framework.ranking_group)
+    if framework.eligibility is not None:
+        # ineligible firms form groups of their own: percentile rules and median imputation of
+        # eligible firms are then the same as if the data had been filtered first
+        codes = pd.factorize(codes * 2 + ~eligible, sort=True)[0].astype(np.int64)
     k = len(framework.indicators)
     fractions = np.empty((n, k), dtype=np.float64, order="F")
     pts = np.empty((n, k), dtype=np.float64, order="F")
@@ -512,7 +730,7 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     if problems:
         raise DataContractError(source, problems)
 
-    return _finish(framework, data, stage_index, codes, fractions, pts, missing)
+    return _finish(framework, data, stage_index, codes, fractions, pts, missing, (eligible, reason))
 
 
 def _finish(
@@ -523,8 +741,13 @@ def _finish(
     fractions: FloatArray,
     pts: FloatArray,
     missing: Mapping[str, int],
+    who: tuple[npt.NDArray[np.bool_], Any],
 ) -> ScoreResult:
-    """Everything after the indicator points: subtotals, bonus cap, penalties, ranks, lists."""
+    """Everything after the indicator points: subtotals, bonus cap, penalties, ranks, lists.
+
+    ``who`` is ``(eligible, ineligible_reason)`` from the framework's eligibility rules.
+    """
+    eligible, reason = who
     n = len(data)
     stages = framework.stage_ids
     decimals = framework.decimals
@@ -559,25 +782,27 @@ def _finish(
     deduction = round_half_up(deduction, decimals)
     total = round_half_up(core + bonus - deduction, decimals)
 
-    rank, percentile, tier_code, subsidy = _rank_and_lists(
-        framework, total, vetoed, codes, stage_index
-    )
-
+    ctx = _ranking(framework, data, total, vetoed, eligible, codes, stage_index)
+    tier_code = _tiers(framework, ctx)
+    subsidy = _subsidies(framework, ctx)
+    lists = _named_lists(framework, ctx, tier_code, subsidy)
+    extra = _pools(framework, data, ctx, pts)
+    credit = _credit(framework, ctx, lists)
+    if credit is not None:
+        extra["credit_wan"] = credit
+    policy = {"eligible": eligible, "ineligible_reason": reason, "ranked": ctx.ranked}
     frame = _assemble(
         data,
         framework,
         stage_index,
         pts,
-        subtotals,
-        core,
-        bonus,
-        deduction,
+        {**subtotals, "": core, "_bonus": bonus, "_deduction": deduction, "_total": total},
         vetoed,
-        total,
-        rank,
-        percentile,
+        policy,
+        ctx,
         tier_code,
         subsidy,
+        {**lists, **extra},
     )
     return ScoreResult(
         framework,
@@ -640,6 +865,7 @@ def rescore(
         previous.n_firms != len(data)
         or old.stages != framework.stages
         or old.ranking_group != framework.ranking_group
+        or old.eligibility != framework.eligibility
         or old.indicator_ids != framework.indicator_ids
         or any(
             a.missing != b.missing
@@ -681,57 +907,271 @@ def rescore(
                 points_out=pts[:, j],
             )
     missing = {str(k): int(v) for k, v in previous.missing.items()}
-    return _finish(framework, data, stage_index, codes, fractions, pts, missing)
+    who = _eligibility(framework, data)
+    return _finish(framework, data, stage_index, codes, fractions, pts, missing, who)
 
 
-def _rank_and_lists(
+# --- who is evaluated --------------------------------------------------------------------------
+
+_OPS = {
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def _eligibility(framework: Framework, data: pd.DataFrame) -> tuple[npt.NDArray[np.bool_], Any]:
+    """``eligible`` per firm and the reason (Chinese names of the unmet conditions) for the others.
+
+    A missing value never meets a condition. Without an ``eligibility`` section everyone is
+    eligible. The reason is a categorical (a handful of distinct texts; empty when eligible).
+    """
+    n = len(data)
+    rule = framework.eligibility
+    if rule is None:
+        no_reason = pd.Categorical.from_codes(
+            np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype="str")
+        )
+        return np.ones(n, dtype=bool), no_reason
+    met = np.zeros((n, len(rule.conditions)), dtype=bool)
+    for j, c in enumerate(rule.conditions):
+        x = _numeric(data, c.column)
+        met[:, j] = _OPS[c.op](x, c.value) & ~np.isnan(x)
+    eligible = np.asarray(met.any(axis=1) if rule.mode == "any" else met.all(axis=1), dtype=bool)
+    # one text per distinct pattern of unmet conditions, not per row
+    bits = (~met).astype(np.int64) @ (1 << np.arange(met.shape[1], dtype=np.int64))
+    bits[eligible] = -1
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    names = [c.name.zh for c in rule.conditions]
+    texts: list[str] = []
+    for pattern in patterns[patterns >= 0]:
+        if rule.mode == "any":
+            texts.append("不属于任一评价对象类别：" + "、".join(dict.fromkeys(names)))
+        else:
+            unmet = (nm for j, nm in enumerate(names) if pattern >> j & 1)
+            texts.append("未满足：" + "、".join(dict.fromkeys(unmet)))  # a category named once
+    codes = inverse.reshape(-1).astype(np.int64) - int((patterns < 0).any())
+    reason = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str"))
+    return eligible, reason
+
+
+# --- ranks, lists, subsidies, pools, credit ------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Ranking:
+    """What every selection needs: totals, who is ranked, ranks and group sizes."""
+
+    total: FloatArray
+    ranked: npt.NDArray[np.bool_]
+    codes: IntArray
+    stage_index: IntArray
+    rank: IntArray  # 0 = not ranked
+    size: IntArray  # ranked firms per group code
+    breaker: FloatArray | None
+    breaker_order: str
+
+    @cached_property
+    def rank_tie_broken(self) -> IntArray:
+        """Ranks with equal totals ordered by the tie-breaker column (0 = not ranked)."""
+        assert self.breaker is not None  # the parser requires a tie_breaker for this rule
+        out = np.zeros(self.total.shape[0], dtype=np.int64)
+        r = self.ranked
+        out[r] = tie_broken_rank(self.total[r], self.breaker[r], self.codes[r], self.breaker_order)
+        return out
+
+    def ranks_for(self, ties: str) -> IntArray:
+        return self.rank_tie_broken if ties == "tie_breaker" else self.rank
+
+
+def _ranking(
     framework: Framework,
+    data: pd.DataFrame,
     total: FloatArray,
     vetoed: npt.NDArray[np.bool_],
+    eligible: npt.NDArray[np.bool_],
     codes: IntArray,
     stage_index: IntArray,
-) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
+) -> _Ranking:
     n = total.shape[0]
-    ranked = ~vetoed
+    ranked = ~vetoed & eligible
     rank = np.zeros(n, dtype=np.int64)  # 0 = not ranked
     rank[ranked] = competition_rank(total[ranked], codes[ranked])
     n_groups = int(codes.max()) + 1 if n else 0
-    group_size = np.bincount(codes[ranked], minlength=n_groups)
-    size = group_size[codes]
-    percentile = np.full(n, np.nan)
-    percentile[ranked] = (size[ranked] - rank[ranked] + 1) / size[ranked]
+    tb = framework.tie_breaker
+    return _Ranking(
+        total=total,
+        ranked=ranked,
+        codes=codes,
+        stage_index=stage_index,
+        rank=rank,
+        size=np.bincount(codes[ranked], minlength=n_groups),
+        breaker=None if tb is None else _numeric(data, tb.column),
+        breaker_order="higher_first" if tb is None else tb.order,
+    )
 
-    tier_code = np.full(n, -1, dtype=np.int64)
-    for t_pos in range(len(framework.tiers) - 1, -1, -1):  # smallest list written last, so it wins
-        cut = seats(framework.tiers[t_pos].top_fraction, group_size, framework.tier_seats)[codes]
-        tier_code[ranked & (rank <= cut)] = t_pos
 
-    subsidy = np.zeros(n)
-    for rule in framework.subsidies:
-        # A subsidy belongs to one stage: firms of that stage are ranked against each other
-        # within their ranking group (the same as `rank` when the group includes the stage).
-        s_pos = framework.stage_ids.index(rule.stage)
-        rows = np.flatnonzero(ranked & (stage_index == s_pos))
-        if rows.size == 0:
-            continue
-        sub_codes = codes[rows]
-        sub_rank = competition_rank(total[rows], sub_codes)
-        k = seats(
-            rule.top_fraction, np.bincount(sub_codes, minlength=n_groups), framework.tier_seats
+def _select(
+    framework: Framework,
+    ctx: _Ranking,
+    rows: IntArray | None,
+    fraction: float,
+    options: SeatOptions,
+    max_firms: int | None,
+) -> npt.NDArray[np.bool_]:
+    """Members of a selection among ``rows`` (all firms when ``None``), as a mask over all firms.
+
+    Ranks and group sizes are the ranking group's when the rows fill whole groups (e.g. a stage's
+    firms under a ranking group that includes the stage); otherwise the rows are ranked anew
+    within their groups.
+    """
+    rounding, min_seats, ties = seat_options(framework, options)
+    n = ctx.total.shape[0]
+    if rows is None:
+        return select_top(
+            ctx.ranks_for(ties), ctx.codes, ctx.size, fraction,
+            rounding=rounding, min_seats=min_seats, ties=ties, max_firms=max_firms,
+        )  # fmt: skip
+    out = np.zeros(n, dtype=bool)
+    rows = rows[ctx.ranked[rows]]
+    if rows.size == 0:
+        return out
+    sub_codes = ctx.codes[rows]
+    if "stage" in framework.ranking_group:
+        sub_rank, size = ctx.ranks_for(ties)[rows], ctx.size
+    else:
+        total = ctx.total[rows]
+        sub_rank = (
+            tie_broken_rank(total, ctx.breaker[rows], sub_codes, ctx.breaker_order)
+            if ties == "tie_breaker" and ctx.breaker is not None
+            else competition_rank(total, sub_codes)
         )
-        if rule.max_firms is not None:
-            k = np.minimum(k, rule.max_firms)
-        wins = sub_rank <= k[sub_codes]
-        if rule.max_firms is not None and wins.any():
-            winners = np.bincount(sub_codes[wins], minlength=n_groups)
-            over = winners > rule.max_firms
-            if over.any():
-                # the tie at the cut-off would break the cap: nobody in that tie wins
-                last = np.zeros(n_groups, dtype=np.int64)
-                np.maximum.at(last, sub_codes[wins], sub_rank[wins])
-                wins &= ~(over[sub_codes] & (sub_rank == last[sub_codes]))
-        subsidy[rows[wins]] = rule.amount_wan
-    return rank, percentile, tier_code, subsidy
+        size = np.bincount(sub_codes, minlength=ctx.size.shape[0])
+    won = select_top(
+        sub_rank, sub_codes, size, fraction,
+        rounding=rounding, min_seats=min_seats, ties=ties, max_firms=max_firms,
+    )  # fmt: skip
+    out[rows[won]] = True
+    return out
+
+
+def _stage_rows(framework: Framework, ctx: _Ranking, stages: tuple[str, ...]) -> IntArray:
+    """Rows of firms in these stages (a lookup table: ``np.isin`` costs several passes)."""
+    wanted = np.zeros(len(framework.stages) + 1, dtype=bool)  # the last entry serves index -1
+    wanted[[framework.stage_ids.index(s) for s in stages]] = True
+    return np.flatnonzero(wanted[ctx.stage_index])
+
+
+def _tiers(framework: Framework, ctx: _Ranking) -> IntArray:
+    """Tier position per firm (-1 = on no tier): the first (smallest) tier the firm makes."""
+    tier_code = np.full(ctx.total.shape[0], -1, dtype=np.int64)
+    for t_pos in range(len(framework.tiers) - 1, -1, -1):  # smallest list written last, so it wins
+        made = _select(
+            framework, ctx, None, framework.tiers[t_pos].top_fraction, SeatOptions(), None
+        )
+        tier_code[made] = t_pos
+    return tier_code
+
+
+def _subsidies(framework: Framework, ctx: _Ranking) -> FloatArray:
+    """Subsidy per firm (万元): a stage's ranked firms compete within their ranking group."""
+    subsidy = np.zeros(ctx.total.shape[0])
+    for rule in framework.subsidies:
+        rows = _stage_rows(framework, ctx, (rule.stage,))
+        won = _select(framework, ctx, rows, rule.top_fraction, rule.seats, rule.max_firms)
+        subsidy[won] = rule.amount_wan
+    return subsidy
+
+
+def _named_lists(
+    framework: Framework, ctx: _Ranking, tier_code: IntArray, subsidy: FloatArray
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """``list__<id>`` per tier (exclusive) and per named list (independent); list subsidies paid."""
+    out: dict[str, npt.NDArray[np.bool_]] = {}
+    for t_pos, tier in enumerate(framework.tiers):
+        out[tier.id] = tier_code == t_pos
+    for li in framework.lists:
+        rows = _stage_rows(framework, ctx, li.stages) if li.stages else None
+        on = _select(framework, ctx, rows, li.top_fraction, li.seats, li.max_firms)
+        if li.within is not None:
+            on &= out[li.within]
+        out[li.id] = on
+        for b in li.benefits:
+            if b.kind == "subsidy" and b.amount is not None:
+                subsidy[on] += b.amount
+    return {f"list__{k}": v for k, v in out.items()}
+
+
+def _pools(
+    framework: Framework, data: pd.DataFrame, ctx: _Ranking, pts: FloatArray
+) -> dict[str, Any]:
+    """``pool_score__<id>`` and ``pool__<id>`` per cultivation pool."""
+    out: dict[str, Any] = {}
+    position = {ind.id: j for j, ind in enumerate(framework.indicators)}
+    rows = np.flatnonzero(ctx.ranked)
+    group_codes: dict[tuple[str, ...], IntArray] = {}  # pools sharing a ranking group share codes
+    for pool in framework.pools:
+        pool_score = np.zeros(ctx.total.shape[0])
+        for ind in pool.indicators:
+            pool_score += pts[:, position[ind]]
+        pool_score = round_half_up(pool_score, framework.decimals)
+        if pool.ranking_group not in group_codes:
+            codes = ranking_codes(data, ctx.stage_index, pool.ranking_group)
+            group_codes[pool.ranking_group] = pd.factorize(codes[rows], sort=True)[0].astype(
+                np.int64
+            )
+        _, min_seats, ties = seat_options(framework)
+        cand = np.ones(rows.size, dtype=bool)  # candidates: not already certified
+        for col in pool.exclude:
+            cand &= ~(np.nan_to_num(_numeric(data, col)[rows], nan=0.0) > 0)
+        groups = group_codes[pool.ranking_group]
+        sub, cand_rows = groups[cand], rows[cand]
+        rank = (
+            tie_broken_rank(pool_score[cand_rows], ctx.breaker[cand_rows], sub, ctx.breaker_order)
+            if ties == "tie_breaker" and ctx.breaker is not None
+            else competition_rank(pool_score[cand_rows], sub)
+        )
+        size = np.bincount(sub, minlength=int(groups.max()) + 1 if groups.size else 0)
+        won = select_top(
+            rank, sub, size, 1.0 if pool.top_fraction is None else pool.top_fraction,
+            rounding=framework.tier_seats, min_seats=min_seats, ties=ties,
+            max_firms=pool.max_firms,
+        )  # fmt: skip
+        member = np.zeros(ctx.total.shape[0], dtype=bool)
+        member[cand_rows[won]] = True
+        member &= pool_score > 0
+        if pool.min_score is not None:
+            member &= pool_score >= pool.min_score
+        out[f"pool_score__{pool.id}"] = pool_score
+        out[f"pool__{pool.id}"] = member
+    return out
+
+
+def _credit(
+    framework: Framework, ctx: _Ranking, lists: Mapping[str, npt.NDArray[np.bool_]]
+) -> FloatArray | None:
+    """Credit line per ranked firm (万元): base line, raised by total bands and list benefits."""
+    benefits = [
+        (li.id, b.amount)
+        for li in framework.lists
+        for b in li.benefits
+        if b.kind == "credit" and b.amount is not None
+    ]
+    if framework.credit is None and not benefits:
+        return None
+    credit = np.zeros(ctx.total.shape[0])
+    if framework.credit is not None:
+        credit[ctx.ranked] = framework.credit.base_wan
+        for band in framework.credit.bands:
+            hit = ctx.ranked & (ctx.total >= band.min_total)
+            credit[hit] = np.maximum(credit[hit], band.amount_wan)
+    for list_id, amount in benefits:
+        on = lists[f"list__{list_id}"]
+        credit[on] = np.maximum(credit[on], amount)
+    return credit
 
 
 def _assemble(
@@ -739,28 +1179,35 @@ def _assemble(
     framework: Framework,
     stage_index: IntArray,
     pts: FloatArray,
-    subtotals: dict[str, FloatArray],
-    core: FloatArray,
-    bonus: FloatArray,
-    deduction: FloatArray,
+    sums: dict[str, FloatArray],
     vetoed: npt.NDArray[np.bool_],
-    total: FloatArray,
-    rank: IntArray,
-    percentile: FloatArray,
+    policy: dict[str, Any],
+    ctx: _Ranking,
     tier_code: IntArray,
     subsidy: FloatArray,
+    extra: dict[str, Any],
 ) -> pd.DataFrame:
+    """The scores table: keys, stage, points, sums, flags, rank, lists, pools, credit.
+
+    ``sums`` holds the group subtotals by group id, then core (key ``""``), bonus, deduction and
+    total (keys ``_bonus``, ``_deduction``, ``_total``).
+    """
     index = data.index
     keys = [c for c in (*KEY_COLUMNS, *CARRIED_COLUMNS) if c in data.columns]
     for c in framework.ranking_group:
         if c != "stage" and c not in keys:
             keys.append(c)
     n = len(data)
+    groups = [g.id for g in framework.groups]
+    float_names = [*(f"grp__{g}" for g in groups), "core", "bonus", "deduction", "total"]
     # Float outputs are written into F-ordered blocks and handed to pandas without a copy.
-    float_names = [*(f"grp__{g}" for g in subtotals), "core", "bonus", "deduction", "total"]
     floats = np.empty((n, len(float_names)), dtype=np.float64, order="F")
-    for j, arr in enumerate([*subtotals.values(), core, bonus, deduction, total]):
-        floats[:, j] = arr
+    for j, key in enumerate([*groups, "", "_bonus", "_deduction", "_total"]):
+        floats[:, j] = sums[key]
+    ranked = policy["ranked"]
+    size = ctx.size[ctx.codes]
+    percentile = np.full(n, np.nan)
+    percentile[ranked] = (size[ranked] - ctx.rank[ranked] + 1) / size[ranked]
     parts = [
         data[keys],
         pd.DataFrame(
@@ -778,16 +1225,424 @@ def _assemble(
         pd.DataFrame(
             {
                 "vetoed": vetoed,
-                "rank": pd.arrays.IntegerArray(
-                    rank, mask=vetoed.copy()
-                ),  # vetoed firms are not ranked
+                "eligible": policy["eligible"],
+                "ineligible_reason": policy["ineligible_reason"],
+                # vetoed and ineligible firms are not ranked
+                "rank": pd.arrays.IntegerArray(ctx.rank, mask=~ranked),
                 "percentile": percentile,
                 "tier": pd.Categorical.from_codes(
                     tier_code, categories=pd.Index([t.id for t in framework.tiers], dtype="str")
                 ),
                 "subsidy_wan": subsidy,
+                **extra,
             },
             index=index,
         ),
     ]
     return pd.concat(parts, axis=1)
+
+
+# --- many points tables at once (rank uncertainty, search) --------------------------------------
+
+#: Cells (firms × draws) per block of the draw engine: working arrays stay in cache.
+CACHE_CELLS = 2**16
+MSG_TIE_BREAKER = (
+    "scoring many points tables does not support ties: tie_breaker (draws rank by total only); "
+    "use ties: all or none for this analysis"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class DrawScores:
+    """Totals, ranks, lists and subsidies of every firm under each of a batch of points tables.
+
+    All arrays have shape (n_firms, n_draws), firms in input order.
+
+    Attributes
+    ----------
+    total : ndarray of float
+        Total points, exactly as the scorer would publish them.
+    rank : ndarray of int
+        Competition rank within the ranking group; 0 for vetoed firms (not ranked).
+    tier : ndarray of int
+        Position of the firm's list in ``framework.tiers``; -1 when on no list (or vetoed).
+    subsidy : ndarray of float
+        Subsidy in 万元.
+    """
+
+    total: FloatArray
+    rank: IntArray
+    tier: IntArray
+    subsidy: FloatArray
+
+
+class DrawEngine:
+    """Pre-computed, per-framework state for scoring many points tables from a :class:`ScoreResult`.
+
+    Totals are computed in integer units of 10**-decimals with the scorer's rounding and caps,
+    ranks per draw, and tiers and subsidies through :func:`select_top` (the scorer's seat rule).
+    Named lists, pools and credit lines are not re-scored per draw.
+    """
+
+    def __init__(self, scores: ScoreResult):
+        fw = scores.framework
+        self.framework = fw
+        frame = scores.frame
+        self.n = scores.n_firms
+        self.scale = 10.0**fw.decimals
+        fractions = np.asarray(scores.fractions, dtype=np.float64)
+        self.stage_index = scores.stage_index.astype(np.int64)
+        self.stage_rows = [np.flatnonzero(self.stage_index == s) for s in range(len(fw.stages))]
+        self.stage_fractions = [np.ascontiguousarray(fractions[rows]) for rows in self.stage_rows]
+        # indicators anyone in the stage scores on, and columns with few distinct fractions
+        self.live: list[list[bool]] = [
+            [bool(f[:, j].any()) for j in range(f.shape[1])] for f in self.stage_fractions
+        ]
+        self.distinct: list[list[tuple[FloatArray, npt.NDArray[np.intp]] | None]] = [
+            [_distinct(f[:, j]) for j in range(f.shape[1])] for f in self.stage_fractions
+        ]
+        group_of = [ind.group for ind in fw.indicators]
+        self.core = np.array([fw.group(g).kind == "core" for g in group_of], dtype=bool)
+        self.bonus_groups = []
+        for g in fw.groups:
+            if g.kind == "bonus":
+                cols = np.array(
+                    [j for j, gid in enumerate(group_of) if gid == g.id], dtype=np.int64
+                )
+                cap = math.inf if g.cap is None else g.cap * self.scale
+                self.bonus_groups.append((cols, cap))
+        self.bonus_of = {int(j): b for b, (cols, _) in enumerate(self.bonus_groups) for j in cols}
+        self.deduction = np.rint(frame["deduction"].to_numpy(dtype=np.float64) * self.scale)
+        self.ranked = np.flatnonzero(scores.ranked)  # eligible and not vetoed
+        codes = scores.group_code.astype(np.int64)
+        n_groups = int(codes.max()) + 1 if codes.size else 0
+        self.n_groups = n_groups
+        rc = codes[self.ranked]
+        self.ranked_codes = rc
+        size = np.bincount(rc, minlength=n_groups)
+        self.max_group = int(size.max()) if size.size else 0
+        # sorted by (group, -total) the group sequence is the same in every draw
+        sorted_codes = np.sort(rc)
+        idx = np.arange(rc.size, dtype=np.int64)
+        starts = (
+            np.r_[True, sorted_codes[1:] != sorted_codes[:-1]] if rc.size else np.zeros(0, bool)
+        )
+        self.group_start = np.maximum.accumulate(np.where(starts, idx, 0)) if rc.size else idx
+        self.size = size
+        # seats and ties are decided by scoring.select_top, the scorer's own rule, per draw
+        uses = [seat_options(fw)[2]] + [seat_options(fw, r.seats)[2] for r in fw.subsidies]
+        if "tie_breaker" in uses:
+            raise ValueError(MSG_TIE_BREAKER)
+        self.subsidies = []
+        ranked_stage = self.stage_index[self.ranked]
+        for rule in fw.subsidies:
+            cols = np.flatnonzero(ranked_stage == fw.stage_ids.index(rule.stage))
+            self.subsidies.append((cols, rule))
+
+    # -- totals ---------------------------------------------------------------------------------
+    def totals(self, points: FloatArray) -> FloatArray:
+        """Totals in integer units of 10**-decimals points, shape (n_firms, n_draws)."""
+        n_draws = points.shape[0]
+        out = np.empty((self.n, n_draws))
+        step = max(1, CACHE_CELLS // n_draws)  # rows per block: working arrays stay in cache
+        for s, rows in enumerate(self.stage_rows):
+            frac = self.stage_fractions[s]
+            p = points[:, s, :]
+            live = [j for j in range(frac.shape[1]) if p[:, j].any() and self.live[s][j]]
+            # indicators with few distinct fractions: round each distinct value once per draw
+            tables = {}
+            for j in live:
+                distinct = self.distinct[s][j]
+                if distinct is not None:
+                    tables[j] = _round_points(distinct[0][:, None] * p[None, :, j], self.scale)
+            for lo in range(0, rows.size, step):
+                block = slice(lo, lo + step)
+                out[rows[block]] = self._block_totals(s, block, p, live, tables, rows[block])
+        return out
+
+    def _block_totals(
+        self,
+        s: int,
+        block: slice,
+        points: FloatArray,
+        live: list[int],
+        tables: dict[int, FloatArray],
+        rows: IntArray,
+    ) -> FloatArray:
+        frac = self.stage_fractions[s][block]
+        m, n_draws = frac.shape[0], points.shape[0]
+        core = np.zeros((m, n_draws))
+        bonus = [np.zeros((m, n_draws)) for _ in self.bonus_groups]
+        term = np.empty((m, n_draws))
+        for j in live:
+            distinct = self.distinct[s][j]
+            if j in tables and distinct is not None:
+                np.take(tables[j], distinct[1][block], axis=0, out=term)
+            else:
+                # the scorer's round_half_up(points × fraction), step by step for identical bits
+                np.multiply(frac[:, j, None], points[None, :, j], out=term)
+                _round_points(term, self.scale, out=term)
+            if self.core[j]:
+                core += term
+            elif j in self.bonus_of:
+                bonus[self.bonus_of[j]] += term
+        if bonus:
+            capped = np.zeros_like(core)
+            for b, (_, cap) in enumerate(self.bonus_groups):
+                capped += np.minimum(bonus[b], cap)
+            capped += 0.5 + 1e-9  # a no-op unless a cap is off the decimals grid
+            core += np.floor(capped, out=capped)
+        core -= self.deduction[rows, None]
+        return core
+
+    # -- ranks, lists, subsidies ---------------------------------------------------------------------
+    def ranks(self, totals: FloatArray) -> IntArray:
+        """Competition ranks of the ranked firms, shape (n_draws, n_ranked)."""
+        t = totals[self.ranked]  # (n_ranked, n_draws), integer-valued
+        n_r, n_draws = t.shape
+        if t.size == 0:
+            return np.zeros((n_draws, 0), dtype=np.int64)
+        hi = float(t.max())
+        span = int(hi - float(t.min())) + 1
+        value = self.ranked_codes[:, None] * span + (hi - t).astype(
+            np.int64
+        )  # ascending = best first
+        idx_bits = max(1, (n_r - 1).bit_length())
+        if (self.n_groups * span).bit_length() + idx_bits <= 62:
+            # pack (group, −total, firm) into one int64 and sort values (much faster than argsort)
+            key = (value << idx_bits).T.copy()
+            key |= np.arange(n_r, dtype=np.int64)
+            key.sort(axis=1)
+            order = key & ((1 << idx_bits) - 1)
+            key >>= idx_bits
+        else:  # pragma: no cover - astronomically wide totals
+            key = value.T.copy()
+            order = np.argsort(key, axis=1)
+            key = np.take_along_axis(key, order, axis=1)
+        flat = key.reshape(-1)
+        new_value = np.empty(flat.size, dtype=bool)
+        new_value[0] = True
+        np.not_equal(flat[1:], flat[:-1], out=new_value[1:])
+        new_value.reshape(n_draws, n_r)[:, 0] = True
+        pos = np.arange(flat.size, dtype=np.int64)
+        start = np.maximum.accumulate(np.where(new_value, pos, 0)).reshape(n_draws, n_r)
+        start -= (np.arange(n_draws, dtype=np.int64) * n_r)[:, None] + self.group_start - 1
+        ranks = np.empty((n_draws, n_r), dtype=np.int64)
+        order += (np.arange(n_draws, dtype=np.int64) * n_r)[:, None]
+        ranks.reshape(-1)[order.reshape(-1)] = start.reshape(
+            -1
+        )  # flat scatter: faster than put_along_axis
+        return ranks
+
+    def tiers(self, ranks: IntArray) -> IntArray:
+        """List position per ranked firm and draw (-1 = no list), shape like ``ranks``."""
+        fw = self.framework
+        rounding, min_seats, ties = seat_options(fw)
+        out = np.full(ranks.shape, -1, dtype=np.int64)
+        for t in range(len(fw.tiers) - 1, -1, -1):  # smallest list last, so it wins
+            made = select_top(
+                ranks, self.ranked_codes, self.size, fw.tiers[t].top_fraction,
+                rounding=rounding, min_seats=min_seats, ties=ties,
+            )  # fmt: skip
+            out[made] = t
+        return out
+
+    def winners(self, ranks: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        """Subsidy winners as (draw, ranked-firm position, amount 万元); the scorer's seat rule."""
+        draws, firms, amounts = [], [], []
+        pooled = "stage" not in self.framework.ranking_group
+        for cols, rule in self.subsidies:
+            rounding, min_seats, ties = seat_options(self.framework, rule.seats)
+            codes = self.ranked_codes[cols]
+            r, size = ranks[:, cols], self.size
+            if pooled:  # groups span stages: the stage's firms compete among themselves, as scored
+                r, size = (
+                    _within(r, codes, self.n_groups),
+                    np.bincount(codes, minlength=self.n_groups),
+                )
+            won = select_top(
+                r, codes, size, rule.top_fraction,
+                rounding=rounding, min_seats=min_seats, ties=ties, max_firms=rule.max_firms,
+            )  # fmt: skip
+            d, c = np.nonzero(won)
+            draws.append(d)
+            firms.append(cols[c])
+            amounts.append(np.full(d.size, rule.amount_wan))
+        if not draws:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(draws), np.concatenate(firms), np.concatenate(amounts)
+
+    def subsidy(self, ranks: IntArray) -> FloatArray:
+        """Subsidy per ranked firm and draw (万元), shape like ``ranks``."""
+        out = np.zeros(ranks.shape)
+        d, f, amount = self.winners(ranks)
+        out[d, f] = amount
+        return out
+
+
+def _within(ranks: IntArray, codes: IntArray, n_groups: int) -> IntArray:
+    """Competition ranks among a subset of each group's firms, from their ranks in the group.
+
+    Order within the subset is the group order, so ranking the group ranks (smallest first) per
+    draw and group gives the subset's own competition ranks (ties still share a rank).
+    """
+    n_draws, m = ranks.shape
+    if m == 0:
+        return ranks
+    cells = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + codes[None, :]).reshape(-1)
+    out = competition_rank(ranks.reshape(-1).astype(np.float64), cells, descending=False)
+    return out.reshape(n_draws, m)
+
+
+def _round_points(values: FloatArray, scale: float, out: FloatArray | None = None) -> FloatArray:
+    """``round_half_up`` of the scorer in units of 10**-decimals: floor(v·scale + 0.5 + 1e-9)."""
+    values = np.multiply(values, scale, out=out)
+    values += 0.5
+    values += 1e-9
+    return np.floor(values, out=values)
+
+
+def _distinct(column: FloatArray, most: int = 64) -> tuple[FloatArray, IntArray] | None:
+    """(distinct values, index of each row) when a fraction column has at most ``most`` values."""
+    if column.size == 0:
+        return None
+    values, index = np.unique(column, return_inverse=True)
+    if values.size > most or values.size * 8 > column.size:
+        return None
+    return values, index.astype(np.intp).reshape(-1)
+
+
+def score_many(scores: ScoreResult, points: FloatArray) -> DrawScores:
+    """Score a batch of points tables at once, re-using the fractions of ``scores`` (no raw data).
+
+    Parameters
+    ----------
+    scores : ScoreResult
+        Scores of the framework on the enterprise table.
+    points : array of shape (n_draws, n_stages, n_indicators)
+        Points tables in framework order (stages × indicators per draw), finite and >= 0 (callers
+        check; see ``calibrate.sensitivity.points_array`` and ``score_draws``). The framework's own
+        table as one draw reproduces ``scores`` exactly.
+
+    Returns
+    -------
+    DrawScores
+    """
+    engine = DrawEngine(scores)
+    totals = engine.totals(np.asarray(points, dtype=np.float64))
+    n, d = totals.shape
+    rank = np.zeros((n, d), dtype=np.int64)
+    tier = np.full((n, d), -1, dtype=np.int64)
+    subsidy = np.zeros((n, d))
+    r = engine.ranks(totals)
+    rank[engine.ranked] = r.T
+    tier[engine.ranked] = engine.tiers(r).T
+    subsidy[engine.ranked] = engine.subsidy(r).T
+    return DrawScores(total=totals / engine.scale, rank=rank, tier=tier, subsidy=subsidy)
+
+
+# --- carriers (incubators, accelerators, park buildings) ---------------------------------------
+
+#: Raw indicators in these units are summed over a carrier's residents; others are averaged.
+SUMMED_UNITS = ("万元", "count")
+
+
+@dataclass(frozen=True, eq=False)
+class CarrierScores:
+    """Carriers scored from their resident firms and ranked among carriers.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per carrier and ``by`` group: ``firms`` (residents), ``ranked`` (eligible, not
+        vetoed), ``mean_total`` and ``median_total`` over ranked residents, mean group subtotals
+        (``mean_grp__<group>``), ``listed`` (residents on any list), ``subsidy_wan`` and
+        ``credit_wan`` (sums), raw indicators aggregated when data were given (``sum__<id>`` for
+        万元 and counts, ``mean__<id>`` otherwise), then ``rank`` (competition rank of
+        ``mean_total`` among carriers of the same ``by`` group; empty without ranked residents).
+    by : tuple of str
+        Columns carriers are compared within (default park × year).
+    unassigned : int
+        Firms with no carrier (left out of every carrier).
+    """
+
+    frame: pd.DataFrame
+    by: tuple[str, ...]
+    unassigned: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame
+
+
+def carrier_scores(
+    result: ScoreResult,
+    data: pd.DataFrame | None = None,
+    *,
+    by: tuple[str, ...] = ("park", "year"),
+) -> CarrierScores:
+    """Aggregate resident firms' scores (and raw indicators) per carrier and rank the carriers.
+
+    Parameters
+    ----------
+    result : ScoreResult
+        Scores whose frame has a ``carrier`` column (carried from the data).
+    data : pandas.DataFrame, optional
+        The scored table, to aggregate raw indicator values as well.
+    by : tuple of str
+        Columns within which carriers are ranked (present ones are used).
+
+    Raises
+    ------
+    DataContractError
+        When the scores have no ``carrier`` column.
+    """
+    f = result.frame
+    if "carrier" not in f.columns:
+        raise DataContractError(
+            "<scores>",
+            [
+                Problem(
+                    "column carrier", "no carrier column; add the incubator / carrier of each firm"
+                )
+            ],
+        )
+    keys = [c for c in by if c in f.columns]
+    has = f["carrier"].notna().to_numpy()
+    ranked = result.ranked
+    groups = [g.id for g in result.framework.groups]
+    lists = [f"list__{i}" for i in result.list_ids]
+    work = f.loc[has, ["carrier", *keys]].copy()
+    work["_ranked"] = ranked[has]
+    work["_total"] = f["total"].where(ranked)[has]
+    for g in groups:
+        work[f"mean_grp__{g}"] = f[f"grp__{g}"].where(ranked)[has]
+    work["_listed"] = f[lists].any(axis=1)[has] if lists else False
+    work["subsidy_wan"] = f["subsidy_wan"][has]
+    work["credit_wan"] = f["credit_wan"][has] if "credit_wan" in f.columns else 0.0
+    agg: dict[str, tuple[str, str]] = {
+        "firms": ("_ranked", "size"),
+        "ranked": ("_ranked", "sum"),
+        "mean_total": ("_total", "mean"),
+        "median_total": ("_total", "median"),
+        **{f"mean_grp__{g}": (f"mean_grp__{g}", "mean") for g in groups},
+        "listed": ("_listed", "sum"),
+        "subsidy_wan": ("subsidy_wan", "sum"),
+        "credit_wan": ("credit_wan", "sum"),
+    }
+    if data is not None:
+        for ind in result.framework.indicators:
+            how = "sum" if ind.unit in SUMMED_UNITS else "mean"
+            work[f"{how}__{ind.id}"] = pd.to_numeric(data[ind.id], errors="coerce").to_numpy()[has]
+            agg[f"{how}__{ind.id}"] = (f"{how}__{ind.id}", how)
+    table = work.groupby([*keys, "carrier"], observed=True, sort=True).agg(**agg).reset_index()
+    mean = table["mean_total"].to_numpy(dtype=np.float64)
+    scored = ~np.isnan(mean)
+    codes = (
+        pd.MultiIndex.from_frame(table[keys]).factorize()[0].astype(np.int64)
+        if keys
+        else np.zeros(len(table), dtype=np.int64)
+    )
+    rank = np.zeros(len(table), dtype=np.int64)
+    rank[scored] = competition_rank(mean[scored], codes[scored])
+    table["rank"] = pd.arrays.IntegerArray(rank, mask=~scored)
+    return CarrierScores(table, tuple(keys), int((~has).sum()))

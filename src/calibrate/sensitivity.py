@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from calibrate.framework import Framework, load_framework
-from calibrate.scoring import ScoreResult, score, seats
+from calibrate.scoring import DrawEngine, DrawScores, ScoreResult, score, score_many
 
 __all__ = [
     "DEFAULT_DRAWS",
@@ -56,8 +56,6 @@ __all__ = [
 DEFAULT_DRAWS = 1000
 #: Firm × draw cells scored per batch (about 8 MB of float64 per working array).
 BATCH_CELLS = 2**20
-#: Firm × draw cells of one block of the totals loop (512 KB arrays that stay in cache).
-CACHE_CELLS = 2**16
 NO_TIER = "none"
 VETOED = "vetoed"
 
@@ -346,242 +344,11 @@ def _sampler(weights: WeightSampler | str) -> WeightSampler:
 # --- scoring many points tables at once ------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class DrawScores:
-    """Totals, ranks, lists and subsidies of every firm under each of a batch of points tables.
-
-    All arrays have shape (n_firms, n_draws), firms in input order.
-
-    Attributes
-    ----------
-    total : ndarray of float
-        Total points, exactly as the scorer would publish them.
-    rank : ndarray of int
-        Competition rank within the ranking group; 0 for vetoed firms (not ranked).
-    tier : ndarray of int
-        Position of the firm's list in ``framework.tiers``; -1 when on no list (or vetoed).
-    subsidy : ndarray of float
-        Subsidy in 万元.
-    """
-
-    total: FloatArray
-    rank: IntArray
-    tier: IntArray
-    subsidy: FloatArray
-
-
-class _Engine:
-    """Pre-computed, per-framework state for scoring draws from a :class:`ScoreResult`."""
-
-    def __init__(self, scores: ScoreResult):
-        fw = scores.framework
-        self.framework = fw
-        frame = scores.frame
-        self.n = scores.n_firms
-        self.scale = 10.0**fw.decimals
-        fractions = np.asarray(scores.fractions, dtype=np.float64)
-        self.stage_index = scores.stage_index.astype(np.int64)
-        self.stage_rows = [np.flatnonzero(self.stage_index == s) for s in range(len(fw.stages))]
-        self.stage_fractions = [np.ascontiguousarray(fractions[rows]) for rows in self.stage_rows]
-        # indicators anyone in the stage scores on, and columns with few distinct fractions
-        self.live: list[list[bool]] = [
-            [bool(f[:, j].any()) for j in range(f.shape[1])] for f in self.stage_fractions
-        ]
-        self.distinct: list[list[tuple[FloatArray, npt.NDArray[np.intp]] | None]] = [
-            [_distinct(f[:, j]) for j in range(f.shape[1])] for f in self.stage_fractions
-        ]
-        group_of = [ind.group for ind in fw.indicators]
-        self.core = np.array([fw.group(g).kind == "core" for g in group_of], dtype=bool)
-        self.bonus_groups = []
-        for g in fw.groups:
-            if g.kind == "bonus":
-                cols = np.array(
-                    [j for j, gid in enumerate(group_of) if gid == g.id], dtype=np.int64
-                )
-                cap = math.inf if g.cap is None else g.cap * self.scale
-                self.bonus_groups.append((cols, cap))
-        self.bonus_of = {int(j): b for b, (cols, _) in enumerate(self.bonus_groups) for j in cols}
-        self.deduction = np.rint(frame["deduction"].to_numpy(dtype=np.float64) * self.scale)
-        vetoed = frame["vetoed"].to_numpy(dtype=bool)
-        self.ranked = np.flatnonzero(~vetoed)
-        codes = scores.group_code.astype(np.int64)
-        n_groups = int(codes.max()) + 1 if codes.size else 0
-        self.n_groups = n_groups
-        rc = codes[self.ranked]
-        self.ranked_codes = rc
-        size = np.bincount(rc, minlength=n_groups)
-        self.max_group = int(size.max()) if size.size else 0
-        # sorted by (group, -total) the group sequence is the same in every draw
-        sorted_codes = np.sort(rc)
-        idx = np.arange(rc.size, dtype=np.int64)
-        starts = (
-            np.r_[True, sorted_codes[1:] != sorted_codes[:-1]] if rc.size else np.zeros(0, bool)
-        )
-        self.group_start = np.maximum.accumulate(np.where(starts, idx, 0)) if rc.size else idx
-        self.tier_cut = [seats(t.top_fraction, size, fw.tier_seats)[rc] for t in fw.tiers]
-        self.subsidies = []
-        ranked_stage = self.stage_index[self.ranked]
-        for rule in fw.subsidies:
-            k = seats(rule.top_fraction, size, fw.tier_seats)
-            if rule.max_firms is not None:
-                k = np.minimum(k, rule.max_firms)
-            cols = np.flatnonzero(ranked_stage == fw.stage_ids.index(rule.stage))
-            self.subsidies.append((cols, k[rc][cols], rule.max_firms, rule.amount_wan))
-
-    # -- totals ---------------------------------------------------------------------------------
-    def totals(self, points: FloatArray) -> FloatArray:
-        """Totals in integer units of 10**-decimals points, shape (n_firms, n_draws)."""
-        n_draws = points.shape[0]
-        out = np.empty((self.n, n_draws))
-        step = max(1, CACHE_CELLS // n_draws)  # rows per block: working arrays stay in cache
-        for s, rows in enumerate(self.stage_rows):
-            frac = self.stage_fractions[s]
-            p = points[:, s, :]
-            live = [j for j in range(frac.shape[1]) if p[:, j].any() and self.live[s][j]]
-            # indicators with few distinct fractions: round each distinct value once per draw
-            tables = {}
-            for j in live:
-                distinct = self.distinct[s][j]
-                if distinct is not None:
-                    tables[j] = _round_points(distinct[0][:, None] * p[None, :, j], self.scale)
-            for lo in range(0, rows.size, step):
-                block = slice(lo, lo + step)
-                out[rows[block]] = self._block_totals(s, block, p, live, tables, rows[block])
-        return out
-
-    def _block_totals(
-        self,
-        s: int,
-        block: slice,
-        points: FloatArray,
-        live: list[int],
-        tables: dict[int, FloatArray],
-        rows: IntArray,
-    ) -> FloatArray:
-        frac = self.stage_fractions[s][block]
-        m, n_draws = frac.shape[0], points.shape[0]
-        core = np.zeros((m, n_draws))
-        bonus = [np.zeros((m, n_draws)) for _ in self.bonus_groups]
-        term = np.empty((m, n_draws))
-        for j in live:
-            distinct = self.distinct[s][j]
-            if j in tables and distinct is not None:
-                np.take(tables[j], distinct[1][block], axis=0, out=term)
-            else:
-                # the scorer's round_half_up(points × fraction), step by step for identical bits
-                np.multiply(frac[:, j, None], points[None, :, j], out=term)
-                _round_points(term, self.scale, out=term)
-            if self.core[j]:
-                core += term
-            elif j in self.bonus_of:
-                bonus[self.bonus_of[j]] += term
-        if bonus:
-            capped = np.zeros_like(core)
-            for b, (_, cap) in enumerate(self.bonus_groups):
-                capped += np.minimum(bonus[b], cap)
-            capped += 0.5 + 1e-9  # a no-op unless a cap is off the decimals grid
-            core += np.floor(capped, out=capped)
-        core -= self.deduction[rows, None]
-        return core
-
-    # -- ranks, lists, subsidies ---------------------------------------------------------------------
-    def ranks(self, totals: FloatArray) -> IntArray:
-        """Competition ranks of the ranked firms, shape (n_draws, n_ranked)."""
-        t = totals[self.ranked]  # (n_ranked, n_draws), integer-valued
-        n_r, n_draws = t.shape
-        if t.size == 0:
-            return np.zeros((n_draws, 0), dtype=np.int64)
-        hi = float(t.max())
-        span = int(hi - float(t.min())) + 1
-        value = self.ranked_codes[:, None] * span + (hi - t).astype(
-            np.int64
-        )  # ascending = best first
-        idx_bits = max(1, (n_r - 1).bit_length())
-        if (self.n_groups * span).bit_length() + idx_bits <= 62:
-            # pack (group, −total, firm) into one int64 and sort values (much faster than argsort)
-            key = (value << idx_bits).T.copy()
-            key |= np.arange(n_r, dtype=np.int64)
-            key.sort(axis=1)
-            order = key & ((1 << idx_bits) - 1)
-            key >>= idx_bits
-        else:  # pragma: no cover - astronomically wide totals
-            key = value.T.copy()
-            order = np.argsort(key, axis=1)
-            key = np.take_along_axis(key, order, axis=1)
-        flat = key.reshape(-1)
-        new_value = np.empty(flat.size, dtype=bool)
-        new_value[0] = True
-        np.not_equal(flat[1:], flat[:-1], out=new_value[1:])
-        new_value.reshape(n_draws, n_r)[:, 0] = True
-        pos = np.arange(flat.size, dtype=np.int64)
-        start = np.maximum.accumulate(np.where(new_value, pos, 0)).reshape(n_draws, n_r)
-        start -= (np.arange(n_draws, dtype=np.int64) * n_r)[:, None] + self.group_start - 1
-        ranks = np.empty((n_draws, n_r), dtype=np.int64)
-        order += (np.arange(n_draws, dtype=np.int64) * n_r)[:, None]
-        ranks.reshape(-1)[order.reshape(-1)] = start.reshape(
-            -1
-        )  # flat scatter: faster than put_along_axis
-        return ranks
-
-    def tiers(self, ranks: IntArray) -> IntArray:
-        """List position per ranked firm and draw (-1 = no list), shape like ``ranks``."""
-        out = np.full(ranks.shape, -1, dtype=np.int64)
-        for t in range(len(self.tier_cut) - 1, -1, -1):  # smallest list last, so it wins
-            out[ranks <= self.tier_cut[t][None, :]] = t
-        return out
-
-    def winners(self, ranks: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
-        """Subsidy winners as (draw, ranked-firm position, amount 万元); the scorer's tie rule."""
-        n_draws = ranks.shape[0]
-        draws, firms, amounts = [], [], []
-        for cols, k, max_firms, amount in self.subsidies:
-            r = ranks[:, cols]
-            d, c = np.nonzero(r <= k[None, :])
-            if max_firms is not None and d.size:
-                cell = d * self.n_groups + self.ranked_codes[cols][c]
-                won = r[d, c]
-                count = np.bincount(cell, minlength=n_draws * self.n_groups)
-                last = np.zeros(n_draws * self.n_groups, dtype=np.int64)
-                np.maximum.at(last, cell, won)
-                keep = ~(
-                    (count[cell] > max_firms) & (won == last[cell])
-                )  # the tie that breaks the cap
-                d, c = d[keep], c[keep]
-            draws.append(d)
-            firms.append(cols[c])
-            amounts.append(np.full(d.size, amount))
-        if not draws:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        return np.concatenate(draws), np.concatenate(firms), np.concatenate(amounts)
-
-    def subsidy(self, ranks: IntArray) -> FloatArray:
-        """Subsidy per ranked firm and draw (万元), shape like ``ranks``."""
-        out = np.zeros(ranks.shape)
-        d, f, amount = self.winners(ranks)
-        out[d, f] = amount
-        return out
-
-
-def _round_points(values: FloatArray, scale: float, out: FloatArray | None = None) -> FloatArray:
-    """``round_half_up`` of the scorer in units of 10**-decimals: floor(v·scale + 0.5 + 1e-9)."""
-    values = np.multiply(values, scale, out=out)
-    values += 0.5
-    values += 1e-9
-    return np.floor(values, out=values)
-
-
-def _distinct(column: FloatArray, most: int = 64) -> tuple[FloatArray, IntArray] | None:
-    """(distinct values, index of each row) when a fraction column has at most ``most`` values."""
-    if column.size == 0:
-        return None
-    values, index = np.unique(column, return_inverse=True)
-    if values.size > most or values.size * 8 > column.size:
-        return None
-    return values, index.astype(np.intp).reshape(-1)
-
-
 def score_draws(scores: ScoreResult, points: FloatArray) -> DrawScores:
     """Score a batch of points tables by re-using the fractions of ``scores`` (no raw data).
+
+    The points are checked here; the scoring itself is :func:`calibrate.scoring.score_many`, the
+    scorer's own arithmetic and seat rules.
 
     Parameters
     ----------
@@ -595,18 +362,7 @@ def score_draws(scores: ScoreResult, points: FloatArray) -> DrawScores:
     -------
     DrawScores
     """
-    engine = _Engine(scores)
-    pts = _check_points(points, scores.framework)
-    totals = engine.totals(pts)
-    n, d = totals.shape
-    rank = np.zeros((n, d), dtype=np.int64)
-    tier = np.full((n, d), -1, dtype=np.int64)
-    subsidy = np.zeros((n, d))
-    r = engine.ranks(totals)
-    rank[engine.ranked] = r.T
-    tier[engine.ranked] = engine.tiers(r).T
-    subsidy[engine.ranked] = engine.subsidy(r).T
-    return DrawScores(total=totals / engine.scale, rank=rank, tier=tier, subsidy=subsidy)
+    return score_many(scores, _check_points(points, scores.framework))
 
 
 def _check_points(points: Any, fw: Framework) -> FloatArray:
@@ -678,7 +434,7 @@ def rank_uncertainty(
     d = points.shape[0]
     if d < 1:
         raise ValueError(MSG_N_DRAWS.format(n=d))
-    engine = _Engine(scores)
+    engine = DrawEngine(scores)
     n_ranked = engine.ranked.size
     batch = batch_size or max(1, min(d, BATCH_CELLS // max(engine.n, 1)))
     rank_dtype = np.uint16 if engine.max_group < 2**16 else np.uint32
@@ -692,14 +448,14 @@ def rank_uncertainty(
         r = engine.ranks(engine.totals(chunk))  # (draws, ranked firms)
         ranks[:, start : start + chunk.shape[0]] = r.T
         rank_sum += r.sum(axis=0)
-        for k in range(n_tiers):  # cumulative: on list k or a smaller one
-            tier_counts[:, k] += (r <= engine.tier_cut[k][None, :]).sum(axis=0)
+        tiers = engine.tiers(r)  # the scorer's seat and tie rules, per draw
+        for k in range(n_tiers):
+            tier_counts[:, k] += (tiers == k).sum(axis=0)
         if engine.subsidies:
             hit = np.zeros(r.shape, dtype=bool)
             d_win, f_win, _ = engine.winners(r)
             hit[d_win, f_win] = True
             subsidy_counts += hit.sum(axis=0)
-    tier_counts[:, 1:n_tiers] -= tier_counts[:, : n_tiers - 1].copy()  # cumulative → per list
     tier_counts[:, n_tiers] = d - tier_counts[:, :n_tiers].sum(axis=1)
     q_lo = (1.0 - level) / 2.0
     kth = [_order_stat(q, d) for q in (q_lo, 0.5, 1.0 - q_lo)]

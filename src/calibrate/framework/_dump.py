@@ -8,12 +8,16 @@ from typing import Any
 from calibrate.framework._parse import SCHEMA
 from calibrate.framework.model import (
     BandsRule,
+    Benefit,
     CountRule,
     FrameworkData,
     LinearRule,
     Name,
+    PolicyList,
+    Pool,
     Provenance,
     Rule,
+    SeatOptions,
     StageValue,
 )
 
@@ -129,8 +133,14 @@ def to_document(f: FrameworkData) -> dict[str, Any]:
             }
             for p in f.penalties
         ]
-    if f.tiers or f.tier_seats != "floor":
+    if f.tiers or f.lists or f.tier_seats != "floor":
         doc["tier_seats"] = f.tier_seats
+    if f.min_seats:
+        doc["min_seats"] = f.min_seats
+    if f.ties != "all":
+        doc["ties"] = f.ties
+    if f.tie_breaker is not None:
+        doc["tie_breaker"] = {"column": f.tie_breaker.column, "order": f.tie_breaker.order}
     if f.tiers:
         doc["tiers"] = [
             {
@@ -141,6 +151,8 @@ def to_document(f: FrameworkData) -> dict[str, Any]:
             }
             for t in f.tiers
         ]
+    if f.lists:
+        doc["lists"] = [_list(li) for li in f.lists]
     if f.subsidies:
         doc["subsidies"] = [
             {
@@ -148,10 +160,102 @@ def to_document(f: FrameworkData) -> dict[str, Any]:
                 "top_fraction": _num(s.top_fraction),
                 "amount_wan": _num(s.amount_wan),
                 **({"max_firms": s.max_firms} if s.max_firms is not None else {}),
+                **_seats(s.seats),
                 "provenance": _provenance(s.provenance),
             }
             for s in f.subsidies
         ]
+    _policy_sections(f, doc)
     if f.calibration is not None:
         doc["calibration"] = dict(f.calibration)
     return doc
+
+
+def _seats(options: SeatOptions) -> dict[str, Any]:
+    """``{"seats": {...}}`` with the options that are set, or nothing."""
+    if options.is_default:
+        return {}
+    out: dict[str, Any] = {}
+    if options.rounding is not None:
+        out["rounding"] = options.rounding
+    if options.min_seats is not None:
+        out["min_seats"] = options.min_seats
+    if options.ties is not None:
+        out["ties"] = options.ties
+    return {"seats": out}
+
+
+def _benefit(b: Benefit) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": b.kind}
+    if b.amount is not None:
+        out["amount"] = _num(b.amount)
+    if b.description is not None:
+        out["description"] = b.description
+    return out
+
+
+def _list(li: PolicyList) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": li.id,
+        "name": _name(li.name),
+        "top_fraction": _num(li.top_fraction),
+    }
+    if li.stages:
+        out["stages"] = list(li.stages)
+    if li.within is not None:
+        out["within"] = li.within
+    if li.max_firms is not None:
+        out["max_firms"] = li.max_firms
+    out.update(_seats(li.seats))
+    if li.benefits:
+        out["benefits"] = [_benefit(b) for b in li.benefits]
+    out["provenance"] = _provenance(li.provenance)
+    return out
+
+
+def _pool(p: Pool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": p.id, "name": _name(p.name)}
+    if p.certification is not None:
+        out["certification"] = p.certification
+    out["indicators"] = list(p.indicators)
+    out["ranking_group"] = list(p.ranking_group)
+    for key in ("top_fraction", "max_firms", "min_score"):
+        value = getattr(p, key)
+        if value is not None:
+            out[key] = _num(value)
+    if p.exclude:
+        out["exclude"] = list(p.exclude)
+    out["provenance"] = _provenance(p.provenance)
+    return out
+
+
+def _policy_sections(f: FrameworkData, doc: dict[str, Any]) -> None:
+    """Eligibility, pools and credit lines, in that order, when set."""
+    if f.eligibility is not None:
+        e = f.eligibility
+        doc["eligibility"] = {
+            "mode": e.mode,
+            "conditions": [
+                {
+                    "id": c.id,
+                    "name": _name(c.name),
+                    "column": c.column,
+                    "op": c.op,
+                    "value": _num(c.value),
+                    "provenance": _provenance(c.provenance),
+                }
+                for c in e.conditions
+            ],
+            "provenance": _provenance(e.provenance),
+        }
+    if f.pools:
+        doc["pools"] = [_pool(p) for p in f.pools]
+    if f.credit is not None:
+        credit: dict[str, Any] = {"base_wan": _num(f.credit.base_wan)}
+        if f.credit.bands:
+            credit["bands"] = [
+                {"min_total": _num(b.min_total), "amount_wan": _num(b.amount_wan)}
+                for b in f.credit.bands
+            ]
+        credit["provenance"] = _provenance(f.credit.provenance)
+        doc["credit"] = credit

@@ -16,8 +16,13 @@ from calibrate.exceptions import FrameworkError, Problem
 from calibrate.framework.model import (
     Band,
     BandsRule,
+    Benefit,
     BinaryRule,
+    Condition,
     CountRule,
+    Credit,
+    CreditBand,
+    Eligibility,
     FrameworkData,
     Group,
     Indicator,
@@ -25,11 +30,15 @@ from calibrate.framework.model import (
     Name,
     Penalty,
     PercentileRule,
+    PolicyList,
+    Pool,
     Provenance,
     Rule,
+    SeatOptions,
     Stage,
     StageValue,
     Subsidy,
+    TieBreaker,
     Tier,
     value_at,
 )
@@ -91,6 +100,25 @@ MSG_PROVENANCE = (
 MSG_OFFICIAL_SOURCE = "official provenance needs a source (the document it comes from)"
 MSG_RECONSTRUCTED_WHY = "reconstructed provenance needs reasoning (why this number)"
 MSG_CHOICE = "must be one of {choices}, found {found!r}"
+MSG_WHOLE = "must be a whole number >= {minimum} or left out, found {found!r}"
+MSG_MIN_SEATS = "must be 0 or 1 (a non-empty group gets at least this many seats), found {found!r}"
+MSG_TIE_BREAKER_NEEDED = (
+    "ties: tie_breaker needs a top-level tie_breaker naming the column that orders tied firms; "
+    "add tie_breaker: {column: COLUMN, order: higher_first} or use ties: all or none"
+)
+MSG_LIST_WITHIN = (
+    "within {found!r} is not a tier or an earlier list ({known}); a list can only be nested in a "
+    "tier or in a list defined before it"
+)
+MSG_LIST_STAGES = "stage {found!r} is not defined under stages ({known})"
+MSG_BENEFIT_AMOUNT = "a {kind} benefit needs amount > 0 ({unit})"
+MSG_POOL_INDICATOR = "{found!r} is not an indicator of this framework; indicators are {known}"
+MSG_POOL_SIZE = (
+    "a pool needs top_fraction, max_firms or min_score (how many firms it holds); give at least one"
+)
+MSG_POOL_EMPTY = "a pool needs at least one indicator"
+MSG_ELIGIBILITY_EMPTY = "eligibility needs at least one condition"
+MSG_CREDIT_ORDER = "min_total must strictly increase; found {found:g} after {prev:g}"
 MSG_NEGATIVE = "must be >= 0, found {found!r}"
 
 
@@ -566,7 +594,12 @@ def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
         obj = r.mapping(item, where)
         if obj is None:
             continue
-        r.keys(obj, where, {"stage", "top_fraction", "amount_wan", "provenance"}, {"max_firms"})
+        r.keys(
+            obj,
+            where,
+            {"stage", "top_fraction", "amount_wan", "provenance"},
+            {"max_firms", "seats"},
+        )
         stage = obj.get("stage")
         if stage not in stages:
             r.add(
@@ -575,15 +608,7 @@ def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
             )
         else:
             _unique_ids(r, seen, str(stage), _join(where, "stage"))
-        max_firms = obj.get("max_firms")
-        if max_firms is not None and (
-            isinstance(max_firms, bool) or not isinstance(max_firms, int) or max_firms < 1
-        ):
-            r.add(
-                _join(where, "max_firms"),
-                f"must be a whole number >= 1 or left out, found {max_firms!r}",
-            )
-            max_firms = None
+        max_firms = _whole(r, obj.get("max_firms"), _join(where, "max_firms"))
         out.append(
             Subsidy(
                 str(stage),
@@ -591,9 +616,299 @@ def _subsidies(r: _Reader, raw: Any, stages: list[str]) -> tuple[Subsidy, ...]:
                 r.number(obj.get("amount_wan"), _join(where, "amount_wan"), minimum=0),
                 r.provenance(obj.get("provenance"), _join(where, "provenance")),
                 max_firms,
+                _seat_options(r, obj.get("seats"), _join(where, "seats")),
             )
         )
     return tuple(out)
+
+
+# --- lists, eligibility, pools, credit (what parks do with the ranking) -----------------------
+
+_BENEFIT_UNITS = {
+    "grade_up": "grades",
+    "extra_points": "points",
+    "subsidy": "万元",
+    "credit": "万元",
+    "other": "",
+}
+
+
+def _whole(r: _Reader, value: Any, where: str, minimum: int = 1) -> int | None:
+    """An optional whole number >= ``minimum``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        r.add(where, MSG_WHOLE.format(minimum=minimum, found=value))
+        return None
+    return value
+
+
+def _min_seats(r: _Reader, value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or value not in (0, 1):
+        r.add(where, MSG_MIN_SEATS.format(found=value))
+        return None
+    return int(value)
+
+
+def _seat_options(r: _Reader, raw: Any, where: str) -> SeatOptions:
+    if raw is None:
+        return SeatOptions()
+    obj = r.mapping(raw, where)
+    if obj is None:
+        return SeatOptions()
+    r.keys(obj, where, set(), {"rounding", "min_seats", "ties"})
+    rounding = obj.get("rounding")
+    ties = obj.get("ties")
+    return SeatOptions(
+        rounding=None
+        if rounding is None
+        else cast(Any, r.choice(rounding, _join(where, "rounding"), ("floor", "ceil", "round"))),
+        min_seats=_min_seats(r, obj.get("min_seats"), _join(where, "min_seats")),
+        ties=None
+        if ties is None
+        else cast(Any, r.choice(ties, _join(where, "ties"), ("all", "none", "tie_breaker"))),
+    )
+
+
+def _tie_breaker(r: _Reader, raw: Any) -> TieBreaker | None:
+    if raw is None:
+        return None
+    obj = r.mapping(raw, "tie_breaker")
+    if obj is None:
+        return None
+    r.keys(obj, "tie_breaker", {"column"}, {"order"})
+    order = r.choice(
+        obj.get("order", "higher_first"), "tie_breaker.order", ("higher_first", "lower_first")
+    )
+    return TieBreaker(r.text(obj.get("column"), "tie_breaker.column"), cast(Any, order))
+
+
+def _benefits(r: _Reader, raw: Any, where: str) -> tuple[Benefit, ...]:
+    out: list[Benefit] = []
+    for i, item in enumerate(r.items(raw, where)):
+        bwhere = _join(where, i)
+        obj = r.mapping(item, bwhere)
+        if obj is None:
+            continue
+        r.keys(obj, bwhere, {"kind"}, {"amount", "description"})
+        kind = r.choice(obj.get("kind"), _join(bwhere, "kind"), tuple(_BENEFIT_UNITS))
+        amount = obj.get("amount")
+        value = None if amount is None else r.number(amount, _join(bwhere, "amount"))
+        needs_amount = kind in ("grade_up", "subsidy", "credit")
+        if needs_amount and (value is None or not value > 0):
+            r.add(
+                _join(bwhere, "amount"),
+                MSG_BENEFIT_AMOUNT.format(kind=kind, unit=_BENEFIT_UNITS[kind]),
+            )
+        description = obj.get("description")
+        if description is not None:
+            description = r.text(description, _join(bwhere, "description"))
+        out.append(Benefit(cast(Any, kind), value, description))
+    return tuple(out)
+
+
+def _lists(
+    r: _Reader, raw: Any, stages: list[str], tiers: tuple[Tier, ...]
+) -> tuple[PolicyList, ...]:
+    out: list[PolicyList] = []
+    seen: dict[str, str] = {t.id: f"tiers[{i}].id" for i, t in enumerate(tiers)}
+    for i, item in enumerate(r.items(raw, "lists")):
+        where = _join("lists", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(
+            obj,
+            where,
+            {"id", "name", "top_fraction", "provenance"},
+            {"stages", "within", "max_firms", "seats", "benefits"},
+        )
+        known = list(seen)  # tiers and earlier lists
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        list_stages = [str(s) for s in r.items(obj.get("stages"), _join(where, "stages"))]
+        for j, st in enumerate(list_stages):
+            if st not in stages:
+                r.add(
+                    _join(_join(where, "stages"), j),
+                    MSG_LIST_STAGES.format(found=st, known=", ".join(stages)),
+                )
+        within = obj.get("within")
+        if within is not None and within not in known:
+            r.add(
+                _join(where, "within"),
+                MSG_LIST_WITHIN.format(found=within, known=", ".join(known) or "none"),
+            )
+        out.append(
+            PolicyList(
+                id=ident,
+                name=r.name(obj.get("name"), _join(where, "name")),
+                top_fraction=r.fraction(obj.get("top_fraction"), _join(where, "top_fraction")),
+                provenance=r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                stages=tuple(list_stages),
+                within=None if within is None else str(within),
+                max_firms=_whole(r, obj.get("max_firms"), _join(where, "max_firms")),
+                seats=_seat_options(r, obj.get("seats"), _join(where, "seats")),
+                benefits=_benefits(r, obj.get("benefits"), _join(where, "benefits")),
+            )
+        )
+    return tuple(out)
+
+
+def _eligibility(r: _Reader, raw: Any) -> Eligibility | None:
+    if raw is None:
+        return None
+    obj = r.mapping(raw, "eligibility")
+    if obj is None:
+        return None
+    r.keys(obj, "eligibility", {"mode", "conditions", "provenance"}, set())
+    mode = r.choice(obj.get("mode"), "eligibility.mode", ("any", "all"))
+    conditions: list[Condition] = []
+    seen: dict[str, str] = {}
+    items = r.items(obj.get("conditions"), "eligibility.conditions")
+    if "conditions" in obj and not items:
+        r.add("eligibility.conditions", MSG_ELIGIBILITY_EMPTY)
+    for i, item in enumerate(items):
+        where = _join("eligibility.conditions", i)
+        cobj = r.mapping(item, where)
+        if cobj is None:
+            continue
+        r.keys(cobj, where, {"id", "name", "column", "op", "value", "provenance"}, set())
+        ident = r.ident(cobj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        conditions.append(
+            Condition(
+                ident,
+                r.name(cobj.get("name"), _join(where, "name")),
+                r.text(cobj.get("column"), _join(where, "column")),
+                cast(
+                    Any,
+                    r.choice(
+                        cobj.get("op"), _join(where, "op"), (">", ">=", "<", "<=", "==", "!=")
+                    ),
+                ),
+                r.number(cobj.get("value"), _join(where, "value")),
+                r.provenance(cobj.get("provenance"), _join(where, "provenance")),
+            )
+        )
+    return Eligibility(
+        cast(Any, mode),
+        tuple(conditions),
+        r.provenance(obj.get("provenance"), "eligibility.provenance"),
+    )
+
+
+def _column_list(r: _Reader, raw: Any, where: str) -> tuple[str, ...]:
+    items = r.items(raw, where)
+    if (
+        not items
+        or not all(isinstance(c, str) and c for c in items)
+        or len(set(items)) != len(items)
+    ):
+        r.add(where, f"must be a non-empty list of distinct column names, found {raw!r}")
+    return tuple(str(c) for c in items)
+
+
+def _pools(r: _Reader, raw: Any, indicator_ids: list[str]) -> tuple[Pool, ...]:
+    out: list[Pool] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(r.items(raw, "pools")):
+        where = _join("pools", i)
+        obj = r.mapping(item, where)
+        if obj is None:
+            continue
+        r.keys(
+            obj,
+            where,
+            {"id", "name", "indicators", "provenance"},
+            {"certification", "ranking_group", "top_fraction", "max_firms", "min_score", "exclude"},
+        )
+        ident = r.ident(obj.get("id"), _join(where, "id"))
+        _unique_ids(r, seen, ident, _join(where, "id"))
+        inds = [str(x) for x in r.items(obj.get("indicators"), _join(where, "indicators"))]
+        if "indicators" in obj and not inds:
+            r.add(_join(where, "indicators"), MSG_POOL_EMPTY)
+        for j, ind in enumerate(inds):
+            if ind not in indicator_ids:
+                r.add(
+                    _join(_join(where, "indicators"), j),
+                    MSG_POOL_INDICATOR.format(found=ind, known=", ".join(indicator_ids)),
+                )
+        frac_raw, score_raw = obj.get("top_fraction"), obj.get("min_score")
+        top = None if frac_raw is None else r.fraction(frac_raw, _join(where, "top_fraction"))
+        min_score = (
+            None if score_raw is None else r.number(score_raw, _join(where, "min_score"), minimum=0)
+        )
+        max_firms = _whole(r, obj.get("max_firms"), _join(where, "max_firms"))
+        if top is None and min_score is None and obj.get("max_firms") is None:
+            r.add(where, MSG_POOL_SIZE)
+        cert = obj.get("certification")
+        group = obj.get("ranking_group")
+        out.append(
+            Pool(
+                id=ident,
+                name=r.name(obj.get("name"), _join(where, "name")),
+                indicators=tuple(inds),
+                provenance=r.provenance(obj.get("provenance"), _join(where, "provenance")),
+                certification=None if cert is None else r.text(cert, _join(where, "certification")),
+                ranking_group=("park", "year")
+                if group is None
+                else _column_list(r, group, _join(where, "ranking_group")),
+                top_fraction=top,
+                max_firms=max_firms,
+                min_score=min_score,
+                exclude=()
+                if obj.get("exclude") is None
+                else _column_list(r, obj.get("exclude"), _join(where, "exclude")),
+            )
+        )
+    return tuple(out)
+
+
+def _credit(r: _Reader, raw: Any) -> Credit | None:
+    if raw is None:
+        return None
+    obj = r.mapping(raw, "credit")
+    if obj is None:
+        return None
+    r.keys(obj, "credit", {"base_wan", "provenance"}, {"bands"})
+    bands: list[CreditBand] = []
+    for i, item in enumerate(r.items(obj.get("bands"), "credit.bands")):
+        where = _join("credit.bands", i)
+        bobj = r.mapping(item, where)
+        if bobj is None:
+            continue
+        r.keys(bobj, where, {"min_total", "amount_wan"}, set())
+        band = CreditBand(
+            r.number(bobj.get("min_total"), _join(where, "min_total")),
+            r.number(bobj.get("amount_wan"), _join(where, "amount_wan"), minimum=0),
+        )
+        if bands and not band.min_total > bands[-1].min_total:
+            r.add(
+                _join(where, "min_total"),
+                MSG_CREDIT_ORDER.format(found=band.min_total, prev=bands[-1].min_total),
+            )
+        bands.append(band)
+    return Credit(
+        r.number(obj.get("base_wan"), "credit.base_wan", minimum=0),
+        r.provenance(obj.get("provenance"), "credit.provenance"),
+        tuple(bands),
+    )
+
+
+def _needs_tie_breaker(subsidies: tuple[Subsidy, ...], lists: tuple[PolicyList, ...]) -> list[str]:
+    """YAML paths of the seat options that ask for the tie-breaker column."""
+    out = [
+        f"subsidies[{i}].seats.ties"
+        for i, s in enumerate(subsidies)
+        if s.seats.ties == "tie_breaker"
+    ]
+    out += [
+        f"lists[{i}].seats.ties" for i, li in enumerate(lists) if li.seats.ties == "tie_breaker"
+    ]
+    return out
 
 
 _TOP_REQUIRED = {
@@ -613,6 +928,13 @@ _TOP_OPTIONAL = {
     "subsidies",
     "ranking_group",
     "tier_seats",
+    "min_seats",
+    "ties",
+    "tie_breaker",
+    "lists",
+    "eligibility",
+    "pools",
+    "credit",
     "decimals",
     "description",
     "calibration",
@@ -650,6 +972,17 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
     name = r.name(obj.get("name"), "name")
     provenance = r.provenance(obj.get("provenance"), "provenance")
     tier_seats = r.choice(obj.get("tier_seats", "floor"), "tier_seats", ("floor", "ceil", "round"))
+    min_seats = _min_seats(r, obj.get("min_seats", 0), "min_seats")
+    ties = r.choice(obj.get("ties", "all"), "ties", ("all", "none", "tie_breaker"))
+    tie_breaker = _tie_breaker(r, obj.get("tie_breaker"))
+    lists = _lists(r, obj.get("lists"), stage_ids, tiers)
+    if tie_breaker is None:
+        wanting = (["ties"] if ties == "tie_breaker" else []) + _needs_tie_breaker(subsidies, lists)
+        for where in wanting:
+            r.add(where, MSG_TIE_BREAKER_NEEDED)
+    eligibility = _eligibility(r, obj.get("eligibility"))
+    pools = _pools(r, obj.get("pools"), [i.id for i in indicators])
+    credit = _credit(r, obj.get("credit"))
 
     ranking_raw = obj.get("ranking_group", ["park", "stage", "year"])
     ranking = r.items(ranking_raw, "ranking_group")
@@ -706,6 +1039,13 @@ def parse_framework(raw: Any, source: str) -> FrameworkData:
         subsidies=subsidies,
         ranking_group=tuple(ranking),
         tier_seats=cast(Any, tier_seats),
+        min_seats=min_seats or 0,
+        ties=cast(Any, ties),
+        tie_breaker=tie_breaker,
+        lists=lists,
+        eligibility=eligibility,
+        pools=pools,
+        credit=credit,
         decimals=decimals,
         description=obj.get("description"),
         calibration=calibration,

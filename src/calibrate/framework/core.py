@@ -152,6 +152,46 @@ class Framework(FrameworkData):
             visit("tier", t.id, t.provenance)
         for sub in self.subsidies:
             visit("subsidy", sub.stage, sub.provenance)
+        for li in self.lists:
+            visit("list", li.id, li.provenance)
+        if self.eligibility is not None:
+            visit("eligibility", "categories", self.eligibility.provenance)
+            for c in self.eligibility.conditions:
+                visit("eligibility condition", c.id, c.provenance)
+        for pool in self.pools:
+            visit("pool", pool.id, pool.provenance)
+        if self.credit is not None:
+            visit("credit", "lines", self.credit.provenance)
+        return out
+
+    def provenance_counts(self) -> dict[str, dict[str, int]]:
+        """Elements per kind that are ``official`` and ``reconstructed``, for ``calibrate frameworks``.
+
+        Returns ``{kind: {"official": n, "reconstructed": m}}`` over the framework itself, stages,
+        groups, indicators, penalties, tiers, lists, subsidies, eligibility (the section, then each
+        condition), pools and credit lines (kinds the framework does not have are left out).
+        """
+        kinds: dict[str, list[Any]] = {
+            "framework": [self],
+            "stages": list(self.stages),
+            "groups": list(self.groups),
+            "indicators": list(self.indicators),
+            "penalties": list(self.penalties),
+            "tiers": list(self.tiers),
+            "lists": list(self.lists),
+            "subsidies": list(self.subsidies),
+            "eligibility": []
+            if self.eligibility is None
+            else [self.eligibility, *self.eligibility.conditions],  # the categories, then columns
+            "pools": list(self.pools),
+            "credit": [] if self.credit is None else [self.credit],
+        }
+        out: dict[str, dict[str, int]] = {}
+        for kind, items in kinds.items():
+            if not items:
+                continue
+            official = sum(1 for x in items if x.provenance.status == "official")
+            out[kind] = {"official": official, "reconstructed": len(items) - official}
         return out
 
     # -- the points table -------------------------------------------------------------------------
@@ -290,7 +330,12 @@ class Framework(FrameworkData):
         if missing:
             raise KeyError(f"unknown indicator id(s): {', '.join(sorted(missing))}")
         kept = tuple(i for i in self.indicators if i.id not in ids)
-        trimmed = self._rebuild(indicators=kept, validate=False)
+        pools = tuple(
+            dataclasses.replace(p, indicators=tuple(i for i in p.indicators if i not in ids))
+            for p in self.pools
+            if any(i not in ids for i in p.indicators)
+        )  # a pool keeps its other indicators; one left with none is removed
+        trimmed = self._rebuild(indicators=kept, pools=pools, validate=False)
         if not renormalise:
             return trimmed._rebuild(**fields)
         return trimmed.with_points(trimmed._renormalised(trimmed.points()), **fields)

@@ -15,6 +15,15 @@ from typing import Any, Literal, TypeAlias
 
 __all__ = [
     "BandsRule",
+    "Benefit",
+    "Condition",
+    "Credit",
+    "CreditBand",
+    "Eligibility",
+    "PolicyList",
+    "Pool",
+    "SeatOptions",
+    "TieBreaker",
     "BinaryRule",
     "CountRule",
     "Group",
@@ -214,6 +223,37 @@ class Penalty:
     aliases: tuple[str, ...] = ()
 
 
+SeatRounding: TypeAlias = Literal["floor", "ceil", "round"]
+TieRule: TypeAlias = Literal["all", "none", "tie_breaker"]
+
+
+@dataclass(frozen=True)
+class SeatOptions:
+    """How a list's or subsidy's share becomes seats; ``None`` fields take the framework default.
+
+    ``rounding`` turns ``top_fraction × n`` into seats; ``min_seats`` (0 or 1) gives a non-empty
+    group at least that many seats; ``ties`` says who is listed when firms tie at the last seat:
+    ``all`` of them (the list may run over its seats), ``none`` of them, or the order of the
+    framework's ``tie_breaker`` column decides.
+    """
+
+    rounding: SeatRounding | None = None
+    min_seats: int | None = None
+    ties: TieRule | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.rounding is None and self.min_seats is None and self.ties is None
+
+
+@dataclass(frozen=True)
+class TieBreaker:
+    """A data column that orders firms with equal totals (``higher_first`` or ``lower_first``)."""
+
+    column: str
+    order: Literal["higher_first", "lower_first"] = "higher_first"
+
+
 @dataclass(frozen=True)
 class Tier:
     """A published list: the firms in the top ``top_fraction`` of their ranking group.
@@ -237,6 +277,107 @@ class Subsidy:
     amount_wan: float
     provenance: Provenance
     max_firms: int | None = None
+    seats: SeatOptions = SeatOptions()
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """What being on a list brings.
+
+    ``kind``: ``grade_up`` (``amount`` grades up in another evaluation), ``extra_points`` (in
+    another evaluation; ``amount`` may be left out when the text does not say how many),
+    ``subsidy`` (``amount`` 万元, paid into ``subsidy_wan``), ``credit`` (a credit line of
+    ``amount`` 万元, raising ``credit_wan`` to at least that), or ``other``.
+    """
+
+    kind: Literal["grade_up", "extra_points", "subsidy", "credit", "other"]
+    amount: float | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyList:
+    """A named list: the top ``top_fraction`` of each ranking group, independent of other lists.
+
+    Unlike tiers (exclusive: a firm sits on the first tier it makes), every list is decided on
+    its own, so a firm may be on several. ``stages`` limits the list to some stages (empty: all);
+    ``within`` nests it: a firm must also be on that tier or earlier list.
+    """
+
+    id: str
+    name: Name
+    top_fraction: float
+    provenance: Provenance
+    stages: tuple[str, ...] = ()
+    within: str | None = None
+    max_firms: int | None = None
+    seats: SeatOptions = SeatOptions()
+    benefits: tuple[Benefit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One eligibility condition: ``column op value`` (a missing value never meets it)."""
+
+    id: str
+    name: Name
+    column: str
+    op: Literal[">", ">=", "<", "<=", "==", "!="]
+    value: float
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Who is evaluated: firms meeting ``any`` (or ``all``) of the conditions.
+
+    Ineligible firms keep their points on record but are never ranked, listed, pooled,
+    subsidised or given credit; ``ineligible_reason`` says why.
+    """
+
+    mode: Literal["any", "all"]
+    conditions: tuple[Condition, ...]
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A cultivation pool: eligible firms ranked on a subset of indicators mirroring a certification.
+
+    The pool score is the sum of the firm's points on ``indicators``; firms are ranked on it within
+    ``ranking_group``; the pool holds the top ``top_fraction`` (seats as the framework's lists),
+    at most ``max_firms`` per group, and only firms with a pool score ``>= min_score`` and > 0.
+    Firms with a value > 0 in any ``exclude`` column (e.g. already certified) are no candidates:
+    they are neither ranked nor counted.
+    """
+
+    id: str
+    name: Name
+    indicators: tuple[str, ...]
+    provenance: Provenance
+    certification: str | None = None
+    ranking_group: tuple[str, ...] = ("park", "year")
+    top_fraction: float | None = None
+    max_firms: int | None = None
+    min_score: float | None = None
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditBand:
+    """Firms with a total ``>= min_total`` get a credit line of ``amount_wan``."""
+
+    min_total: float
+    amount_wan: float
+
+
+@dataclass(frozen=True)
+class Credit:
+    """Points → credit line (万元): ``base_wan`` for every ranked firm, raised by bands and lists."""
+
+    base_wan: float
+    provenance: Provenance
+    bands: tuple[CreditBand, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,7 +396,14 @@ class FrameworkData:
     tiers: tuple[Tier, ...] = ()
     subsidies: tuple[Subsidy, ...] = ()
     ranking_group: tuple[str, ...] = ("park", "stage", "year")
-    tier_seats: Literal["floor", "ceil", "round"] = "floor"
+    tier_seats: SeatRounding = "floor"
+    min_seats: int = 0
+    ties: TieRule = "all"
+    tie_breaker: TieBreaker | None = None
+    lists: tuple[PolicyList, ...] = ()
+    eligibility: Eligibility | None = None
+    pools: tuple[Pool, ...] = ()
+    credit: Credit | None = None
     decimals: int = 2
     description: str | None = None
     calibration: Mapping[str, Any] | None = field(default=None, compare=True)
