@@ -1133,3 +1133,31 @@ def test_quoted_cells_with_separators_and_line_breaks(tmp_path: Path) -> None:
     rows[2][3] = "100"
     path.write_text(_csv(rows), encoding="utf-8")
     assert "scored 24 enterprise-years" in _ok_score(path)
+
+
+def test_carriers_output_is_checked_like_every_output(good: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scores.csv"
+    expect_bad_input(
+        _score(good, out, "--carriers", str(good)),
+        place="--carriers",
+        found="input file",
+        inputs=[good],
+        absent=[out],
+    )
+    expect_bad_input(
+        _score(good, out, "--carriers", str(tmp_path / "c.json")),
+        place="--carriers",
+        found="name the file .csv, .xlsx or .parquet",
+        inputs=[good],
+        absent=[out],
+    )
+
+
+def test_folder_outputs_may_exist(tmp_path: Path) -> None:
+    parser = cli.build_parser()
+    for command in ("serve", "compare", "synth", "fit", "demo"):
+        assert command in cli._FOLDER_OUT
+    args = parser.parse_args(
+        ["serve", "--framework", str(MINI), "--data", "x.csv", "--out", str(tmp_path)]
+    )
+    cli._guard_outputs(args)  # an existing folder is fine where a folder is expected

@@ -116,7 +116,7 @@ _INPUT_OPTIONS = (
     "suggestion",
 )
 #: Commands whose ``--out`` is a folder (the others write a file).
-_FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo"})
+_FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo", "serve"})
 
 
 #: Tables ``Suggestion.save`` writes beside the framework YAML (``NAME.<table>.csv``).
@@ -197,11 +197,14 @@ def _guard_outputs(args: argparse.Namespace) -> None:
     rejects = getattr(args, "rejects", None)
     if rejects is not None:
         files.append(("--rejects", rejects))
+    tables = [("--rejects", rejects), ("--carriers", getattr(args, "carriers", None))]
+    files += [(flag, path) for flag, path in tables[1:] if isinstance(path, str)]
     check_outputs(inputs, files, folders)
+    for flag, path in tables:
+        if isinstance(path, str):
+            table_format(path, flag)
     if args.command == "score" and out is not None:
         table_format(out, "--out")
-    if rejects is not None:
-        table_format(rejects, "--rejects")
 
 
 # --- frameworks ------------------------------------------------------------------------------
