@@ -1153,11 +1153,12 @@ def test_carriers_output_is_checked_like_every_output(good: Path, tmp_path: Path
     )
 
 
-def test_folder_outputs_may_exist(tmp_path: Path) -> None:
+def test_folder_outputs_may_exist_and_shared_ones_may_hold_inputs(good: Path) -> None:
     parser = cli.build_parser()
-    for command in ("serve", "compare", "synth", "fit", "demo"):
-        assert command in cli._FOLDER_OUT
-    args = parser.parse_args(
-        ["serve", "--framework", str(MINI), "--data", "x.csv", "--out", str(tmp_path)]
-    )
-    cli._guard_outputs(args)  # an existing folder is fine where a folder is expected
+    common = ["--data", str(good), "--out", str(good.parent)]
+    # serve adds saved files to its folder: an input living there is fine
+    cli._guard_outputs(parser.parse_args(["serve", "--framework", str(MINI), *common]))
+    # compare replaces its folder as a whole: the input inside it would be lost
+    args = parser.parse_args(["compare", "--base", str(MINI), "--candidate", str(MINI), *common])
+    with pytest.raises(OutputError, match="is \\(or holds\\) the input file"):
+        cli._guard_outputs(args)

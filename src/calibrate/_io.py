@@ -96,18 +96,23 @@ def check_outputs(
     inputs: Iterable[str | Path],
     files: Sequence[tuple[str, str | Path]] = (),
     folders: Sequence[tuple[str, str | Path]] = (),
+    shared_folders: Sequence[tuple[str, str | Path]] = (),
 ) -> None:
     """Refuse unsafe outputs before any work is done.
 
     Parameters
     ----------
     inputs : paths of the command's input files (missing ones are ignored)
-    files, folders : (option name, path) of the outputs that are files and folders
+    files : (option name, path) of the outputs that are files
+    folders : (option name, path) of output folders replaced as a whole (:func:`output_folder`):
+        they may not hold an input file
+    shared_folders : (option name, path) of folders files are added to (inputs may live there)
     """
     ins = [Path(p) for p in inputs if p and Path(p).is_file()]
     problems: list[Problem] = []
     outputs = [(what, Path(p), "file") for what, p in files if p is not None]
     outputs += [(what, Path(p), "folder") for what, p in folders if p is not None]
+    outputs += [(what, Path(p), "shared") for what, p in shared_folders if p is not None]
     for i, (what, path, kind) in enumerate(outputs):
         where = f"{what} {path}"
         for other in ins:
@@ -120,7 +125,7 @@ def check_outputs(
         if kind == "file" and path.is_dir():
             example = path / "out.csv"
             problems.append(Problem(where, MSG_IS_FOLDER.format(example=example)))
-        elif kind == "folder" and path.exists() and not path.is_dir():
+        elif kind != "file" and path.exists() and not path.is_dir():
             problems.append(Problem(where, MSG_IS_FILE))
         else:
             problems += [Problem(where, p.message) for p in _writable_parent(path)]

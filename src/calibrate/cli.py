@@ -115,8 +115,10 @@ _INPUT_OPTIONS = (
     "experiment",
     "suggestion",
 )
-#: Commands whose ``--out`` is a folder (the others write a file).
+#: Commands whose ``--out`` is a folder (the others write a file) ...
 _FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo", "serve"})
+#: ... and those that only add files to it (the others replace it as a whole).
+_SHARED_OUT = frozenset({"demo", "serve"})
 
 
 #: Tables ``Suggestion.save`` writes beside the framework YAML (``NAME.<table>.csv``).
@@ -189,9 +191,11 @@ def _guard_outputs(args: argparse.Namespace) -> None:
     inputs = [getattr(args, o) for o in _INPUT_OPTIONS if isinstance(getattr(args, o, None), str)]
     files: list[tuple[str, str]] = []
     folders: list[tuple[str, str]] = []
+    shared: list[tuple[str, str]] = []
     out = getattr(args, "out", None)
     if out is not None:
-        (folders if args.command in _FOLDER_OUT else files).append(("--out", out))
+        kind = shared if args.command in _SHARED_OUT else folders
+        (kind if args.command in _FOLDER_OUT else files).append(("--out", out))
         if args.command == "suggest":
             files += _suggest_siblings(out)
     rejects = getattr(args, "rejects", None)
@@ -199,7 +203,7 @@ def _guard_outputs(args: argparse.Namespace) -> None:
         files.append(("--rejects", rejects))
     tables = [("--rejects", rejects), ("--carriers", getattr(args, "carriers", None))]
     files += [(flag, path) for flag, path in tables[1:] if isinstance(path, str)]
-    check_outputs(inputs, files, folders)
+    check_outputs(inputs, files, folders, shared)
     for flag, path in tables:
         if isinstance(path, str):
             table_format(path, flag)
