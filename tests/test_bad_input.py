@@ -260,8 +260,18 @@ def test_an_interrupted_folder_write_keeps_the_previous_set(tmp_path: Path) -> N
     assert {p.name: p.read_text("utf-8") for p in out.iterdir()} == {
         "a.csv": "old a",
         "b.csv": "old b",
+        _io.MANIFEST: "a.csv\nb.csv\n",
     }
     assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+
+
+def test_a_rerun_may_replace_every_file_it_listed(tmp_path: Path) -> None:
+    out = tmp_path / "set"
+    with _io.output_folder(out) as tmp:
+        (tmp / "firms.csv").write_text("csv", encoding="utf-8")
+    with _io.output_folder(out) as tmp:  # e.g. --format parquet the second time
+        (tmp / "firms.parquet").write_text("parquet", encoding="utf-8")
+    assert sorted(p.name for p in out.iterdir()) == [_io.MANIFEST, "firms.parquet"]
 
 
 def test_a_folder_with_foreign_files_is_kept_and_new_outputs_set_aside(tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ __all__ = [
     "write_text",
 ]
 
+#: In every output folder: the files the command wrote, so a re-run may replace them all.
+MANIFEST = ".calibrate-outputs"
 #: Output table formats by file suffix.
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx"}
 
@@ -256,10 +258,25 @@ def write_table(frame: Any, path: str | Path) -> Path:
     return Path(path)
 
 
+def _files(folder: Path) -> set[str]:
+    if not folder.is_dir():
+        return set()
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def _listed(folder: Path) -> set[str]:
+    """The files a previous command listed in the folder's manifest (none without one)."""
+    try:
+        return set((folder / MANIFEST).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
 def _commit_folder(temp: Path, target: Path) -> None:
-    old_files = {p.relative_to(target) for p in target.rglob("*")} if target.is_dir() else set()
-    new_files = {p.relative_to(temp) for p in temp.rglob("*")}
-    foreign = sorted(str(p) for p in old_files - new_files)
+    new_files = _files(temp)
+    (temp / MANIFEST).write_text("".join(f"{n}\n" for n in sorted(new_files)), encoding="utf-8")
+    ours = _listed(target) | new_files | {MANIFEST}
+    foreign = sorted(_files(target) - ours)
     if foreign:
         new = target.with_name(target.name + ".new")
         if new.exists():
@@ -280,9 +297,10 @@ def _commit_folder(temp: Path, target: Path) -> None:
 def output_folder(path: str | Path) -> Iterator[Path]:
     """A temporary sibling folder to write a set of outputs into; swapped in when complete.
 
-    The existing folder is replaced as a whole, so old and new files are never mixed. A folder
-    holding files the command does not write is left untouched and the new outputs go to
-    ``<folder>.new`` (an :class:`OutputError` says so).
+    The existing folder is replaced as a whole, so old and new files are never mixed. Its
+    :data:`MANIFEST` lists what was written, so a later run may replace those files even when it
+    writes others (another format, fewer tables). A folder holding files no command listed is
+    left untouched and the new outputs go to ``<folder>.new`` (an :class:`OutputError` says so).
     """
     target = Path(path)
     try:
