@@ -963,6 +963,8 @@ def test_interrupted_compare_keeps_the_previous_output_set(
     out = tmp_path / "cmp"
     args = ["compare", "--base", str(MINI), "--candidate", str(MINI), "--data", str(good)]
     assert run_cli([*args, "--out", str(out)], in_process=True).code == 0
+    tables = sorted(out.glob("*.csv"))
+    assert tables and all(t.read_bytes().startswith(b"\xef\xbb\xbf") for t in tables)  # Excel
     before = file_hashes([out])
     real = Comparison.write
 
