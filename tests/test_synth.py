@@ -17,11 +17,16 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
+from calibrate.cli import main as cli_main
+from calibrate.framework import LinearRule, load_framework, shipped_frameworks
 from calibrate.ids import is_valid_uscc
+from calibrate.outcomes import make_labels
 from calibrate.rules import hnte, tech_sme
 from calibrate.synth import (
     ENTERPRISE_COLUMNS,
     EVENTS,
+    FAILURE_MODE_COEFFICIENTS,
+    FAILURE_MODE_COLUMNS,
     STAGES,
     TRUTH_COLUMNS,
     SynthConfig,
@@ -316,27 +321,32 @@ def test_certification_rates_are_in_the_documented_ranges(panel, stage):
 # --- the rules decide, the oracle is exact ---------------------------------------------------
 
 
-def test_truth_pass_probabilities_are_the_official_rules(panel):
+def _check_pass_probabilities(panel, config):
     """hte_pass_prob is the mean over the K expert nodes of hnte.evaluate on the published row."""
     e, tr = panel.enterprises, panel.truth
     rows = np.random.default_rng(0).choice(len(e), 1500, replace=False)
     rows = np.union1d(rows, np.flatnonzero(tr["hte_pass_prob"].to_numpy() > 0)[:500])
     sub, c = e.iloc[rows], tr["latent_capability"].to_numpy()[rows]
     env = model.make_env(
-        CONFIG.coefficients(),
+        config.coefficients(),
         1,
         range(2000, 2001),
-        CONFIG.expert_nodes,
+        config.expert_nodes,
         2000,
         np.random.default_rng(0),
     )
-    q = model.expert_quality(c, env)
+    shift = model.quality_shift({c: sub[c].to_numpy() for c in sub.columns}, env)
+    q = model.expert_quality(c, env, shift)
     brute = np.mean([hnte.evaluate(sub, q[:, k]).passed.to_numpy() for k in range(env.k)], axis=0)
     eligible = tr["hte_eligible"].to_numpy()[rows] == 1
     assert np.array_equal(brute[eligible], tr["hte_pass_prob"].to_numpy()[rows][eligible])
     assert brute[eligible].max() > 0
     sme = tech_sme.evaluate(e).passed.to_numpy()
     assert np.array_equal(sme, tr["tech_sme_pass"].to_numpy() == 1)
+
+
+def test_truth_pass_probabilities_are_the_official_rules(panel):
+    _check_pass_probabilities(panel, CONFIG)
 
 
 def test_horizon_one_oracle_is_calibrated(panel):
@@ -454,3 +464,115 @@ def test_committed_sample_matches_its_recipe():
     assert recorded["coefficients"] == SynthConfig().coefficients()
     e = pd.read_csv(SAMPLE_DIR / "enterprises.csv", nrows=50)
     assert list(e.columns) == list(ENTERPRISE_COLUMNS)
+
+
+# --- failure modes of a points policy (SynthConfig(failure_modes=True)) ---------------------
+
+FM_CONFIG = dataclasses.replace(CONFIG, failure_modes=True)
+
+
+@pytest.fixture(scope="module")
+def fm_panel():
+    return generate(FM_CONFIG, progress=False)
+
+
+def _hte_labels(panel) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled mask and 0/1 labels of ``hte_certified`` within 1 year (candidates only)."""
+    labels = make_labels(panel.enterprises, panel.events, "hte_certified", 1)
+    return labels.labelled_mask, labels.frame["label"].to_numpy(dtype=np.float64, na_value=0.0)
+
+
+def _yearly_auc(panel, column: str) -> list[float]:
+    """AUC of a raw column (missing = lowest) against the label, one per labelled year."""
+    mask, y = _hte_labels(panel)
+    x = np.nan_to_num(panel.enterprises[column].to_numpy(np.float64), nan=-1.0)
+    years = panel.enterprises["year"].to_numpy()
+    return [
+        roc_auc_score(y[mask & (years == t)], x[mask & (years == t)])
+        for t in np.unique(years[mask])
+    ]
+
+
+def _goalpost_rates(panel) -> tuple[float, float, float]:
+    """Label rate of candidates with postgrad_share in [5, 20) %, [20, 40) % and ≥ 40 %."""
+    mask, y = _hte_labels(panel)
+    share = panel.enterprises["postgrad_share"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        bins = [(0.05, 0.2), (0.2, 0.4), (0.4, 1.01)]
+        rates = [y[mask & (share >= lo) & (share < hi)].mean() for lo, hi in bins]
+    return rates[0], rates[1], rates[2]
+
+
+def test_failure_modes_off_writes_the_committed_sample_byte_for_byte(tmp_path):
+    """The flag defaults to off and then changes nothing: the sample recipe rebuilds data/sample."""
+    recorded = yaml.safe_load((SAMPLE_DIR / "coefficients.yaml").read_text(encoding="utf-8"))
+    config = SynthConfig(
+        **{k: v for k, v in recorded["config"].items() if k not in ("years", "overrides")},
+        years=tuple(recorded["config"]["years"]),
+        failure_modes=False,
+    )
+    assert config == SynthConfig(**{**dataclasses.asdict(config), "failure_modes": False})
+    generate(config, progress=False).write(tmp_path, fmt="csv")
+    assert _digests(tmp_path) == {
+        name: digest for name, digest in _digests(SAMPLE_DIR).items() if name in _digests(tmp_path)
+    }
+    assert "failure_modes" not in recorded["coefficients"]
+    assert "failure_modes" not in recorded["config"]
+
+
+def test_failure_modes_add_one_column_and_record_their_coefficients(fm_panel):
+    assert list(fm_panel.enterprises.columns) == [*ENTERPRISE_COLUMNS, *FAILURE_MODE_COLUMNS]
+    assert fm_panel.coefficients["config"]["failure_modes"] is True
+    assert fm_panel.coefficients["coefficients"]["failure_modes"] == FAILURE_MODE_COEFFICIENTS
+    share = fm_panel.enterprises["new_product_share"]
+    assert ((share.dropna() >= 0) & (share.dropna() <= 1)).all()
+    assert 0.01 < share.isna().mean() < 0.2  # blanked with the survey block
+    with pytest.raises(ValueError, match="exists only with failure_modes=True"):
+        SynthConfig(overrides=(("failure_modes.postgrad_team", 1.0),))
+
+
+def test_failure_mode_a_graduates_predict_certification_negatively(panel, fm_panel):
+    for fid in ("national-2024", "longwan-2022"):
+        assert load_framework(fid).indicator("graduates_hired").direction == 1
+    assert max(_yearly_auc(fm_panel, "graduates_hired")) < 0.45  # negative in every year
+    assert min(_yearly_auc(panel, "graduates_hired")) > 0.6  # positive without the mode
+
+
+def test_failure_mode_b_goalpost_is_far_below_where_the_outcome_moves(panel, fm_panel):
+    for fid in ("national-2024", "longwan-2022"):
+        rule = load_framework(fid).indicator("postgrad_share").rule
+        assert isinstance(rule, LinearRule) and rule.low == 0 and rule.high == 0.2
+    # full points at a share about half the firms exceed ...
+    share = fm_panel.enterprises["postgrad_share"].dropna()
+    assert 0.35 < (share >= 0.2).mean() < 0.75
+    # ... while the outcome is flat across the goalpost range and jumps beyond it
+    low, mid, high = _goalpost_rates(fm_panel)
+    assert 2 / 3 < mid / low < 3 / 2
+    assert high > 4 * max(low, mid)
+    low, mid, high = _goalpost_rates(panel)
+    assert not high > 4 * max(low, mid)  # no such jump without the mode
+
+
+def test_failure_mode_c_new_column_is_predictive_and_read_by_no_framework(fm_panel):
+    assert min(_yearly_auc(fm_panel, "new_product_share")) > 0.55
+    for fid in shipped_frameworks():
+        f = load_framework(fid)
+        assert "new_product_share" not in {*f.indicator_ids, *f.penalty_ids}, fid
+    catalogue = (ROOT / "docs" / "columns.md").read_text(encoding="utf-8")
+    assert "`new_product_share`" in catalogue
+
+
+def test_failure_modes_keep_the_oracle_exact(fm_panel):
+    _check_pass_probabilities(fm_panel, FM_CONFIG)
+    e, tr = fm_panel.enterprises, fm_panel.truth
+    scored = (e["year"] < e["year"].max()).to_numpy()
+    y = _label(e, fm_panel.events, "hte_certified", 1)[scored]
+    p = tr["oracle_hte_certified_h1"].to_numpy()[scored]
+    assert abs(y.mean() - p.mean()) < 4 * np.sqrt(np.sum(p * (1 - p))) / p.size + 1e-4
+
+
+def test_cli_synth_failure_modes_flag(tmp_path):
+    args = ["synth", "--out", str(tmp_path), "--enterprises", "40", "--years", "2023-2024"]
+    assert cli_main([*args, "--format", "csv", "--no-progress", "--failure-modes"]) == 0
+    head = (tmp_path / "enterprises.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert head.split(",") == [*ENTERPRISE_COLUMNS, *FAILURE_MODE_COLUMNS]

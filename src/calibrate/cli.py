@@ -387,6 +387,12 @@ def _cfg_synth(p: argparse.ArgumentParser) -> None:
         help="file format (default parquet)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--failure-modes",
+        action="store_true",
+        help="add a wrong-signed indicator, a badly placed goalpost and an unread predictive "
+        "column (data/README.md, 'Failure modes')",
+    )
 
 
 @command("synth", "generate a synthetic multi-park panel with known ground truth", _cfg_synth)
@@ -395,7 +401,11 @@ def run_synth(args: argparse.Namespace) -> int:
 
     try:
         config = SynthConfig(
-            enterprises=args.enterprises, parks=args.parks, years=args.years, seed=args.seed
+            enterprises=args.enterprises,
+            parks=args.parks,
+            years=args.years,
+            seed=args.seed,
+            failure_modes=args.failure_modes,
         )
     except ValueError as exc:  # the config lists every bad value
         text = str(exc).removeprefix("invalid SynthConfig: ")
@@ -452,6 +462,17 @@ def _direction_option(p: argparse.ArgumentParser) -> None:
         "known for hte_certified, tech_sme_registered (higher) and loan_default (lower), "
         "required for any other event",
     )
+
+
+def _locale_lang() -> str:
+    """``en`` when the user's locale names another language than Chinese, else ``zh``."""
+    import os
+
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(key, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "zh"
 
 
 def _cfg_suggest(p: argparse.ArgumentParser) -> None:
@@ -529,7 +550,10 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
         help="a column of train/test choosing the held-out rows (instead of years)",
     )
     p.add_argument(
-        "--lang", choices=["zh", "en"], default="zh", help="language of the printed edit path"
+        "--lang",
+        choices=["zh", "en"],
+        default=_locale_lang(),
+        help="language of the printed edit path (default from the locale: zh unless it is not Chinese)",
     )
     p.add_argument(
         "--holdout",
@@ -646,7 +670,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     out = Path(args.out)
     stem = out.with_suffix("")
     with output_staging(out.parent) as tmp:  # the framework and its tables land as one set
-        result.save(tmp / out.name)
+        result = result.saved(tmp / out.name)
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
         f"  fitted on {list(result.train_years)}, held out {list(result.test_years)} (never used "

@@ -25,6 +25,11 @@ for _i, _c in enumerate(USCC_ALPHABET):
     _LOOKUP[ord(_c)] = _i
 
 
+def _check_index(idx17: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Alphabet position of the check character of each row of 17 alphabet positions."""
+    return (31 - (idx17 * _WEIGHTS).sum(axis=1) % 31) % 31
+
+
 def uscc_check_char(body17: str) -> str:
     """Return the check character for the first 17 characters of a code.
 
@@ -35,8 +40,8 @@ def uscc_check_char(body17: str) -> str:
     """
     if len(body17) != 17 or any(c not in USCC_ALPHABET for c in body17):
         raise ValueError(f"need 17 characters from {USCC_ALPHABET!r}, got {body17!r}")
-    total = int(sum(USCC_ALPHABET.index(c) * int(w) for c, w in zip(body17, _WEIGHTS, strict=True)))
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    idx = np.array([[USCC_ALPHABET.index(c) for c in body17]], dtype=np.int64)
+    return USCC_ALPHABET[int(_check_index(idx)[0])]
 
 
 def is_valid_uscc(codes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -65,7 +70,7 @@ def is_valid_uscc(codes: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     chars = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 18)
     idx = _LOOKUP[chars]
     alphabet_ok = (idx >= 0).all(axis=1)
-    expected = (31 - (idx[:, :17] * _WEIGHTS).sum(axis=1) % 31) % 31
+    expected = _check_index(idx[:, :17])
     out[is18] = alphabet_ok & (expected == idx[:, 17])
     return out
 
@@ -82,15 +87,20 @@ def make_uscc(rng: np.random.Generator, n: int, *, division: str = "330303") -> 
     division : str
         Six-digit administrative division code (default 330303, Longwan district, Wenzhou).
     """
-    alphabet = np.array(list(USCC_ALPHABET))
+    prefix = "91" + division
+    head = _LOOKUP[np.frombuffer(prefix.encode("ascii", "replace"), dtype=np.uint8)]
+    if len(prefix) != 8 or (head < 0).any():
+        raise ValueError(f"need 17 characters from {USCC_ALPHABET!r}, got {prefix + '0' * 9!r}")
+    alphabet = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
     codes: list[str] = []
     seen: set[str] = set()
     while len(codes) < n:
         need = n - len(codes)
         bodies = rng.integers(0, 31, size=(need, 9))
-        for row in alphabet[bodies]:
-            body = "91" + division + "".join(row.tolist())
-            code = body + uscc_check_char(body)
+        idx = np.hstack([np.broadcast_to(head, (need, 8)), bodies])
+        full = np.hstack([idx, _check_index(idx)[:, None]])
+        text = np.ascontiguousarray(alphabet[full]).view("S18").ravel().astype("U18")
+        for code in text.tolist():
             if code not in seen:
                 seen.add(code)
                 codes.append(code)

@@ -394,7 +394,7 @@ def run_experiment(
         base_scores=base_scores,
         direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
     )
-    sug.save(out / "suggested.yaml")
+    sug = sug.saved(out / "suggested.yaml")
     sug.diff().to_csv(out / "diff.csv", index=False)
     sug.points.to_csv(out / "points.csv", index=False)
     lap("suggest")

@@ -102,6 +102,14 @@ class Suggestion:
         assert self.framework.calibration is not None
         return dict(self.framework.calibration)
 
+    def saved(self, path: str | Path) -> Suggestion:
+        """:meth:`save`, returning the suggestion whose framework is exactly what was written
+        (its block names the draws file beside it) — log or register that one."""
+        from calibrate.framework import Framework
+
+        written = self.save(path)
+        return replace(self, framework=Framework.load(written))
+
     def save(self, path: str | Path) -> Path:
         """Write the suggested framework (with its calibration block) as YAML, and beside it
         ``NAME.draws.csv`` (the bootstrap draws a report reads for uncertainty),

@@ -16,11 +16,17 @@ holds the exact probability of each outcome within 1 year and Monte-Carlo estima
 ['coefficients', 'enterprises', 'events', 'truth']
 """
 
-from calibrate.synth._config import DEFAULT_COEFFICIENTS, INDUSTRIES, SynthConfig
+from calibrate.synth._config import (
+    DEFAULT_COEFFICIENTS,
+    FAILURE_MODE_COEFFICIENTS,
+    INDUSTRIES,
+    SynthConfig,
+)
 from calibrate.synth._generate import generate
 from calibrate.synth._panel import (
     ENTERPRISE_COLUMNS,
     EVENTS,
+    FAILURE_MODE_COLUMNS,
     STAGES,
     TRUTH_COLUMNS,
     Panel,
@@ -31,6 +37,8 @@ __all__ = [
     "DEFAULT_COEFFICIENTS",
     "ENTERPRISE_COLUMNS",
     "EVENTS",
+    "FAILURE_MODE_COEFFICIENTS",
+    "FAILURE_MODE_COLUMNS",
     "INDUSTRIES",
     "STAGES",
     "TRUTH_COLUMNS",

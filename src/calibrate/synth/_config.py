@@ -11,7 +11,13 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_COEFFICIENTS", "INDUSTRIES", "PARK_DIVISIONS", "SynthConfig"]
+__all__ = [
+    "DEFAULT_COEFFICIENTS",
+    "FAILURE_MODE_COEFFICIENTS",
+    "INDUSTRIES",
+    "PARK_DIVISIONS",
+    "SynthConfig",
+]
 
 #: Industry catalogue: GB/T 4754-2017 division code, names, share of firms in an average park
 #: and industry shifts of the latent means and propensities (see data/README.md, table I).
@@ -294,6 +300,28 @@ DEFAULT_COEFFICIENTS: dict[str, Any] = {
     },
 }
 
+#: Coefficients of the three failure modes of a points policy, used only with
+#: ``SynthConfig(failure_modes=True)`` (then recorded as the ``failure_modes`` group of
+#: ``coefficients.yaml``); data/README.md, "Failure modes", gives the equations.
+FAILURE_MODE_COEFFICIENTS: dict[str, float] = {
+    # (a) wrong sign: new graduates are hired by labour-intensive firms; these two replace
+    # auxiliary.graduates_rate and auxiliary.graduates_capability in graduates_hired
+    "graduates_rate": 0.03,
+    "graduates_capability": -2.0,
+    # (b) misplaced goalpost: postgrad_share ~ Binomial(E, L(intercept + team × [c ≥ cut] + σz))/E
+    "postgrad_intercept": -1.4,
+    "postgrad_team": 2.5,
+    "postgrad_team_cut": 0.6,
+    # ... and the HNTE expert panel credits a research team: quality logit + postgrad_quality ×
+    # [postgrad_share ≥ postgrad_team_level]
+    "postgrad_team_level": 0.4,
+    "postgrad_quality": 2.5,
+    # (c) unread predictor: new_product_share = L(intercept + capability × c + sigma × z)
+    "new_product_intercept": -2.0,
+    "new_product_capability": 1.2,
+    "new_product_sigma": 0.5,
+}
+
 
 @dataclass(frozen=True)
 class SynthConfig:
@@ -325,6 +353,13 @@ class SynthConfig:
         changes no file but ``truth``.
     overrides : tuple of (str, float) pairs, default ()
         Replace generating coefficients by dotted path, e.g. ``(("loan.intercept", -3.0),)``.
+    failure_modes : bool, default False
+        Add the three failure modes a points policy must be able to detect (data/README.md,
+        "Failure modes"): ``graduates_hired`` predicts HNTE certification negatively, HNTE
+        applications respond to ``revenue_growth`` only far above the frameworks' goalposts,
+        and a predictive column no shipped framework reads, ``new_product_share``, is added.
+        The oracles stay the exact probabilities of the generated decisions. Off by default,
+        so panels without it are byte-identical to those of earlier versions.
     """
 
     enterprises: int = 3000
@@ -336,6 +371,7 @@ class SynthConfig:
     expert_nodes: int = 15
     oracle_draws: int = 8
     overrides: tuple[tuple[str, float], ...] = ()
+    failure_modes: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -363,7 +399,8 @@ class SynthConfig:
         Returns
         -------
         dict
-            Nested like :data:`DEFAULT_COEFFICIENTS`.
+            Nested like :data:`DEFAULT_COEFFICIENTS`, plus the ``failure_modes`` group
+            (:data:`FAILURE_MODE_COEFFICIENTS`) when ``failure_modes`` is on.
 
         Raises
         ------
@@ -371,12 +408,19 @@ class SynthConfig:
             When an override path does not name a numeric coefficient.
         """
         coef = copy.deepcopy(DEFAULT_COEFFICIENTS)
+        if self.failure_modes:
+            coef["failure_modes"] = dict(FAILURE_MODE_COEFFICIENTS)
         for path, value in self.overrides:
             group, _, name = str(path).partition(".")
             if group not in coef or name not in coef[group] or isinstance(coef[group][name], list):
+                hint = (
+                    " (the failure_modes group exists only with failure_modes=True)"
+                    if group == "failure_modes" and not self.failure_modes
+                    else ""
+                )
                 raise ValueError(
                     f"unknown coefficient {path!r} in SynthConfig.overrides: use 'group.name' "
-                    "with a numeric leaf of DEFAULT_COEFFICIENTS (see data/README.md)"
+                    f"with a numeric leaf of DEFAULT_COEFFICIENTS (see data/README.md){hint}"
                 )
             coef[group][name] = float(value)
         return coef

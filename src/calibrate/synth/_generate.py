@@ -20,6 +20,7 @@ from calibrate.synth._config import INDUSTRIES, PARK_DIVISIONS, SynthConfig
 from calibrate.synth._panel import (
     ENTERPRISE_COLUMNS,
     EVENTS,
+    FAILURE_MODE_COLUMNS,
     TRUTH_COLUMNS,
     Panel,
 )
@@ -246,20 +247,23 @@ def _default_chain(
     without a loan the firm survives with ``1 − d`` and gets a loan of term T with
     ``(1 − d) g w_T`` unless banned.
     """
-    n = r0.shape[0]
-    prob = np.zeros((n, 4))
-    prob[np.arange(n), np.minimum(r0, 3)] = 1.0
-    acc = np.zeros(n)
+    # p[r] = P(alive, no default yet, r remaining loan years); columns kept apart for speed
+    start = np.minimum(r0, 3)
+    p = [(start == r).astype(np.float64) for r in range(4)]
+    acc = np.zeros(r0.shape[0])
     cum = []
     for d, g, pi in steps:
-        active = prob[:, 1:].sum(axis=1)
+        active = p[1] + p[2] + p[3]
         acc = acc + active * (1.0 - (1.0 - pi) * (1.0 - exit_default * d))
-        new = np.zeros_like(prob)
-        new[:, 0:3] += prob[:, 1:4] * ((1.0 - pi) * (1.0 - d))[:, None]
+        keep = (1.0 - pi) * (1.0 - d)
         gg = np.where(banned > 0, 0.0, g)
-        new[:, 0] += prob[:, 0] * (1.0 - d) * (1.0 - gg)
-        new[:, 1:4] += (prob[:, 0] * (1.0 - d) * gg)[:, None] * term_probs[None, :]
-        prob = new
+        lent = p[0] * (1.0 - d) * gg
+        p = [
+            p[1] * keep + p[0] * (1.0 - d) * (1.0 - gg),
+            p[2] * keep + lent * term_probs[0],
+            p[3] * keep + lent * term_probs[1],
+            lent * term_probs[2],
+        ]
         cum.append(acc)
     return cum
 
@@ -296,7 +300,7 @@ def _truth_rows(
     # --- Monte-Carlo over futures: replicate every firm `draws` times ------------------------
     rep = np.tile(np.arange(n), draws)
     block = np.repeat(np.arange(draws), n)
-    b = m.subset(st, rep)
+    b = {k: np.tile(v, draws) for k, v in st.items()}  # = m.subset(st, rep), faster
     orig_cert_end = b["cert_end"].copy()
     new_cert = probs["hte_eligible"][rep] & (
         rng.random(rep.size) < (probs["hte_apply"] * probs["hte_pass"])[rep]
@@ -328,7 +332,7 @@ def _truth_rows(
     sme2, sme3 = mc(_first_event(sme_steps))
     def2, def3 = mc(_default_chain(st["loan_r"][rep], st["banned"][rep], loan_steps, terms, theta))
 
-    q = m.expert_quality(st["c"], env)
+    q = m.expert_quality(st["c"], env, probs["quality_shift"])
     return {
         "latent_capability": st["c"].copy(),
         "latent_health": st["h"].copy(),
@@ -372,76 +376,125 @@ def _assemble(
 ) -> Panel:
     data = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     tru = {k: np.concatenate([t[k] for t in truth]) for k in truth[0]}
-    fid = data["fid"]
-
-    # one id per published firm, park by park (each park has its own division code)
-    firms, first = np.unique(fid, return_index=True)
-    firm_park = data["park_idx"][first]
-    ids = np.empty(firms.size, dtype=object)
-    n_years = int(cfg.years[1]) - int(cfg.years[0]) + 1
-    n_parks = len(env.park_weights)
-    n_inc = np.zeros(n_parks, dtype=np.int64)
-    for p in range(n_parks):
-        sel = firm_park == p
-        division = PARK_DIVISIONS[p] if p < len(PARK_DIVISIONS) else f"99{p + 1:04d}"
-        ids[sel] = make_uscc(rng_ids, int(sel.sum()), division=division)
-        alive_per_year = np.sum(data["park_idx"] == p) / n_years
-        n_inc[p] = max(2, round(alive_per_year / coef["population"]["firms_per_incubator"]))
-    pos = np.searchsorted(firms, fid)
-    enterprise_id = ids[pos].astype(str)
-
-    park_names = np.array([f"P{p + 1:02d}" for p in range(n_parks)])
-    industry_codes = np.array([i["code"] for i in INDUSTRIES])
-    park = data["park_idx"]
-    inc_no = np.minimum((data["carrier_draw"] * n_inc[park]).astype(np.int64), n_inc[park] - 1) + 1
-    carrier = np.where(
-        data["incubated"],
-        np.char.add(np.char.add(park_names[park], "-INC"), np.char.zfill(inc_no.astype(str), 2)),
-        np.char.add(park_names[park], "-ZONE"),
-    )
+    firms, first = np.unique(data["fid"], return_index=True)
+    ids = _firm_ids(firms, data["park_idx"][first], len(env.park_weights), rng_ids)
+    # rank of each firm's id in string order: sorting rows by (year, rank) sorts them by id
+    rank = np.empty(firms.size, dtype=np.int64)
+    rank[np.argsort(np.asarray(ids, dtype=str), kind="stable")] = np.arange(firms.size)
+    pos = np.searchsorted(firms, data["fid"])
+    year = data["year"].astype(np.int64)
+    order = np.lexsort((rank[pos], year))
 
     cols: dict[str, Any] = {
-        "enterprise_id": enterprise_id,
-        "year": data["year"].astype(np.int64),
-        "park": park_names[park],
-        "industry": industry_codes[data["industry_idx"]],
-        "carrier": carrier,
+        "enterprise_id": _strings(ids, pos[order]),
+        "year": year[order],
+        **_park_columns(cfg, coef, data, order, len(env.park_weights)),
     }
-    for name in ENTERPRISE_COLUMNS[5:]:
+    for name in (*ENTERPRISE_COLUMNS[5:], *(c for c in FAILURE_MODE_COLUMNS if c in data)):
         v = data[name]
-        cols[name] = v.astype(np.float64) if v.dtype.kind == "f" else v.astype(np.int64)
-    order = np.lexsort((enterprise_id, cols["year"]))
-    enterprises = pd.DataFrame({k: v[order] for k, v in cols.items()})
+        cols[name] = v[order].astype(np.float64 if v.dtype.kind == "f" else np.int64, copy=False)
+    enterprises = pd.DataFrame(cols)
     for k in ("enterprise_id", "park", "industry", "carrier"):
         enterprises[k] = enterprises[k].astype("str")
 
     truth_df = pd.DataFrame(
         {
-            "enterprise_id": enterprise_id[order],
-            "year": cols["year"][order],
+            "enterprise_id": cols["enterprise_id"],
+            "year": cols["year"],
             **{k: tru[k][order] for k in TRUTH_COLUMNS[2:]},
         }
     )
     truth_df["enterprise_id"] = truth_df["enterprise_id"].astype("str")
+    coefficients = _coefficients_record(cfg, coef, env)
+    return Panel(
+        enterprises=enterprises,
+        events=_events_frame(events, firms, ids, rank),
+        truth=truth_df,
+        coefficients=coefficients,
+    )
 
+
+def _strings(labels: list[str], codes: np.ndarray) -> Any:
+    """The string column ``labels[codes]``, built in Arrow (no Python string per row).
+
+    Cast with ``.astype("str")`` like any other string column, so the dtype is the pandas
+    version's own and the files are byte for byte those of a column built from Python strings.
+    """
+    import pyarrow as pa
+
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+    return pd.array(taken, dtype=pd.StringDtype("pyarrow"))
+
+
+def _firm_ids(
+    firms: np.ndarray, firm_park: np.ndarray, n_parks: int, rng_ids: np.random.Generator
+) -> list[str]:
+    """One unified social credit code per published firm, park by park (own division code)."""
+    ids = np.empty(firms.size, dtype=object)
+    for p in range(n_parks):
+        sel = firm_park == p
+        division = PARK_DIVISIONS[p] if p < len(PARK_DIVISIONS) else f"99{p + 1:04d}"
+        ids[sel] = make_uscc(rng_ids, int(sel.sum()), division=division)
+    return [str(i) for i in ids]
+
+
+def _park_columns(
+    cfg: SynthConfig,
+    coef: dict[str, Any],
+    data: dict[str, np.ndarray],
+    order: np.ndarray,
+    n_parks: int,
+) -> dict[str, Any]:
+    """``park``, ``industry`` and ``carrier`` (the park at large or one of its incubators)."""
+    n_years = int(cfg.years[1]) - int(cfg.years[0]) + 1
+    park = data["park_idx"]
+    n_inc = np.array(
+        [
+            max(2, round(np.sum(park == p) / n_years / coef["population"]["firms_per_incubator"]))
+            for p in range(n_parks)
+        ],
+        dtype=np.int64,
+    )
+    inc_no = np.minimum((data["carrier_draw"] * n_inc[park]).astype(np.int64), n_inc[park] - 1) + 1
+    # carrier label k · (max incubators + 1) + incubator number (0: the park at large)
+    width = int(n_inc.max()) + 1
+    carrier_code = park * width + np.where(data["incubated"], inc_no, 0)
+    carriers = [
+        f"P{p + 1:02d}-ZONE" if j == 0 else f"P{p + 1:02d}-INC{j:02d}"
+        for p in range(n_parks)
+        for j in range(width)
+    ]
+    return {
+        "park": _strings([f"P{p + 1:02d}" for p in range(n_parks)], park[order]),
+        "industry": _strings([i["code"] for i in INDUSTRIES], data["industry_idx"][order]),
+        "carrier": _strings(carriers, carrier_code[order]),
+    }
+
+
+def _events_frame(
+    events: list[tuple[np.ndarray, np.ndarray, int]],
+    firms: np.ndarray,
+    ids: list[str],
+    rank: np.ndarray,
+) -> pd.DataFrame:
+    """The long events table of published firms, sorted by year, id and event."""
     ev_fid = np.concatenate([e[0] for e in events]).astype(np.int64)
     ev_year = np.concatenate([np.asarray(e[1], dtype=np.int64) for e in events])
     ev_code = np.concatenate([np.full(e[0].shape[0], e[2], dtype=np.int64) for e in events])
     known = np.isin(ev_fid, firms)
     ev_fid, ev_year, ev_code = ev_fid[known], ev_year[known], ev_code[known]
-    ev_id = ids[np.searchsorted(firms, ev_fid)].astype(str)
-    ev_name = np.asarray(EVENTS)[ev_code]
-    ev_order = np.lexsort((ev_code, ev_id, ev_year))
+    ev_pos = np.searchsorted(firms, ev_fid)
+    ev_order = np.lexsort((ev_code, rank[ev_pos], ev_year))
     events_df = pd.DataFrame(
-        {"enterprise_id": ev_id[ev_order], "year": ev_year[ev_order], "event": ev_name[ev_order]}
+        {
+            "enterprise_id": _strings(ids, ev_pos[ev_order]),
+            "year": ev_year[ev_order],
+            "event": _strings(list(EVENTS), ev_code[ev_order]),
+        }
     )
     for k in ("enterprise_id", "event"):
         events_df[k] = events_df[k].astype("str")
-
-    coefficients = _coefficients_record(cfg, coef, env)
-    return Panel(
-        enterprises=enterprises, events=events_df, truth=truth_df, coefficients=coefficients
-    )
+    return events_df
 
 
 def _coefficients_record(cfg: SynthConfig, coef: dict[str, Any], env: m.Env) -> dict[str, Any]:
@@ -459,6 +512,8 @@ def _coefficients_record(cfg: SynthConfig, coef: dict[str, Any], env: m.Env) -> 
             "expert_nodes": int(cfg.expert_nodes),
             "oracle_draws": int(cfg.oracle_draws),
             "overrides": {str(k): float(v) for k, v in cfg.overrides},
+            # recorded only when on, so that default panels keep their bytes
+            **({"failure_modes": True} if cfg.failure_modes else {}),
         },
         "coefficients": coef,
         "industries": [dict(i) for i in INDUSTRIES],

@@ -57,6 +57,10 @@ MISSING_BLOCKS: dict[str, tuple[str, ...]] = {
     "finance": ("vc_financing",),
 }
 
+#: The failure-mode column (``SynthConfig(failure_modes=True)`` only), blanked with the survey
+#: block; kept out of MISSING_BLOCKS so that panels without it draw exactly as before.
+SURVEY_BLOCK, SURVEY_EXTRA = "survey", "new_product_share"
+
 
 def _r2(x: FloatArray) -> FloatArray:
     """Money to 2 decimals (万元, i.e. 100 yuan); exact round-trip through CSV."""
@@ -688,6 +692,9 @@ def observe(
         tech_sme_registered=st["reg"].copy(),
     )
 
+    if "failure_modes" in cf:
+        # failure mode (b): the HNTE decision reads postgrad_share, so oracle draws need it too
+        out["postgrad_share"] = _postgrad(st, emp, rng, env)
     if full:
         _observe_full(st, out, year, rng, env, age, hte_valid)
     _apply_missing(st, out, year, rng, env)
@@ -729,24 +736,21 @@ def _observe_full(
     )
     turnover = np.where(tc_any, _r2(tc_share * rev), 0.0)
 
-    pg = cf["postgrad"]
-    p_pg = expit(
-        pg["intercept"]
-        + pg["on_capability"] * c
-        + pg["industry_st_scale"] * ind["st"][st["industry"]]
-        + pg["sigma"] * rng.standard_normal(n)
-    )
-    postgrad = _r4(_binomial_approx(rng, emp, p_pg) / emp)
+    fm = cf.get("failure_modes")
+    if fm is None:
+        out["postgrad_share"] = _postgrad(st, emp, rng, env)
 
     ratio = _div(rev, st["rev1"])
     known = np.isfinite(ratio)
     growth = np.zeros(n)
     np.log(ratio, out=growth, where=known)
     growth = np.clip(growth, -0.5, 1.0)
+    # failure mode (a): graduates are hired by labour-intensive, low-capability firms
+    gc = aux if fm is None else fm
     grads = rng.poisson(
         emp
-        * aux["graduates_rate"]
-        * _exp(aux["graduates_capability"] * c + aux["graduates_growth"] * growth)
+        * gc["graduates_rate"]
+        * _exp(gc["graduates_capability"] * c + aux["graduates_growth"] * growth)
     )
 
     tx = cf["tax"]
@@ -807,7 +811,6 @@ def _observe_full(
     out.update(
         pct_apps=pct,
         tech_contract_turnover=turnover,
-        postgrad_share=postgrad,
         graduates_hired=grads,
         rd_deduction_relief=relief,
         tax_paid=tax,
@@ -821,6 +824,33 @@ def _observe_full(
         main_business_share=main_share,
         strategic_emerging=strategic,
     )
+    if fm is not None:
+        # failure mode (c): a capability signal no shipped framework reads
+        out["new_product_share"] = _r4(
+            expit(
+                fm["new_product_intercept"]
+                + fm["new_product_capability"] * c
+                + fm["new_product_sigma"] * rng.standard_normal(n)
+            )
+        )
+
+
+def _postgrad(st: State, emp: IntArray, rng: np.random.Generator, env: Env) -> FloatArray:
+    """Postgraduate share of employees (normal approximation of the binomial count)."""
+    pg = env.coef["postgrad"]
+    c = st["c"]
+    fm = env.coef.get("failure_modes")
+    if fm is None:
+        logit_pg = (
+            pg["intercept"]
+            + pg["on_capability"] * c
+            + pg["industry_st_scale"] * env.ind["st"][st["industry"]]
+        )
+    else:
+        # failure mode (b): flat noise except for research teams (c ≥ cut)
+        logit_pg = fm["postgrad_intercept"] + fm["postgrad_team"] * (c >= fm["postgrad_team_cut"])
+    p_pg = expit(logit_pg + pg["sigma"] * rng.standard_normal(c.shape[0]))
+    return _r4(_binomial_approx(rng, emp, p_pg) / emp)
 
 
 def _apply_missing(
@@ -843,14 +873,18 @@ def _apply_missing(
             + shift
         )
         gone = rng.random(n) < p
+        if block == SURVEY_BLOCK and SURVEY_EXTRA in out:
+            out[SURVEY_EXTRA] = np.where(gone, np.nan, out[SURVEY_EXTRA])
         for name in cols:
             # sporadic cells: Binomial(n, cell) positions drawn with replacement
             sporadic = rng.integers(0, n, rng.binomial(n, cell))
             if name not in out:
                 continue
-            col = np.where(gone, np.nan, out[name].astype(np.float64))
+            col = np.where(gone, np.nan, out[name].astype(np.float64, copy=False))
             col[sporadic] = np.nan
             out[name] = col
+    if SURVEY_EXTRA in out:
+        out[SURVEY_EXTRA][rng.integers(0, n, rng.binomial(n, cell))] = np.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -920,57 +954,143 @@ def sme_prefilter(out: dict[str, np.ndarray]) -> BoolArray:
     return size_ok & clean & (direct | score_possible)
 
 
+def quality_shift(out: dict[str, np.ndarray], env: Env) -> FloatArray:
+    """Shift of the expert-quality logit per row: 0, or failure mode (b) when it is on.
+
+    With failure modes the panel credits a research team: ``postgrad_quality × [postgrad_share
+    ≥ postgrad_team_level]`` (a missing share counts as no team).
+    """
+    fm = env.coef.get("failure_modes")
+    n = out["revenue"].shape[0]
+    if fm is None:
+        return np.zeros(n)
+    share = np.nan_to_num(out["postgrad_share"], nan=-1.0)
+    return fm["postgrad_quality"] * (share >= fm["postgrad_team_level"])
+
+
 def hnte_passing_nodes(
-    out: dict[str, np.ndarray], rows: BoolArray, c: FloatArray, env: Env
+    out: dict[str, np.ndarray], rows: BoolArray, c: FloatArray, env: Env, shift: FloatArray
 ) -> IntArray:
     """Number of the K expert nodes at which ``hnte.evaluate`` passes, per row (0 off ``rows``).
 
-    The expert quality at node k is ``q_k = L(κ0 + κ_c c + κ_ξ ξ_k)``, increasing in k, and
-    the HNTE score is non-decreasing in the quality, so the passing nodes are the top ones.
-    The rules run at the top node (failing rows pass nowhere), then at the bottom node
-    (passing rows pass everywhere), then a vectorised binary search finds the lowest passing
-    node of the remaining rows. Rows outside :func:`hnte_prefilter` fail at every node.
+    The expert quality at node k is ``q_k = L(κ0 + κ_c c + shift + κ_ξ ξ_k)``, increasing in
+    k, and the HNTE score is non-decreasing in the quality, so the passing nodes are the top
+    ones; :class:`_NodeSearch` finds the lowest. Rows outside :func:`hnte_prefilter` fail at
+    every node.
     """
-    k_nodes = env.k
-    hc = env.coef["hte"]
     npass = np.zeros(rows.shape[0], dtype=np.int64)
     idx = np.flatnonzero(rows & hnte_prefilter(out))
     if idx.size == 0:
         return npass
-    base = hc["quality_intercept"] + hc["quality_capability"] * c[idx]
-
-    def passes(frame: pd.DataFrame, at: np.ndarray, node: IntArray) -> BoolArray:
-        q = expit(base[at] + hc["quality_noise"] * env.nodes[node])
-        return hnte.evaluate(frame, q).passed.to_numpy(dtype=bool)
-
-    frame = rule_frame(out, idx, HNTE_COLUMNS)
-    every = np.arange(idx.size)
-    top = np.flatnonzero(passes(frame, every, np.full(idx.size, k_nodes - 1)))
-    if top.size == 0:
-        return npass
-    frame = frame.take(top)
-    bottom = passes(frame, top, np.zeros(top.size, dtype=np.int64))
-    # lowest passing node lies in [lo, hi]: 0 if the bottom node passes, else in [1, K − 1]
-    lo = np.where(bottom, 0, 1)
-    hi = np.where(bottom, 0, k_nodes - 1)
-    while True:
-        act = np.flatnonzero(lo < hi)
-        if act.size == 0:
-            break
-        mid = (lo[act] + hi[act]) // 2
-        ok = passes(frame.take(act), top[act], mid)
-        hi[act[ok]] = mid[ok]
-        lo[act[~ok]] = mid[~ok] + 1
-    npass[idx[top]] = k_nodes - lo
+    hc = env.coef["hte"]
+    search = _NodeSearch(
+        rule_frame(out, idx, HNTE_COLUMNS),
+        hc["quality_intercept"] + hc["quality_capability"] * c[idx] + shift[idx],
+        hc["quality_noise"] * env.nodes,
+    )
+    npass[idx] = search.passing_nodes()
     return npass
 
 
-def expert_quality(c: FloatArray, env: Env) -> FloatArray:
-    """Expert quality at every node, shape (n, K)."""
+#: Brackets of at most this many nodes are settled by probing each node in one call.
+_NARROW = 3
+
+#: The HNTE conditions that do not depend on the expert quality.
+_HARD_CONDITIONS = tuple(f"cond__{c}" for c in hnte.CONDITIONS if c != "score")
+
+
+class _NodeSearch:
+    """The number of expert nodes at which the HNTE rules pass, exactly, in few rule calls.
+
+    The rules run at the bottom node first: rows that pass there pass everywhere, rows that
+    fail a condition other than the score fail everywhere (those conditions do not depend on
+    the quality). The rest run at the top node: failing there, they pass nowhere. For the rows
+    left, the lowest passing node is found by probes that each run ``hnte.evaluate``, so the
+    answer is exact; the rules' score only guides where to probe first — the node where the
+    score, linear in q between the bottom and the top node, reaches the pass mark. Guesses
+    are usually right or one node off, so two calls settle most rows; a vectorised bisection
+    finishes the rest.
+    """
+
+    def __init__(self, frame: pd.DataFrame, base: FloatArray, offsets: FloatArray) -> None:
+        self.frame, self.base = frame, base
+        self.offsets = offsets  # κ_ξ ξ_k, increasing in k
+
+    def _run(self, rows: IntArray | None, node: IntArray) -> pd.DataFrame:
+        """The rules' frame for ``rows`` (None: every row) at the expert ``node`` of each."""
+        frame = self.frame if rows is None else self.frame.take(rows)
+        base = self.base if rows is None else self.base[rows]
+        return hnte.evaluate(frame, expit(base + self.offsets[node])).frame
+
+    def passing_nodes(self) -> IntArray:
+        n, k = self.base.size, self.offsets.size
+        every = np.arange(n)
+        res = self._run(None, np.zeros(n, dtype=np.int64))
+        bottom = res["passed"].to_numpy(dtype=bool)
+        hard = res[list(_HARD_CONDITIONS)].to_numpy(dtype=bool).all(axis=1)
+        npass = np.where(bottom, k, 0)
+        rows = every[~bottom & hard]
+        if rows.size == 0:
+            return npass
+        score_bottom = res["score"].to_numpy(np.float64)[rows]
+        res = self._run(rows, np.full(rows.size, k - 1))
+        top = res["passed"].to_numpy(dtype=bool)
+        rows, score_bottom = rows[top], score_bottom[top]
+        score_top = res["score"].to_numpy(np.float64)[top]
+        npass[rows] = k - self._lowest(rows, self._guess(rows, score_bottom, score_top))
+        return npass
+
+    def _guess(self, rows: IntArray, s0: FloatArray, s1: FloatArray) -> IntArray:
+        base, lo_q, hi_q = self.base[rows], self.offsets[0], self.offsets[-1]
+        q0, q1 = expit(base + lo_q), expit(base + hi_q)
+        q_star = q0 + (hnte.PASS_SCORE - s0) / np.maximum(s1 - s0, 1e-9) * (q1 - q0)
+        z_star = logit(np.clip(q_star, 1e-12, 1 - 1e-12)) - base
+        guess = np.searchsorted(self.offsets, z_star, side="left")
+        return np.clip(guess, 1, self.offsets.size - 1).astype(np.int64)
+
+    def _lowest(self, rows: IntArray, guess: IntArray) -> IntArray:
+        """Lowest passing node of rows that fail at the bottom node and pass at the top one."""
+        m = rows.size
+        every = np.arange(m)
+        lo, hi = np.ones(m, dtype=np.int64), np.full(m, self.offsets.size - 1, dtype=np.int64)
+        # round 1: the guess and the node below it, in one call
+        below = every[guess > 1]  # the node below is worth a look unless it is the bottom
+        at = np.concatenate([every, below])
+        self._probe(rows, at, np.concatenate([guess, guess[below] - 1]), lo, hi)
+        # round 2: one node further in the direction the guess missed
+        act = every[lo < hi]
+        if act.size:
+            walk = np.where(hi[act] < guess[act], hi[act] - 1, lo[act])
+            self._probe(rows, act, walk, lo, hi)
+        while True:  # what is left: every node of a bracket of ≤ 3, else bisection; one call
+            act = every[lo < hi]
+            if act.size == 0:
+                return lo
+            width = hi[act] - lo[act]
+            wide = act[width > _NARROW]
+            where, nodes = [wide], [(lo[wide] + hi[wide]) // 2]
+            for j in range(_NARROW):
+                sel = act[(width <= _NARROW) & (width > j)]
+                where.append(sel)
+                nodes.append(lo[sel] + j)
+            self._probe(rows, np.concatenate(where), np.concatenate(nodes), lo, hi)
+
+    def _probe(
+        self, rows: IntArray, at: IntArray, nodes: IntArray, lo: IntArray, hi: IntArray
+    ) -> None:
+        """Evaluate ``rows[at]`` at ``nodes`` and narrow their brackets ``[lo, hi]`` in place."""
+        ok = self._run(rows[at], nodes)["passed"].to_numpy(dtype=bool)
+        np.minimum.at(hi, at[ok], nodes[ok])
+        np.maximum.at(lo, at[~ok], nodes[~ok] + 1)
+
+
+def expert_quality(c: FloatArray, env: Env, shift: FloatArray | float = 0.0) -> FloatArray:
+    """Expert quality at every node, shape (n, K); ``shift`` from :func:`quality_shift`."""
     hc = env.coef["hte"]
     return expit(
         hc["quality_intercept"]
         + hc["quality_capability"] * c[:, None]
+        + np.reshape(shift, (-1, 1))
         + hc["quality_noise"] * env.nodes[None, :]
     )
 
@@ -1035,7 +1155,8 @@ def decision_probs(
         + hc["apply_capability"] * c
         + hc["apply_renewal"] * renewal
     )
-    npass = hnte_passing_nodes(out, elig, c, env)
+    shift = quality_shift(out, env)
+    npass = hnte_passing_nodes(out, elig, c, env, shift)
     sme_pass = sme_passes(out)
     sc = cf["tech_sme"]
     a_sme = expit(
@@ -1062,6 +1183,7 @@ def decision_probs(
         "hte_readiness": ready,
         "hte_apply": a_hte,
         "hte_npass": npass,
+        "quality_shift": shift,
         "hte_pass": npass / env.k,
         "sme_pass": sme_pass,
         "sme_apply": a_sme,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ENTERPRISE_COLUMNS", "EVENTS", "TRUTH_COLUMNS", "Panel"]
+__all__ = ["ENTERPRISE_COLUMNS", "EVENTS", "FAILURE_MODE_COLUMNS", "TRUTH_COLUMNS", "Panel"]
 
 KEYS = ("enterprise_id", "year", "park", "industry", "carrier")
 NATIONAL = (
@@ -74,6 +74,10 @@ RULE_INPUTS = (
 )
 #: Columns of the enterprise-year table, in file order (docs/columns.md).
 ENTERPRISE_COLUMNS: tuple[str, ...] = KEYS + NATIONAL + LOCAL + PENALTIES + RULE_INPUTS
+
+#: Columns appended after :data:`ENTERPRISE_COLUMNS` by ``SynthConfig(failure_modes=True)``
+#: (docs/columns.md, "Synthetic failure-mode columns").
+FAILURE_MODE_COLUMNS: tuple[str, ...] = ("new_product_share",)
 
 #: Integer-valued columns; those that may be missing are float64 in memory and Parquet and are
 #: written as integers in CSV.
