@@ -1174,3 +1174,21 @@ def test_folder_outputs_may_exist_and_shared_ones_may_hold_inputs(good: Path) ->
     args = parser.parse_args(["compare", "--base", str(MINI), "--candidate", str(MINI), *common])
     with pytest.raises(OutputError, match="is \\(or holds\\) the input file"):
         cli._guard_outputs(args)
+
+
+def test_the_real_entry_point_keeps_the_promise(tmp_path: Path) -> None:
+    """A few cases through ``python -m calibrate.cli`` in a subprocess, as a user runs it."""
+    empty = _bad_csv(tmp_path, b"")
+    out = tmp_path / "scores.csv"
+    expect_bad_input(
+        _score(empty, out), place="firms.csv", found="0 bytes", inputs=[empty], in_process=False
+    )
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_BOMB, encoding="utf-8")
+    expect_bad_input(
+        ["validate", bomb], place="line 6", found="refused before expanding", in_process=False
+    )
+    good = _bad_csv(tmp_path, _csv(ROWS), name="good.csv")
+    expect_bad_input(
+        _score(good, good), place="--out", found="input file", inputs=[good], in_process=False
+    )
