@@ -177,7 +177,7 @@ def test_missing_columns_always_raise(fw: Framework, ids: list[str]) -> None:
         ),
         "f.csv, column env_violation: "
         + data_mod.MSG_MISSING_COLUMN.format(
-            why="penalty item env_violation of mini; a 0/1 flag, 0 where there is no record",
+            why="penalty item env_violation of mini (a 0/1 flag, 0 where there is no record)",
             col="env_violation",
             hint="",
         ),

@@ -61,7 +61,7 @@ _FALSE = {"false", "no", "n", "否", "f"}
 #: How many problems an error message prints; all of them stay on ``error.problems``.
 MAX_LISTED = 200
 
-MSG_MISSING_COLUMN = "missing, but {why}; add a column named {col!r}{hint}"
+MSG_MISSING_COLUMN = "missing; needed as {why}; add a column named {col!r}{hint}"
 MSG_NOT_NUMERIC = (
     "{found!r} is not a number; write a plain number (no units or thousands separators)"
 )
@@ -714,21 +714,21 @@ def _required_columns(framework: Framework | None) -> dict[str, str]:
     """Required column → the rule that needs it (said in the missing-column message)."""
     fw = framework.id if framework is not None else "calibrate"
     required = {
-        "enterprise_id": "every row needs its enterprise id",
-        "year": "every row needs its data year",
-        "revenue": f"revenue decides the growth stage in {fw}",
+        "enterprise_id": "the key of every row",
+        "year": "the data year of every row",
+        "revenue": f"the revenue that decides the growth stage in {fw}",
     }
     if framework is None:
         return required
     group = ", ".join(framework.ranking_group)
     for col in framework.ranking_group:
         if col != "stage":
-            required.setdefault(col, f"{fw} ranks firms within ({group})")
+            required.setdefault(col, f"a ranking-group column ({fw} ranks firms within ({group}))")
     for ind in framework.indicators:
         required.setdefault(ind.id, f"indicator {ind.id} ({ind.name.zh}) of {fw}")
     for pen in framework.penalties:
         required.setdefault(
-            pen.id, f"penalty item {pen.id} of {fw}; a 0/1 flag, 0 where there is no record"
+            pen.id, f"penalty item {pen.id} of {fw} (a 0/1 flag, 0 where there is no record)"
         )
     return required
 
