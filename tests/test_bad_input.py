@@ -1192,3 +1192,34 @@ def test_the_real_entry_point_keeps_the_promise(tmp_path: Path) -> None:
     expect_bad_input(
         _score(good, good), place="--out", found="input file", inputs=[good], in_process=False
     )
+
+
+def _valid_xlsx() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _book(Path(tmp) / "firms.xlsx", {"Sheet1": [COLUMNS, *_typed(ROWS)]})
+        return path.read_bytes()
+
+
+VALID_XLSX = _valid_xlsx()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    at=st.integers(0, len(VALID_XLSX) - 1),
+    chunk=st.binary(min_size=1, max_size=8),
+    cut=st.one_of(st.none(), st.integers(1, len(VALID_XLSX))),
+)
+def test_corrupted_workbooks_never_give_a_traceback(
+    tmp_path: Path, at: int, chunk: bytes, cut: int | None
+) -> None:
+    data = bytearray(VALID_XLSX)
+    data[at : at + len(chunk)] = chunk
+    path = tmp_path / "firms.xlsx"
+    path.write_bytes(bytes(data[:cut]))
+    run = run_cli(_score(path, tmp_path / "scores.csv"), in_process=True)
+    assert run.code in (0, 2), run.err
+    assert "Traceback" not in run.err

@@ -492,11 +492,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> _Raw:
         chosen, notes = _pick_sheet(path, book, sheet)
         values = list(book[chosen].iter_rows(values_only=True))
         book.close()
+        _formulas_without_values(path, chosen, values)
     except DataContractError:
         raise
     except Exception:  # zipfile, XML and openpyxl errors of a damaged workbook
         raise _fail(path, MSG_BAD_XLSX) from None
-    _formulas_without_values(path, chosen, values)
     kept = [i for i, row in enumerate(values) if any(v is not None for v in row)]
     if not kept:
         raise _fail(path, MSG_NO_HEADER)
