@@ -637,8 +637,10 @@ MSG_EVENTS_ALL_BEFORE = (
     "start in {first}); no label can use them — check the years of both files"
 )
 MSG_EVENTS_AFTER = (
-    "{n} event(s) are dated after {year} (last data year {last} + horizon {h}); no label "
-    "looks that far, they are not used"
+    "{n} event(s) are dated after {year} (last data year {last} + horizon {h}), up to {until}; "
+    "no label counts them, but they say events were recorded until {until}, so the last data "
+    "years are labelled (observed), not censored — check that the events file really covers "
+    "those years"
 )
 
 
@@ -674,9 +676,10 @@ def event_coverage(
         out.append(MSG_EVENTS_BEFORE.format(n=int(before.sum()), year=start, first=first))
     after = ev_years > last_data + horizon
     if after.any():
+        until = int(np.nanmax(ev_years))
         out.append(
             MSG_EVENTS_AFTER.format(
-                n=int(after.sum()), year=last_data + horizon, last=last_data, h=horizon
+                n=int(after.sum()), year=last_data + horizon, last=last_data, h=horizon, until=until
             )
         )
     return out
