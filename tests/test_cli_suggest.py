@@ -87,7 +87,7 @@ def test_an_unknown_event_needs_a_direction(
     ("args", "message"),
     [
         (["--moves", "points,wiggle"], "unknown move 'wiggle'"),
-        (["--max-edits", "0"], "--max-edits must be at least 1"),
+        (["--max-edits", "0"], "--max-edits: is 0; allow at least 1 edit"),
         (["--frozen", "no_such_indicator"], "no indicator 'no_such_indicator' in national-2024"),
     ],
 )

@@ -134,7 +134,7 @@ def test_every_problem_is_listed_with_row_and_column(fw: Framework, ids: list[st
         "firms.csv, row 3, column enterprise_id: "
         + data_mod.MSG_BAD_USCC.format(found="NOT-A-CODE"),
         "firms.csv, row 4, column year: " + data_mod.MSG_BAD_YEAR.format(found="20x3"),
-        "firms.csv, row 5, column rd_expense: " + data_mod.MSG_NOT_NUMERIC.format(found="n/a"),
+        "firms.csv, row 5, column rd_expense: " + data_mod.MSG_MISSING_SPELLED.format(found="n/a"),
         "firms.csv, row 6, column revenue: " + data_mod.MSG_MISSING_REVENUE,
     ]
     assert str(info.value).startswith(
@@ -172,10 +172,14 @@ def test_missing_columns_always_raise(fw: Framework, ids: list[str]) -> None:
         load_enterprises(frame, fw, on_error="reject", source="f.csv")
     assert [str(p) for p in info.value.problems] == [
         "f.csv, column rd_expense: "
-        + data_mod.MSG_MISSING_COLUMN.format(fw="mini", col="rd_expense", hint=""),
+        + data_mod.MSG_MISSING_COLUMN.format(
+            why="indicator rd_expense (研发费用) of mini", col="rd_expense", hint=""
+        ),
         "f.csv, column env_violation: "
         + data_mod.MSG_MISSING_COLUMN.format(
-            fw="mini", col="env_violation", hint=" (0/1 flag; 0 where there is no record)"
+            why="penalty item env_violation of mini (a 0/1 flag, 0 where there is no record)",
+            col="env_violation",
+            hint="",
         ),
     ]
 

@@ -8,13 +8,16 @@ No logic lives here; every command is a few lines over a library call.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from calibrate import __version__
-from calibrate.exceptions import CalibrateError
+from calibrate.exceptions import CalibrateError, Problem, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
@@ -41,6 +44,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
         "--data", required=True, help="enterprise-year table: .csv (UTF-8/GBK), .xlsx or .parquet"
     )
     p.add_argument("--encoding", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, GBK)")
+    p.add_argument("--sheet", help="workbook sheet to read (needed when several sheets hold data)")
     p.add_argument(
         "--money-unit",
         choices=["wan", "yuan"],
@@ -70,21 +74,142 @@ def _load_data(args: argparse.Namespace, framework: Any) -> Any:
         money_unit=args.money_unit,
         id_check="none" if args.no_id_check else "uscc",
         on_error="reject" if args.rejects else "raise",
+        sheet=args.sheet,
     )
     for note in table.notes:
         _print(f"note: {note}")
+    _check_years(args, table.frame["year"])
     if args.rejects:
         _write_table(table.rejects, Path(args.rejects))
         _print(f"{len(table.rejects)} of {table.n_read} rows rejected -> {args.rejects}")
     return table
 
 
+def _load_events(args: argparse.Namespace, table: Any) -> Any:
+    """The events table; every note and every unused or censoring-moving event is a warning."""
+    from calibrate.data import load_events
+    from calibrate.outcomes import event_coverage
+
+    events = load_events(args.events, encoding=args.encoding)
+    target = getattr(args, "target", None)
+    horizon = getattr(args, "horizon", None) or 1  # report: None = the calibration's, else 1
+    coverage = event_coverage(table.frame, events.frame, target, horizon)
+    for line in [*events.notes, *coverage]:
+        print(f"warning: {events.source}: {line}", file=sys.stderr)
+    return events
+
+
 def _write_table(frame: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False, encoding="utf-8")
+    from calibrate._io import write_table
+
+    write_table(frame, path)
+
+
+#: Input options whose files must never be overwritten by an output.
+_INPUT_OPTIONS = (
+    "data",
+    "events",
+    "framework",
+    "base",
+    "candidate",
+    "constraints",
+    "experiment",
+    "suggestion",
+)
+#: Commands whose ``--out`` is a folder (the others write a file) ...
+_FOLDER_OUT = frozenset({"synth", "compare", "fit", "demo", "serve"})
+#: ... and those that only add files to it (the others replace it as a whole).
+_SHARED_OUT = frozenset({"demo", "serve"})
+
+
+#: Tables ``Suggestion.save`` writes beside the framework YAML (``NAME.<table>.csv``).
+_SUGGEST_TABLES = ("draws", "path", "directions", "diff", "points")
+
+
+def _suggest_siblings(out: str) -> list[tuple[str, str]]:
+    stem = Path(out).with_suffix("")
+    return [(f"--out ({t})", f"{stem}.{t}.csv") for t in _SUGGEST_TABLES]
+
+
+#: Whole-number options and their smallest sensible value (checked before any work).
+_MINIMUM = {
+    "horizon": (1, "give 1 or more years after the data year"),
+    "max_edits": (1, "allow at least 1 edit (or leave it out)"),
+    "min_train_years": (1, "train on at least 1 year"),
+    "bootstrap": (0, "give 0 (no intervals) or more samples"),
+    "trials": (0, "give 0 or more trials"),
+    "seed": (0, "give a seed of 0 or more"),
+    "shap_rows": (0, "give 0 or more rows"),
+}
+
+
+def _guard_options(args: argparse.Namespace) -> None:
+    """Refuse option values no command can work with, before any work."""
+    problems: list[Problem] = []
+    for name, (least, fix) in _MINIMUM.items():
+        value = getattr(args, name, None)
+        if isinstance(value, int) and value < least:
+            flag = "--" + name.replace("_", "-")
+            problems.append(Problem(flag, f"is {value}; {fix}"))
+    events, target = getattr(args, "events", None), getattr(args, "target", None)
+    if args.command in {"compare", "report"} and (events is None) != (target is None):
+        given, missing = ("--events", "--target") if events else ("--target", "--events")
+        problems.append(Problem(missing, f"{given} needs {missing}; give both (or neither)"))
+    if getattr(args, "moves", None) is not None:
+        from calibrate.constraints import parse_moves  # the one owner of move names
+
+        problems += parse_moves(args.moves, "--moves")[1]
+    if problems:
+        raise UsageError("command line", problems)
+
+
+def _check_years(args: argparse.Namespace, years: Any) -> None:
+    """``--train-years`` / ``--test-years`` must name years the data has."""
+    have = sorted({int(y) for y in years})
+    problems = []
+    for flag in ("train_years", "test_years"):
+        span = getattr(args, flag, None)
+        if span is None:
+            continue
+        missing = [y for y in range(span[0], span[1] + 1) if y not in have]
+        if missing:
+            shown = f"{have[0]}-{have[-1]}" if have else "none"
+            problems.append(
+                Problem(
+                    f"--{flag.replace('_', '-')}",
+                    f"the data has no rows for {', '.join(map(str, missing))} "
+                    f"(its years: {shown}); choose years within the data",
+                )
+            )
+    if problems:
+        raise UsageError("command line", problems)
+
+
+def _guard_outputs(args: argparse.Namespace) -> None:
+    """Refuse unsafe ``--out`` / ``--rejects`` paths before any work (see :mod:`calibrate._io`)."""
+    from calibrate._io import check_outputs, table_format
+
+    inputs = [getattr(args, o) for o in _INPUT_OPTIONS if isinstance(getattr(args, o, None), str)]
+    files: list[tuple[str, str]] = []
+    folders: list[tuple[str, str]] = []
+    shared: list[tuple[str, str]] = []
+    out = getattr(args, "out", None)
+    if out is not None:
+        kind = shared if args.command in _SHARED_OUT else folders
+        (kind if args.command in _FOLDER_OUT else files).append(("--out", out))
+        if args.command == "suggest":
+            files += _suggest_siblings(out)
+    rejects = getattr(args, "rejects", None)
+    if rejects is not None:
+        files.append(("--rejects", rejects))
+    tables = [("--rejects", rejects), ("--carriers", getattr(args, "carriers", None))]
+    files += [(flag, path) for flag, path in tables[1:] if isinstance(path, str)]
+    check_outputs(inputs, files, folders, shared)
+    for flag, path in tables:
+        if isinstance(path, str):
+            table_format(path, flag)
+    if args.command == "score" and out is not None:
+        table_format(out, "--out")
 
 
 # --- frameworks ------------------------------------------------------------------------------
@@ -125,6 +250,7 @@ def _cfg_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("framework", help="shipped framework id or path to a YAML file")
     p.add_argument("--data", help="also check this enterprise-year table against the framework")
     p.add_argument("--encoding")
+    p.add_argument("--sheet", help="workbook sheet to read (needed when several sheets hold data)")
     p.add_argument("--money-unit", choices=["wan", "yuan"], default="wan")
     p.add_argument("--no-id-check", action="store_true")
 
@@ -148,7 +274,10 @@ def run_validate(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             money_unit=args.money_unit,
             id_check="none" if args.no_id_check else "uscc",
+            sheet=args.sheet,
         )
+        for note in table.notes:
+            _print(f"note: {note}")
         _print(
             f"ok: data {table.source} — {len(table.frame)} rows, {table.frame['year'].nunique()} years, "
             f"fingerprint {table.fingerprint}"
@@ -271,15 +400,23 @@ def _cfg_synth(p: argparse.ArgumentParser) -> None:
 def run_synth(args: argparse.Namespace) -> int:
     from calibrate.synth import SynthConfig, generate
 
-    config = SynthConfig(
-        enterprises=args.enterprises,
-        parks=args.parks,
-        years=args.years,
-        seed=args.seed,
-        failure_modes=args.failure_modes,
-    )
+    try:
+        config = SynthConfig(
+            enterprises=args.enterprises,
+            parks=args.parks,
+            years=args.years,
+            seed=args.seed,
+            failure_modes=args.failure_modes,
+        )
+    except ValueError as exc:  # the config lists every bad value
+        text = str(exc).removeprefix("invalid SynthConfig: ")
+        raise UsageError("command line", [Problem("synth options", text)]) from None
+    from calibrate._io import output_folder
+
     panel = generate(config, progress=not args.no_progress)
-    paths = panel.write(args.out, fmt=args.format)
+    with output_folder(args.out) as tmp:
+        written = panel.write(tmp, fmt=args.format)
+    paths = {name: Path(args.out) / p.relative_to(tmp) for name, p in written.items()}
     _print(
         f"{len(panel.enterprises):,} enterprise-years, {panel.enterprises['enterprise_id'].nunique():,} firms, "
         f"{args.parks} parks, {args.years[0]}-{args.years[1]}; {len(panel.events):,} events"
@@ -501,13 +638,12 @@ def _span(years: tuple[int, int] | None) -> list[int] | None:
     "suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest
 )
 def run_suggest(args: argparse.Namespace) -> int:
-    from calibrate.data import load_events
     from calibrate.framework import load_framework
     from calibrate.suggest import suggest
 
     f = load_framework(args.framework)
     table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding)
+    events = _load_events(args, table)
     result = suggest(
         f,
         table.frame,
@@ -530,9 +666,12 @@ def run_suggest(args: argparse.Namespace) -> int:
         study_name=args.study,
         holdout=args.holdout,
     )
+    from calibrate._io import output_staging
+
     out = Path(args.out)
-    result = result.saved(out)
     stem = out.with_suffix("")
+    with output_staging(out.parent) as tmp:  # the framework and its tables land as one set
+        result = result.saved(tmp / out.name)
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
         f"  fitted on {list(result.train_years)}, held out {list(result.test_years)} (never used "
@@ -584,7 +723,10 @@ def run_apply_edits(args: argparse.Namespace) -> int:
         print(f"error: --out {out} is the suggestion itself; choose another file", file=sys.stderr)
         return 2
     framework = apply_edits(suggested, args.upto)
-    framework.save(out)
+    from calibrate._io import atomic_file
+
+    with atomic_file(out) as tmp:
+        framework.save(tmp)
     edits = (suggested.calibration or {}).get("edits") or []
     for rec in edits[: args.upto + 1]:
         _print(f"  step {rec['step']}: {rec['text_zh']} / {rec['text_en']}")
@@ -626,7 +768,7 @@ def _cfg_fit(p: argparse.ArgumentParser) -> None:
 
 @command("fit", "fit an outcome model with out-of-time validation (and SHAP drivers)", _cfg_fit)
 def run_fit(args: argparse.Namespace) -> int:
-    from calibrate.data import fingerprint, load_events
+    from calibrate.data import fingerprint
     from calibrate.framework import load_framework
     from calibrate.models import (
         MonotoneGBM,
@@ -641,9 +783,11 @@ def run_fit(args: argparse.Namespace) -> int:
     tgt = resolve_target(args.target, args.direction)
     f = load_framework(args.framework)
     table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding).frame
+    events = _load_events(args, table).frame
     result = score(f, table.frame, source=table.source)
     labels = make_labels(table.frame, events, args.target, args.horizon, rule=tgt)
+    for note in labels.notes:
+        _print(f"note: {note}")
     mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
     X = features_from_scores(result, kind="fractions")[mask]
     y = labels.frame["label"].to_numpy()[mask].astype("int8")
@@ -655,7 +799,8 @@ def run_fit(args: argparse.Namespace) -> int:
             random_state=args.seed,
         )
     )
-    fitted = fit_temporal(
+    fitted = _fit_temporal(
+        fit_temporal,
         est,
         X,
         y,
@@ -671,22 +816,7 @@ def run_fit(args: argparse.Namespace) -> int:
     _print(fitted.by_year.round(4).to_string())
     extra: list[Path] = []
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        fitted.by_year.to_csv(out / "metrics_by_year.csv")
-        extra.append(out / "metrics_by_year.csv")
-        if args.model == "lightgbm":
-            from calibrate.explain import shap_importance
-
-            last = max(fitted.estimators)
-            shap = shap_importance(
-                fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed
-            )
-            shap.importance.to_csv(out / "shap_importance.csv")
-            extra.append(out / "shap_importance.csv")
-            _print(
-                f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
-            )
+        extra = _write_fit_outputs(args, fitted, X)
     if not args.no_track:
         from calibrate.tracking import Tracker
 
@@ -704,6 +834,42 @@ def run_fit(args: argparse.Namespace) -> int:
         if run is not None:
             _print(f"MLflow run {run.run_id} in {run.uri}")
     return 0
+
+
+def _fit_temporal(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``models.fit_temporal``; too few years for ``--min-train-years`` is an option error."""
+    from calibrate.models import MSG_NO_SPLITS
+
+    try:
+        return fit(*args, **kwargs)
+    except ValueError as exc:
+        if not str(exc).startswith(MSG_NO_SPLITS.split("{")[0]):
+            raise
+        raise UsageError("command line", [Problem("--min-train-years", str(exc))]) from None
+
+
+def _write_fit_outputs(args: argparse.Namespace, fitted: Any, X: Any) -> list[Path]:
+    """Per-year metrics (and SHAP importance) into ``--out``, replaced as a set."""
+    from calibrate._io import output_folder
+
+    out = Path(args.out)
+    names = ["metrics_by_year.csv"]
+    with output_folder(out) as tmp:
+        fitted.by_year.to_csv(tmp / "metrics_by_year.csv", encoding="utf-8-sig")
+        if args.model == "lightgbm":
+            from calibrate.explain import shap_importance
+
+            last = max(fitted.estimators)
+            shap = shap_importance(
+                fitted.estimators[last], X, max_rows=args.shap_rows, seed=args.seed
+            )
+            shap.importance.to_csv(tmp / "shap_importance.csv", encoding="utf-8-sig")
+            names.append("shap_importance.csv")
+    if "shap_importance.csv" in names:
+        _print(
+            f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
+        )
+    return [out / n for n in names]
 
 
 # --- compare ---------------------------------------------------------------------------------
@@ -729,15 +895,11 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
 )
 def run_compare(args: argparse.Namespace) -> int:
     from calibrate.compare import compare
-    from calibrate.data import load_events
     from calibrate.framework import load_framework
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
     table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
-    if (events is None) != (args.target is None):
-        print("error: give --events and --target together (or neither)", file=sys.stderr)
-        return 2
+    events = _load_events(args, table).frame if args.events else None
     result = compare(
         base,
         cand,
@@ -748,10 +910,14 @@ def run_compare(args: argparse.Namespace) -> int:
         direction=args.direction,
         years=_span(args.years),
     )
-    paths = result.write(args.out, fmt=args.format)
-    summary = paths.get("summary")
-    if summary is not None:
-        _print(Path(summary).read_text(encoding="utf-8"))
+    from calibrate._io import output_folder
+
+    with output_folder(args.out) as tmp:
+        paths = result.write(tmp, fmt=args.format)
+        summary = paths.get("summary")
+        text = Path(summary).read_text(encoding="utf-8") if summary is not None else None
+    if text is not None:
+        _print(text)
     _print(f"tables -> {args.out}")
     return 0
 
@@ -788,29 +954,34 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
     "report", "write the review-panel report (HTML, optionally PDF) for two frameworks", _cfg_report
 )
 def run_report(args: argparse.Namespace) -> int:
-    from calibrate.data import load_events
+    from calibrate._io import output_staging
     from calibrate.framework import load_framework
     from calibrate.report import build_report
     from calibrate.report.inputs import report_inputs
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
     source = Path(args.candidate) if Path(args.candidate).is_file() else None
+    table = _load_data(args, base)
     inputs = report_inputs(
         base,
         cand,
-        _load_data(args, base).frame,
+        table.frame,
         source=source,
-        events=load_events(args.events, encoding=args.encoding).frame if args.events else None,
+        events=_load_events(args, table).frame if args.events else None,
         target=args.target,
         direction=args.direction,
         horizon=args.horizon,
         year=args.year,
     )
     lang = args.lang or default_lang(inputs.base)
-    files = build_report(inputs, args.out, lang=lang, pdf=args.pdf)
-    _print(f"report -> {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
-    for path in files.tables:
-        _print(f"tables -> {path}")
+    out = Path(args.out)
+    with output_staging(out.parent) as tmp:  # the HTML, PDF and tables replace old ones as a set
+        staged = build_report(inputs, tmp / out.name, lang=lang, pdf=args.pdf)
+    html = out.parent / Path(staged.html).name
+    pdf = out.parent / Path(staged.pdf).name if staged.pdf else None
+    _print(f"report -> {html}" + (f" and {pdf}" if pdf else ""))
+    for path in staged.tables:
+        _print(f"tables -> {out.parent / Path(path).name}")
     return 0
 
 
@@ -1008,33 +1179,90 @@ def run_demo(args: argparse.Namespace) -> int:
 # --- entry point -----------------------------------------------------------------------------
 
 
+_DEBUG_HELP = "show the Python traceback of an unexpected failure (or set CALIBRATE_DEBUG=1)"
+MSG_INTERNAL = (
+    "internal error ({kind}: {text}); this is a bug in calibrate, please report it with the "
+    "command you ran{hint}"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calibrate",
         description="Reproduce, test and re-weight enterprise innovation points policies (企业创新积分制).",
     )
     parser.add_argument("--version", action="version", version=f"calibrate {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (configure, _, help_text) in _COMMANDS.items():
-        configure(sub.add_parser(name, help=help_text, description=help_text))
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        if not any("--debug" in a.option_strings for a in p._actions):
+            p.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP
+            )
     return parser
 
 
+def _debugging(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get("CALIBRATE_DEBUG", "") not in {
+        "",
+        "0",
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure ends as one message on stderr and an exit code.
+
+    0 success; 2 bad input (a :class:`~calibrate.exceptions.CalibrateError`: the message names
+    the file, row or YAML path and the fix); 1 an unexpected failure (a bug: one line, the
+    traceback only with ``--debug`` or ``CALIBRATE_DEBUG=1``); 130 interrupted (Ctrl-C).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     _, handler, _ = _COMMANDS[args.command]
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(handler, args)
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings reach the user as one ``warning: …`` line on stderr, not a source excerpt."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
     try:
+        _guard_options(args)
+        _guard_outputs(args)
         return handler(args)
     except CalibrateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (Ctrl-C); no output file was left half-written", file=sys.stderr)
         return 130
+    except Exception as exc:
+        debug = _debugging(args)
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
+        hint = "" if debug else " and --debug (which shows the traceback)"
+        print(
+            "error: " + MSG_INTERNAL.format(kind=type(exc).__name__, text=text, hint=hint),
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1371,7 +1371,7 @@ class Comparison:
         out_dir : str or Path
             Created if needed; existing files of the same names are replaced.
         fmt : {"csv", "parquet"}
-            Table format (CSV is UTF-8).
+            Table format (CSV is UTF-8 with BOM, for Excel).
 
         Returns
         -------
@@ -1386,7 +1386,7 @@ class Comparison:
         for name, table in self.tables().items():
             path = out / f"{name}.{fmt}"
             if fmt == "csv":
-                table.to_csv(path, index=False, encoding="utf-8")
+                table.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: Excel shows 中文
             else:
                 _for_parquet(table).to_parquet(path, index=False)
             written[name] = path

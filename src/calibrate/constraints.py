@@ -23,6 +23,7 @@ upper bounds plus linear group rows, which :func:`project` and :func:`round_to_g
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,34 @@ def parse_moves(value: Any, where: str = "moves") -> tuple[tuple[str, ...], list
     if not names:
         problems.append(Problem(where, f"no move given; choose from {', '.join(MOVES)} or all"))
     return tuple(m for m in MOVES if m in names), problems
+
+
+def _number_problem(value: Any, minimum: float) -> str | None:
+    """Why ``value`` is not a usable constraint number (``None`` when it is)."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return f"expected a number >= {minimum:g}, found the text {value!r}"
+        return f"expected a number, found the text {value!r}; write it without quotes: {value}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number >= {minimum:g}, found {value!r}"
+    if not math.isfinite(value):
+        return f"expected a finite number >= {minimum:g}, found {value!r}; give a real limit"
+    if value < minimum:
+        return f"expected a number >= {minimum:g}, found {value!r}; a limit cannot be negative"
+    return None
+
+
+def _min_above_max(section: str, limits: Mapping[Any, Bound]) -> list[Problem]:
+    return [
+        Problem(
+            f"{section}.{ident}",
+            f"min {b.min:g} is above max {b.max:g}; swap them or loosen one",
+        )
+        for ident, b in limits.items()
+        if b.min is not None and b.max is not None and b.min > b.max
+    ]
 
 
 @dataclass(frozen=True)
@@ -149,10 +178,9 @@ class ConstraintSet:
         def number(value: Any, where: str, minimum: float = 0.0) -> float | None:
             if value is None:
                 return None
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-                problems.append(
-                    Problem(where, f"expected a number >= {minimum:g}, found {value!r}")
-                )
+            message = _number_problem(value, minimum)
+            if message is not None:
+                problems.append(Problem(where, message))
                 return None
             return float(value)
 
@@ -209,11 +237,16 @@ class ConstraintSet:
                 Problem("same_across_stages", f"expected true or false, found {same!r}")
             )
             same = False
+        absolute = number(change.get("absolute"), "max_change.absolute")
+        relative = number(change.get("relative"), "max_change.relative")
+        problems += _min_above_max("bounds", bounds) + _min_above_max(
+            "groups", {g: Bound(group_min.get(g), group_max.get(g)) for g in groups_raw}
+        )
         moves, move_problems = parse_moves(raw.get("moves"))
         problems.extend(move_problems)
         frozen = _id_list(raw.get("frozen"), "frozen", problems)
         frozen_thresholds = _id_list(raw.get("frozen_thresholds"), "frozen_thresholds", problems)
-        if problems:
+        if problems:  # every value is checked before this: none is silently dropped
             raise ConstraintError(source, problems)
         return cls(
             moves=moves,
@@ -221,8 +254,8 @@ class ConstraintSet:
             frozen_thresholds=frozen_thresholds,
             granularity=granularity if granularity is not None else 1.0,
             bounds=bounds,
-            max_change_absolute=number(change.get("absolute"), "max_change.absolute"),
-            max_change_relative=number(change.get("relative"), "max_change.relative"),
+            max_change_absolute=absolute,
+            max_change_relative=relative,
             group_min=group_min,
             group_max=group_max,
             same_across_stages=same,

@@ -18,6 +18,8 @@ __all__ = [
     "ExperimentError",
     "FrameworkError",
     "LeakageError",
+    "OutputError",
+    "UsageError",
     "Problem",
     "ProblemsError",
 ]
@@ -89,3 +91,15 @@ class ExperimentError(ProblemsError):
 
 class LeakageError(CalibrateError):
     """A feature or label would use information dated after the scoring year."""
+
+
+class OutputError(ProblemsError):
+    """An output path cannot be written safely (it is an input, a folder, read-only, full …)."""
+
+    kind = "output"
+
+
+class UsageError(ProblemsError):
+    """Command-line options that cannot work together or with the data (e.g. ``--horizon 0``)."""
+
+    kind = "option"

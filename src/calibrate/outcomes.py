@@ -73,6 +73,7 @@ __all__ = [
     "Target",
     "TargetRule",
     "check_no_leakage",
+    "event_coverage",
     "make_labels",
     "resolve_target",
     "target_rule",
@@ -623,6 +624,67 @@ def _check_target(events: pd.DataFrame, target: str, source: str) -> None:
     )
 
 
+MSG_EVENTS_UNKNOWN_FIRMS = (
+    "{n} event(s) of {k} firm(s) not in the enterprise table (e.g. {examples}) are not used; "
+    "check the ids match"
+)
+MSG_EVENTS_BEFORE = (
+    "{n} event(s) are dated before {year}, earlier than any label or population window looks "
+    "(the first data year is {first}); they are not used"
+)
+MSG_EVENTS_ALL_BEFORE = (
+    "all {n} event(s) are dated before {year}, earlier than any label window looks (data years "
+    "start in {first}); no label can use them — check the years of both files"
+)
+MSG_EVENTS_AFTER = (
+    "{n} event(s) are dated after {year} (last data year {last} + horizon {h}), up to {until}; "
+    "no label counts them, but they say events were recorded until {until}, so the last data "
+    "years are labelled (observed), not censored — check that the events file really covers "
+    "those years"
+)
+
+
+def event_coverage(
+    enterprises: pd.DataFrame, events: pd.DataFrame, target: str | None = None, horizon: int = 1
+) -> list[str]:
+    """Warnings for events no label will use — counted, never silently ignored.
+
+    Events of firms outside the enterprise table, dated before every window (a label for year t
+    looks at t+1 …, a population rule such as "already certified" may look back), or after the
+    last data year + ``horizon``.
+    """
+    if not len(enterprises) or not len(events):
+        return []
+    rule = target_rule(target) if target is not None else None
+    windows = [p.window[0] for p in rule.populations] if rule is not None else []
+    start_offset = min(windows) if windows else 1  # the label window starts at t+1
+    years = pd.to_numeric(enterprises["year"], errors="coerce")
+    first, last_data = int(years.min()), int(years.max())
+    start = first + start_offset
+    ev_years = pd.to_numeric(events["year"], errors="coerce").to_numpy(dtype=np.float64)
+    ids = events["enterprise_id"].astype("string")
+    known = ids.isin(pd.Index(enterprises["enterprise_id"].astype("string"))).to_numpy(bool)
+    out: list[str] = []
+    if (~known).any():
+        examples = ", ".join(repr(str(x)) for x in pd.unique(ids[~known])[:3])
+        k = int(ids[~known].nunique())
+        out.append(MSG_EVENTS_UNKNOWN_FIRMS.format(n=int((~known).sum()), k=k, examples=examples))
+    before = ev_years < start
+    if before.all():
+        return [*out, MSG_EVENTS_ALL_BEFORE.format(n=len(ev_years), year=start, first=first)]
+    if before.any():
+        out.append(MSG_EVENTS_BEFORE.format(n=int(before.sum()), year=start, first=first))
+    after = ev_years > last_data + horizon
+    if after.any():
+        until = int(np.nanmax(ev_years))
+        out.append(
+            MSG_EVENTS_AFTER.format(
+                n=int(after.sum()), year=last_data + horizon, last=last_data, h=horizon, until=until
+            )
+        )
+    return out
+
+
 _TRUE_TEXT = {"1": 1.0, "true": 1.0, "yes": 1.0, "0": 0.0, "false": 0.0, "no": 0.0}
 
 
@@ -709,6 +771,9 @@ def make_labels(
     last = int(ev["year"].max()) if last_year is None else int(last_year)
     n = len(enterprises)
     if n and last < int(years.min()):
+        if last_year is None:  # the events file itself ends before the data starts: bad input
+            where = Problem(f"{events_source}, column year", event_coverage(enterprises, ev)[-1])
+            raise DataContractError(events_source, [where])
         raise ValueError(MSG_LAST_YEAR.format(last=last, first=int(years.min())))
 
     # Events of firms outside the enterprise table get code -1 and are ignored.
@@ -758,6 +823,7 @@ def make_labels(
         },
         index=enterprises.index,
     )
+    notes += event_coverage(enterprises, ev, target if rule is None else None, horizon)
     return Labels(target, horizon, last, chosen, frame, tuple(notes))
 
 

@@ -43,14 +43,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from calibrate.constraints import ConstraintSet
-from calibrate.exceptions import ExperimentError, Problem
-from calibrate.framework import Framework, load_framework, read_yaml_file
+from calibrate.exceptions import ConstraintError, ExperimentError, Problem
+from calibrate.framework import Framework, load_framework, read_yaml_file, typed_problems
 
 __all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
 
@@ -112,6 +113,65 @@ def _years(text: Any, where: str, problems: list[Problem]) -> tuple[int, int] | 
     return None
 
 
+MSG_NOT_MAPPING = "expected a mapping of keys to values (key: value lines)"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _SynthSpec(_Strict):
+    enterprises: int = Field(3000, ge=10)  # the limits of SynthConfig
+    parks: int = Field(2, ge=1, le=999)
+    years: int | str = "2018-2024"
+    seed: int = Field(0, ge=0)
+
+
+class _DataSpec(_Strict):
+    synth: _SynthSpec | None = None
+    enterprises: str | None = None
+    events: str | None = None
+    truth: str | None = None
+
+
+class _ReportSpec(_Strict):
+    model_config = ConfigDict(extra="allow", strict=True)
+    enabled: bool = True
+    lang: Literal["zh", "en"] = "zh"
+    pdf: bool = False
+
+
+class _TrackingSpec(_Strict):
+    model_config = ConfigDict(extra="allow", strict=True)
+    enabled: bool = True
+    experiment: str = "calibrate"
+    register_alias: str | None = "candidate"
+
+
+class _ExperimentSpec(_Strict):
+    """The typed shape of an experiment file: every key, its type and its limits."""
+
+    name: str
+    description: str = ""
+    framework: str
+    data: _DataSpec
+    target: str
+    horizon: int = Field(1, ge=1)
+    objective: Literal["loglik", "auc", "top5", "top10", "top20"] = "loglik"
+    direction: Literal["higher", "lower"] | None = None
+    constraints: dict[str, Any] | None = None
+    bootstrap: int = Field(200, ge=0)
+    trials: int = Field(400, ge=0)
+    seed: int = Field(0, ge=0)
+    baselines: list[Literal["equal", "entropy", "critic", "cv", "pca"]] | None = None
+    models: list[Literal["logistic", "lightgbm"]] | None = None
+    sensitivity_draws: int = Field(500, ge=0)
+    shap_rows: int = Field(2000, ge=0)
+    report: _ReportSpec = _ReportSpec()
+    tracking: _TrackingSpec = _TrackingSpec()
+    out: str | None = None
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A validated experiment file (see the module docstring for the keys)."""
@@ -142,24 +202,23 @@ class Experiment:
     def from_dict(
         cls, raw: Any, source: str = "<experiment>", root: Path | None = None
     ) -> Experiment:
-        """Validate a parsed experiment; every problem is reported with its YAML path."""
-        problems: list[Problem] = []
+        """Validate a parsed experiment; every problem is reported with its YAML path.
+
+        Types are checked by the typed model :class:`_ExperimentSpec` (wrong types anywhere
+        give a path-and-fix message), the constraints by :class:`ConstraintSet`.
+        """
         if not isinstance(raw, Mapping):
-            raise ExperimentError(
-                source, [Problem("<top>", "expected a mapping of keys to values")]
-            )
-        for key in raw:
-            if key not in _KEYS:
-                problems.append(
-                    Problem(str(key), f"unknown key; allowed keys: {', '.join(sorted(_KEYS))}")
-                )
-        for key in ("name", "framework", "data", "target"):
-            if key not in raw:
-                problems.append(Problem(key, "required key is missing"))
-        data = raw.get("data", {})
-        if not isinstance(data, Mapping) or not (
-            {"synth"} <= set(data) or {"enterprises", "events"} <= set(data)
-        ):
+            raise ExperimentError(source, [Problem("<top>", MSG_NOT_MAPPING)])
+        spec, problems = typed_problems(_ExperimentSpec, raw)
+        if isinstance(raw.get("constraints"), Mapping):
+            try:
+                ConstraintSet.from_dict(raw["constraints"], f"{source}: constraints")
+            except ConstraintError as exc:  # keep its places, under the constraints key
+                problems += [Problem(f"constraints.{p.where}", p.message) for p in exc.problems]
+        if problems:
+            raise ExperimentError(source, problems)
+        data = spec.data
+        if data.synth is None and (data.enterprises is None or data.events is None):
             problems.append(
                 Problem(
                     "data",
@@ -167,78 +226,37 @@ class Experiment:
                     "enterprises: FILE and events: FILE (truth: FILE optional)",
                 )
             )
-        elif "synth" in data:
-            synth = data["synth"] or {}
-            if not isinstance(synth, Mapping):
-                problems.append(Problem("data.synth", "expected a mapping"))
-            else:
-                unknown = set(synth) - {"enterprises", "parks", "years", "seed"}
-                for k in sorted(unknown):
-                    problems.append(
-                        Problem(
-                            f"data.synth.{k}",
-                            "unknown key; allowed: enterprises, parks, years, seed",
-                        )
-                    )
-                _years(synth.get("years", "2018-2024"), "data.synth.years", problems)
-        for key, allowed in (("baselines", BASELINES), ("models", MODELS)):
-            for i, item in enumerate(raw.get(key, []) or []):
-                if item not in allowed:
-                    problems.append(
-                        Problem(
-                            f"{key}[{i}]",
-                            f"unknown {key[:-1]} {item!r}; choose from {', '.join(allowed)}",
-                        )
-                    )
-        if raw.get("objective", "loglik") not in ("loglik", "auc", "top5", "top10", "top20"):
-            problems.append(Problem("objective", "choose loglik, auc, top5, top10 or top20"))
-        for key in ("horizon", "bootstrap", "trials", "seed", "sensitivity_draws", "shap_rows"):
-            value = raw.get(key)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
-                problems.append(Problem(key, f"expected a whole number >= 0, found {value!r}"))
-        if raw.get("direction") not in (None, "higher", "lower"):
-            problems.append(
-                Problem("direction", "choose higher (high scorers should have the event) or lower")
-            )
-        report = raw.get("report", {}) or {}
-        if report.get("lang", "zh") not in ("zh", "en"):
-            problems.append(Problem("report.lang", "choose zh or en"))
-        try:
-            ConstraintSet.from_dict(raw.get("constraints") or {}, f"{source}: constraints")
-        except ExperimentError:
-            raise
-        except Exception as exc:  # a ConstraintError: keep its places, under the constraints key
-            for p in getattr(exc, "problems", [Problem("constraints", str(exc))]):
-                problems.append(Problem(f"constraints.{p.where}", p.message))
+        if data.synth is not None:
+            _years(data.synth.years, "data.synth.years", problems)
         if problems:
             raise ExperimentError(source, problems)
+        synth = None if data.synth is None else data.synth.model_dump(exclude_unset=True)
+        files = data.model_dump(exclude={"synth"}, exclude_none=True)
         return cls(
-            name=str(raw["name"]),
-            framework=str(raw["framework"]),
-            target=str(raw["target"]),
-            data=dict(data),
-            horizon=int(raw.get("horizon", 1)),
-            objective=str(raw.get("objective", "loglik")),
-            direction=raw.get("direction"),
-            constraints=dict(raw.get("constraints") or {}),
-            bootstrap=int(raw.get("bootstrap", 200)),
-            trials=int(raw.get("trials", 400)),
-            seed=int(raw.get("seed", 0)),
-            baselines=tuple(raw.get("baselines", BASELINES) or ()),
-            models=tuple(raw.get("models", MODELS) or ()),
-            sensitivity_draws=int(raw.get("sensitivity_draws", 500)),
-            shap_rows=int(raw.get("shap_rows", 2000)),
-            report={"lang": "zh", "pdf": False, **report},
+            name=spec.name,
+            framework=spec.framework,
+            target=spec.target,
+            data={**files, **({"synth": synth} if synth is not None else {})},
+            horizon=spec.horizon,
+            objective=spec.objective,
+            direction=spec.direction,
+            constraints=dict(spec.constraints or {}),
+            bootstrap=spec.bootstrap,
+            trials=spec.trials,
+            seed=spec.seed,
+            baselines=BASELINES if "baselines" not in raw else tuple(spec.baselines or ()),
+            models=MODELS if "models" not in raw else tuple(spec.models or ()),
+            sensitivity_draws=spec.sensitivity_draws,
+            shap_rows=spec.shap_rows,
+            report={"lang": "zh", "pdf": False, **spec.report.model_dump(exclude_unset=True)},
             tracking={
                 "enabled": True,
                 "experiment": "calibrate",
                 "register_alias": "candidate",
-                **(raw.get("tracking") or {}),
+                **spec.tracking.model_dump(exclude_unset=True),
             },
-            out=str(raw.get("out", f"out/{raw['name']}")),
-            description=str(raw.get("description", "")),
+            out=spec.out if spec.out is not None else f"out/{spec.name}",
+            description=spec.description,
             source=source,
             root=root or Path.cwd(),
         )

@@ -101,6 +101,9 @@ FRAMEWORK_ARTIFACT = "framework.yaml"
 MODEL_ARTIFACT_KEY = "framework"  # key of the YAML in the pyfunc model's ``artifacts``
 MODEL_TYPE = "calibrate-framework"
 _HEALTH_TIMEOUT = 3.0  # seconds to wait for an MLflow server's /health before giving up
+#: MLflow's own HTTP defaults wait 120 s per request with 7 retries (minutes on a hung server);
+#: a user's own setting of these variables wins.
+_HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "20", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1"}
 
 # --- messages (constants so tests compare them exactly) -------------------------------------
 
@@ -415,6 +418,8 @@ class Tracker:
                 _check_sqlite(db)
             elif self._uri.startswith(("http://", "https://")):
                 _check_server(self._uri)
+                for name, value in _HTTP_BOUNDS.items():  # a hanging server: bounded wait
+                    os.environ.setdefault(name, value)
             with _mlflow_quiet():
                 from mlflow import MlflowClient
 

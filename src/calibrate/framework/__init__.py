@@ -6,7 +6,7 @@
 """
 
 from calibrate.framework._parse import SCHEMA
-from calibrate.framework._yaml import load_yaml, read_yaml_file
+from calibrate.framework._yaml import load_yaml, parse_typed, read_yaml_file, typed_problems
 from calibrate.framework.core import Framework, load_framework, shipped_frameworks
 from calibrate.framework.model import (
     Band,
@@ -62,6 +62,8 @@ __all__ = [
     "Tier",
     "load_framework",
     "load_yaml",
+    "parse_typed",
     "read_yaml_file",
     "shipped_frameworks",
+    "typed_problems",
 ]

@@ -392,7 +392,7 @@ def _rule(r: _Reader, raw: Any, where: str, stages: list[str]) -> Rule:
     obj = r.mapping(raw, where)
     if obj is None:
         return BinaryRule()
-    if obj.get("kind") not in _RULE_KEYS:
+    if not isinstance(obj.get("kind"), str) or obj["kind"] not in _RULE_KEYS:
         r.choice(obj.get("kind"), _join(where, "kind"), tuple(_RULE_KEYS))
         return BinaryRule()  # its parameters cannot be checked against an unknown kind
     kind = str(obj["kind"])
@@ -467,7 +467,7 @@ def _indicators(
         ident = r.ident(obj.get("id"), _join(where, "id"))
         _unique_ids(r, seen, ident, _join(where, "id"))
         group = obj.get("group")
-        if group not in groups:
+        if not isinstance(group, str) or group not in groups:
             r.add(
                 _join(where, "group"),
                 MSG_UNKNOWN_GROUP.format(found=group, known=", ".join(groups)),
