@@ -348,8 +348,14 @@ def _fit_search(
     n_trials: int,
     seed: int,
     batch: int = 64,
+    storage: str | None = None,
+    study_name: str | None = None,
 ) -> FloatArray:
-    """Maximise a non-smooth objective with Optuna (TPE), batches of candidates scored at once."""
+    """Maximise a non-smooth objective with Optuna (TPE), batches of candidates scored at once.
+
+    With ``storage`` (an Optuna RDB URL) the study ``study_name`` is shared: this call adds its
+    ``n_trials`` to the trials other processes (or an interrupted run) already stored.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -359,9 +365,15 @@ def _fit_search(
     sampler = optuna.samplers.TPESampler(
         seed=seed, multivariate=True, n_startup_trials=min(32, n_trials)
     )
-    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=sampler,
+        storage=storage,
+        study_name=study_name,
+        load_if_exists=True,
+    )
     free = [j for j in range(k) if hi[j] > lo[j]]
-    for start in starts:
+    for start in starts if not study.get_trials(deepcopy=False) else ():  # a new study only
         study.enqueue_trial({f"w{j}": float(np.clip(start[j], lo[j], hi[j])) for j in free})
     best_w, best_v = starts[0].copy(), -math.inf
     done = 0
@@ -381,6 +393,11 @@ def _fit_search(
             if values[c] > best_v:  # ties keep the earlier (today's points first)
                 best_v, best_w = float(values[c]), W[:, c].copy()
         done += size
+    if storage is not None and study.best_value > best_v:  # found by another worker or run
+        raw = lo.copy()
+        for j in free:
+            raw[j] = study.best_trial.params[f"w{j}"]
+        best_w = project(raw, lo, hi, budget, groups)
     return best_w
 
 
@@ -446,6 +463,8 @@ def suggest(
     progress: bool = True,
     base_scores: ScoreResult | None = None,
     direction: Literal["higher", "lower"] | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
 ) -> Suggestion:
     """Suggest new core points for ``framework`` that best predict ``target``.
 
@@ -478,6 +497,10 @@ def suggest(
         registration) or *less* likely (``loan_default``). Default: ``lower`` for
         :data:`BAD_EVENTS`, else ``higher``. With ``lower`` every objective and held-out metric
         is computed for the event *not* happening, so "higher is better" holds throughout.
+    storage, study_name : str, optional
+        Optuna storage URL (``sqlite:///…``, ``postgresql+psycopg://…``) and study name for the
+        full-data search of a non-smooth objective: processes sharing them work on one study
+        (one per stage: ``<study_name>.stage<k>``), each adding ``n_trials``; a rerun resumes it.
 
     Returns
     -------
@@ -590,6 +613,8 @@ def suggest(
                     box.groups,
                     trials,
                     trial_seed,
+                    storage=storage if start is None else None,
+                    study_name=f"{study_name}.stage{p_i}" if study_name and start is None else None,
                 )
             for c in cset:
                 out[:, c] = w
