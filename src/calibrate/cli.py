@@ -247,6 +247,55 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tracking_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("tracking (one MLflow run per command)")
+    t.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
+    t.add_argument(
+        "--tracking-uri",
+        help="MLflow store: sqlite:///FILE, postgresql://USER:PASSWORD@HOST/DB or an mlflow "
+        "server's http://HOST:PORT (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
+    )
+    t.add_argument(
+        "--experiment",
+        default=None,
+        help="MLflow experiment name (default calibrate)",
+    )
+
+
+def _command_run(args: argparse.Namespace, command: str, run_name: str | None = None) -> Any:
+    """The command's MLflow run (a context manager; inactive with --no-track)."""
+    from calibrate.tracking import DEFAULT_EXPERIMENT, Tracker
+
+    tracker = Tracker(
+        args.tracking_uri,
+        experiment=getattr(args, "experiment", None) or DEFAULT_EXPERIMENT,
+        enabled=not getattr(args, "no_track", False),
+    )
+    return tracker.command_run(command, run_name=run_name)
+
+
+def _log_inputs(run: Any, table: Any, events: Any = None) -> None:
+    """The enterprise (and events) tables as the run's MLflow datasets."""
+    if not run.active:
+        return
+    for name, t, context in (("enterprises", table, "training"), ("events", events, "labels")):
+        if t is not None:
+            run.log_dataset(
+                name,
+                fingerprint=t.fingerprint,
+                rows=len(t.frame),
+                source=str(t.source),
+                columns=[str(c) for c in t.frame.columns if c != "source_row"],
+                context=context,
+            )
+
+
+def _say_run(run: Any) -> None:
+    tracked = run.result()
+    if tracked is not None:
+        _print(f"MLflow run {tracked.run_id} in {tracked.uri}")
+
+
 # --- suggest ---------------------------------------------------------------------------------
 
 
@@ -349,6 +398,17 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+    o = p.add_argument_group("shared Optuna study (objectives other than loglik)")
+    o.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB or sqlite:///FILE: "
+        "processes given the same --storage and --study work on one study; a rerun resumes it",
+    )
+    o.add_argument(
+        "--study", metavar="NAME", help="study name in --storage (default: the run name)"
+    )
+    _tracking_options(p)
 
 
 def _constraints(args: argparse.Namespace) -> Any:
@@ -396,29 +456,50 @@ def run_suggest(args: argparse.Namespace) -> int:
     from calibrate.suggest import suggest
 
     f = load_framework(args.framework)
-    table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding)
-    result = suggest(
-        f,
-        table.frame,
-        events.frame,
-        args.target,
-        args.horizon,
-        constraints=_constraints(args),
-        objective=args.objective,
-        direction=args.direction,
-        train_years=_span(args.train_years),
-        test_years=_span(args.test_years),
-        n_bootstrap=args.bootstrap,
-        n_trials=args.trials,
-        seed=args.seed,
-        progress=not args.no_progress,
+    study = args.study or (
+        f"suggest-{f.id}-{args.target}-h{args.horizon}-{args.objective}" if args.storage else None
     )
-    out = Path(args.out)
-    result.save(out)
-    stem = out.with_suffix("")
-    _write_table(result.diff(), Path(f"{stem}.diff.csv"))
-    _write_table(result.points, Path(f"{stem}.points.csv"))
+    with _command_run(args, "suggest", _suggest_run_name(args, f.id)) as run:
+        table = _load_data(args, f)
+        events = load_events(args.events, encoding=args.encoding)
+        _log_inputs(run, table, events)
+        run.log_params({"n_trials": args.trials, "storage_study": study or ""})
+        result = suggest(
+            f,
+            table.frame,
+            events.frame,
+            args.target,
+            args.horizon,
+            constraints=_constraints(args),
+            objective=args.objective,
+            direction=args.direction,
+            train_years=_span(args.train_years),
+            test_years=_span(args.test_years),
+            n_bootstrap=args.bootstrap,
+            n_trials=args.trials,
+            seed=args.seed,
+            progress=not args.no_progress,
+            storage=args.storage,
+            study_name=study,
+        )
+        out = Path(args.out)
+        result.save(out)
+        stem = out.with_suffix("")
+        _write_table(result.diff(), Path(f"{stem}.diff.csv"))
+        _write_table(result.points, Path(f"{stem}.points.csv"))
+        _print_suggestion(result, out, stem)
+        from calibrate.tracking import log_suggestion
+
+        log_suggestion(run, result)
+    _say_run(run)
+    return 0
+
+
+def _suggest_run_name(args: argparse.Namespace, framework_id: str) -> str:
+    return f"suggest-{framework_id}-{args.target}-h{args.horizon}-{args.objective}-seed{args.seed}"
+
+
+def _print_suggestion(result: Any, out: Path, stem: Path) -> None:
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
         f"  trained on {list(result.train_years)}, held out {list(result.test_years)}; objective {result.objective} "
@@ -438,18 +519,9 @@ def run_suggest(args: argparse.Namespace) -> int:
     _print(f"diff -> {stem}.diff.csv; points with intervals -> {stem}.points.csv")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
 
 
 # --- fit -------------------------------------------------------------------------------------
-
-
-def _tracking_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
-    p.add_argument(
-        "--tracking-uri",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
-    )
 
 
 def _cfg_fit(p: argparse.ArgumentParser) -> None:
@@ -488,32 +560,57 @@ def run_fit(args: argparse.Namespace) -> int:
     from calibrate.scoring import score
 
     f = load_framework(args.framework)
-    table = _load_data(args, f)
-    events = load_events(args.events, encoding=args.encoding).frame
-    result = score(f, table.frame, source=table.source)
-    labels = make_labels(table.frame, events, args.target, args.horizon)
-    mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
-    X = features_from_scores(result, kind="fractions")[mask]
-    y = labels.frame["label"].to_numpy()[mask].astype("int8")
-    est: Any = (
-        PointsLogit()
-        if args.model == "logistic"
-        else MonotoneGBM(monotone=policy_directions(f, kind="fractions"), random_state=args.seed)
-    )
-    fitted = fit_temporal(
-        est,
-        X,
-        y,
-        table.frame["year"].to_numpy()[mask],
-        result.group_code[mask],
-        min_train_years=args.min_train_years,
-        horizon=args.horizon,
-    )
-    _print(
-        f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
-        f"{int(mask.sum()):,} labelled firm-years"
-    )
-    _print(fitted.by_year.round(4).to_string())
+    name = f"fit-{f.id}-{args.target}-h{args.horizon}-{args.model}-seed{args.seed}"
+    with _command_run(args, "fit", name) as run:
+        table = _load_data(args, f)
+        events_table = load_events(args.events, encoding=args.encoding)
+        _log_inputs(run, table, events_table)
+        events = events_table.frame
+        result = score(f, table.frame, source=table.source)
+        labels = make_labels(table.frame, events, args.target, args.horizon)
+        mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
+        X = features_from_scores(result, kind="fractions")[mask]
+        y = labels.frame["label"].to_numpy()[mask].astype("int8")
+        est: Any = (
+            PointsLogit()
+            if args.model == "logistic"
+            else MonotoneGBM(
+                monotone=policy_directions(f, kind="fractions"), random_state=args.seed
+            )
+        )
+        fitted = fit_temporal(
+            est,
+            X,
+            y,
+            table.frame["year"].to_numpy()[mask],
+            result.group_code[mask],
+            min_train_years=args.min_train_years,
+            horizon=args.horizon,
+        )
+        _print(
+            f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
+            f"{int(mask.sum()):,} labelled firm-years"
+        )
+        _print(fitted.by_year.round(4).to_string())
+        extra = _fit_outputs(args, fitted, X)
+        from calibrate.tracking import log_fit
+
+        log_fit(
+            run,
+            fitted,
+            target=args.target,
+            horizon=args.horizon,
+            data_fingerprint=fingerprint(table.frame),
+            framework=f,
+            seed=args.seed,
+        )
+        run.log_artifacts(extra, "extra")
+    _say_run(run)
+    return 0
+
+
+def _fit_outputs(args: argparse.Namespace, fitted: Any, X: Any) -> list[Path]:
+    """Per-year metrics and (lightgbm) SHAP importance under ``--out``."""
     extra: list[Path] = []
     if args.out:
         out = Path(args.out)
@@ -532,23 +629,7 @@ def run_fit(args: argparse.Namespace) -> int:
             _print(
                 f"SHAP importance on {shap.n_rows_used:,} sampled rows -> {out / 'shap_importance.csv'}"
             )
-    if not args.no_track:
-        from calibrate.tracking import Tracker
-
-        run = Tracker(args.tracking_uri).log_fit(
-            fitted,
-            target=args.target,
-            horizon=args.horizon,
-            data_fingerprint=fingerprint(table.frame),
-            framework=f,
-            seed=args.seed,
-            model=args.model,
-            extra_artifacts=extra,
-            command="fit",
-        )
-        if run is not None:
-            _print(f"MLflow run {run.run_id} in {run.uri}")
-    return 0
+    return extra
 
 
 # --- compare ---------------------------------------------------------------------------------
@@ -563,6 +644,7 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon", type=int, default=1)
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--out", required=True, help="folder for the tables and summary.md")
+    _tracking_options(p)
 
 
 @command(
@@ -574,19 +656,31 @@ def run_compare(args: argparse.Namespace) -> int:
     from calibrate.framework import load_framework
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
-    table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
-    if (events is None) != (args.target is None):
+    if (args.events is None) != (args.target is None):
         print("error: give --events and --target together (or neither)", file=sys.stderr)
         return 2
-    result = compare(
-        base, cand, table.frame, events=events, target=args.target, horizon=args.horizon
-    )
-    paths = result.write(args.out, fmt=args.format)
-    summary = paths.get("summary")
-    if summary is not None:
-        _print(Path(summary).read_text(encoding="utf-8"))
-    _print(f"tables -> {args.out}")
+    with _command_run(args, "compare", f"compare-{base.id}-{cand.id}") as run:
+        table = _load_data(args, base)
+        events = load_events(args.events, encoding=args.encoding) if args.events else None
+        _log_inputs(run, table, events)
+        result = compare(
+            base,
+            cand,
+            table.frame,
+            events=events.frame if events is not None else None,
+            target=args.target,
+            horizon=args.horizon,
+        )
+        paths = result.write(args.out, fmt=args.format)
+        summary = paths.get("summary")
+        if summary is not None:
+            _print(Path(summary).read_text(encoding="utf-8"))
+        _print(f"tables -> {args.out}")
+        from calibrate.tracking import log_comparison
+
+        log_comparison(run, result)
+        run.log_artifacts([Path(args.out)], "compare")
+    _say_run(run)
     return 0
 
 
@@ -609,6 +703,7 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
     p.add_argument("--out", required=True, help="report .html")
+    _tracking_options(p)
 
 
 @command(
@@ -623,37 +718,50 @@ def run_report(args: argparse.Namespace) -> int:
     from calibrate.sensitivity import rank_uncertainty
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
-    table = _load_data(args, base)
-    events = load_events(args.events, encoding=args.encoding).frame if args.events else None
-    base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
-    comparison = compare(
-        base,
-        cand,
-        table.frame,
-        events=events,
-        target=args.target,
-        horizon=args.horizon,
-        base_scores=base_scores,
-        candidate_scores=cand_scores,
-    )
-    uncertainty = rank_uncertainty(
-        cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0
-    )
-    files = build_report(
-        ReportInputs(
-            base=base,
-            candidate=cand,
-            comparison=comparison,
-            sensitivity=uncertainty,
-            data=table.frame,
+    with _command_run(args, "report", f"report-{base.id}-{cand.id}") as run:
+        table = _load_data(args, base)
+        events_table = load_events(args.events, encoding=args.encoding) if args.events else None
+        _log_inputs(run, table, events_table)
+        events = events_table.frame if events_table is not None else None
+        base_scores, cand_scores = score(base, table.frame), score(cand, table.frame)
+        comparison = compare(
+            base,
+            cand,
+            table.frame,
+            events=events,
+            target=args.target,
+            horizon=args.horizon,
             base_scores=base_scores,
             candidate_scores=cand_scores,
-        ),
-        args.out,
-        lang=args.lang,
-        pdf=args.pdf,
-    )
-    _print(f"report -> {files.html}" + (f" and {files.pdf}" if getattr(files, "pdf", None) else ""))
+        )
+        uncertainty = rank_uncertainty(
+            cand, scores=cand_scores, weights="dirichlet", n_draws=300, seed=0
+        )
+        files = build_report(
+            ReportInputs(
+                base=base,
+                candidate=cand,
+                comparison=comparison,
+                sensitivity=uncertainty,
+                data=table.frame,
+                base_scores=base_scores,
+                candidate_scores=cand_scores,
+            ),
+            args.out,
+            lang=args.lang,
+            pdf=args.pdf,
+        )
+        pdf = getattr(files, "pdf", None)
+        _print(f"report -> {files.html}" + (f" and {pdf}" if pdf else ""))
+        from calibrate.tracking import log_comparison
+
+        log_comparison(run, comparison)
+        run.log_params({"lang": args.lang})
+        run.log_artifacts(
+            [Path(files.html), *([Path(pdf)] if pdf else [])],
+            "report",
+        )
+    _say_run(run)
     return 0
 
 
@@ -715,7 +823,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     spec = {**DEMO, "out": args.out, "report": {**DEMO["report"], "lang": args.lang}}
     result = run_experiment(
-        Experiment.from_dict(spec, "calibrate demo"), say=_print, tracking_uri=args.tracking_uri
+        Experiment.from_dict(spec, "calibrate demo"),
+        say=_print,
+        tracking_uri=args.tracking_uri,
+        command="demo",
     )
     _finish_run(result)
     _print(f"\nopen the report in a browser: {result.paths['report']}")

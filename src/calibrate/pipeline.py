@@ -326,9 +326,16 @@ def _load_data(
 
 
 def run_experiment(
-    exp: Experiment, *, say: Callable[[str], None] = print, tracking_uri: str | None = None
+    exp: Experiment,
+    *,
+    say: Callable[[str], None] = print,
+    tracking_uri: str | None = None,
+    command: str = "run",
 ) -> RunResult:
     """Run an experiment end to end and write everything under ``exp.out``.
+
+    The whole run is one MLflow run (:meth:`calibrate.tracking.Tracker.command_run`) that
+    starts before the data is read and ends after the report is written.
 
     Parameters
     ----------
@@ -337,7 +344,26 @@ def run_experiment(
         Where progress lines go (the CLI prints them).
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working folder.
+    command : str
+        ``run`` or ``demo`` (the run's ``calibrate.command`` tag).
     """
+    from calibrate.tracking import Tracker
+
+    tracker = Tracker(
+        tracking_uri,
+        experiment=str(exp.tracking.get("experiment", "calibrate")),
+        enabled=bool(exp.tracking.get("enabled", True)),
+    )
+    with tracker.command_run(command, run_name=f"{command}-{exp.name}") as run:
+        result = _run_experiment(exp, say, run)
+    tracked = run.result()
+    if tracked is not None:
+        result.run_id, result.tracking_uri = tracked.run_id, tracked.uri
+    return result
+
+
+def _run_experiment(exp: Experiment, say: Callable[[str], None], run: Any) -> RunResult:
+    """The body of :func:`run_experiment`, logging into the open MLflow ``run``."""
     from calibrate.compare import compare
     from calibrate.scoring import score
     from calibrate.suggest import evaluate_policy, evaluate_ranking, suggest
@@ -511,43 +537,63 @@ def run_experiment(
         )
     lap("report")
 
-    run_id = uri = None
-    if exp.tracking.get("enabled", True):
-        from calibrate.tracking import Tracker
-
-        tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
-        uri = tracker.uri
-        (out / "experiment.json").write_text(
-            json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-        run = tracker.log_suggestion(
-            sug,
-            extra_artifacts=[
-                p
-                for p in (
-                    out / "methods.csv",
-                    out / "report.html",
-                    out / "shap_importance.png",
-                    out / "shap_importance.csv",
-                    out / "experiment.json",
-                    out / "compare",
-                )
-                if p.exists()
-            ],
-            tags={"experiment": exp.name, "data": data_name},
-            command=f"run {exp.source}",
-            params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
-        )
-        if run is not None:
-            run_id = run.run_id
-            alias = exp.tracking.get("register_alias")
-            if alias:
-                tracker.register_framework(
-                    run.run_id, f"{framework.id}-{exp.target}", alias=str(alias)
-                )
+    _log_experiment(run, exp, out, sug, methods, data, data_name, framework)
     lap("tracking")
     (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
-    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
+    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, None, None, clock)
+
+
+def _log_experiment(
+    run: Any,
+    exp: Experiment,
+    out: Path,
+    sug: Any,
+    methods: pd.DataFrame,
+    data: pd.DataFrame,
+    data_name: str,
+    framework: Framework,
+) -> None:
+    """Everything an experiment's MLflow run holds, logged once at the end of the work."""
+    if not run.active:
+        return
+    from calibrate.tracking import log_suggestion
+
+    (out / "experiment.json").write_text(
+        json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    run.log_dataset(
+        "enterprises",
+        fingerprint=sug.data_fingerprint,
+        rows=len(data),
+        source=data_name,
+        columns=[str(c) for c in data.columns],
+    )
+    log_suggestion(run, sug)
+    run.log_params({"experiment": exp.name, "n_bootstrap_rank_draws": exp.sensitivity_draws})
+    run.set_tags({"experiment": exp.name, "data": data_name})
+    run.log_metrics(
+        (f"method.{str(name).replace(': ', '.').replace(' ', '_')}.{metric}", value, 0)
+        for name, row in methods.drop(columns="kind").iterrows()
+        for metric, value in row.items()
+    )
+    run.log_artifacts(
+        [
+            p
+            for p in (
+                out / "methods.csv",
+                out / "report.html",
+                out / "shap_importance.png",
+                out / "shap_importance.csv",
+                out / "experiment.json",
+                out / "compare",
+            )
+            if p.exists()
+        ],
+        "extra",
+    )
+    alias = exp.tracking.get("register_alias")
+    if alias and run.active:
+        run.tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
 
 
 def _write_report(

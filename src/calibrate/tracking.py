@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
+    from calibrate.compare import Comparison
     from calibrate.framework import Framework
     from calibrate.models import FitResult
     from calibrate.suggest import Suggestion
@@ -91,6 +92,8 @@ __all__ = [
     "TrackingError",
     "TrackingWarning",
     "default_tracking_uri",
+    "log_comparison",
+    "log_fit",
     "log_suggestion",
     "package_versions",
 ]
@@ -291,10 +294,6 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def _write_csv(frame: pd.DataFrame, path: Path, *, index: bool) -> None:
-    path.write_bytes(frame.to_csv(index=index, lineterminator="\n").encode("utf-8"))
 
 
 class _DropSignatureNotice(logging.Filter):
@@ -769,6 +768,121 @@ def _suggestion_files(s: Suggestion, calibration: Mapping[str, Any]) -> dict[str
     return files
 
 
+def _fit_params(
+    fr: FitResult,
+    target: str,
+    horizon: int,
+    data_fingerprint: str,
+    framework: Framework | None,
+    seed: int | None,
+) -> dict[str, Any]:
+    est = fr.estimator
+    params: dict[str, Any] = {
+        "model": type(est).__name__,
+        "target": target,
+        "horizon": horizon,
+        "data_fingerprint": data_fingerprint,
+        "test_years": _years(fr.test_years),
+        "fractions": ",".join(f"{f:g}" for f in fr.fractions),
+    }
+    if seed is not None:
+        params["seed"] = seed
+    if framework is not None:
+        params.update(
+            {
+                "framework_id": framework.id,
+                "framework_version": framework.version,
+                "framework_fingerprint": framework.fingerprint,
+            }
+        )
+    if hasattr(est, "get_params"):
+        params.update({f"model.{k}": v for k, v in sorted(est.get_params(deep=False).items())})
+    params.update({f"train_years.{s.test_year}": _years(s.train_years) for s in fr.splits})
+    return params
+
+
+def log_fit(
+    run: CommandRun,
+    fit_result: FitResult,
+    *,
+    target: str,
+    horizon: int,
+    data_fingerprint: str,
+    framework: Framework | None = None,
+    seed: int | None = None,
+) -> None:
+    """Log an out-of-time validation (:class:`~calibrate.models.FitResult`) into a command's run.
+
+    Params: the model class and constructor arguments (``model.<name>``), target, horizon,
+    seed, data fingerprint, test years, the training years of every split; metrics per held-out
+    year (step = year) and ``pooled.<metric>`` / ``mean.<metric>`` (step 0); artifacts
+    ``heldout_metrics.csv``, ``fit.json`` and ``framework.yaml`` when a framework is given.
+    """
+    fr = fit_result
+    est = fr.estimator
+    run.log_params(_fit_params(fr, target, horizon, data_fingerprint, framework, seed))
+    run.log_metrics(Tracker._fit_metrics(fr))
+    note = (
+        f"Out-of-time validation of `{type(est).__name__}` for `{target}` within {horizon} "
+        f"year(s); held-out years {_years(fr.test_years)}."
+    )
+    pooled_auc = _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
+    if pooled_auc is not None:
+        note += f" Pooled AUC {pooled_auc:.4f}."
+    run.set_tags(
+        {
+            "calibrate.kind": "fit",
+            "calibrate.base_framework": framework.id if framework is not None else "",
+            "calibrate.target": target,
+            "mlflow.note.content": note,
+        }
+    )
+    text = json.dumps(fr.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    files = {
+        "heldout_metrics.csv": fr.to_frame().to_csv(lineterminator="\n").encode("utf-8"),
+        "fit.json": text.encode("utf-8"),
+    }
+    if framework is not None:
+        files[FRAMEWORK_ARTIFACT] = framework.to_yaml().encode("utf-8")
+    run._log_files(files)
+
+
+def log_comparison(run: CommandRun, comparison: Comparison) -> None:
+    """Log a what-if comparison of two frameworks into a command's run.
+
+    Params: both frameworks' ids and fingerprints and the number of firms; metrics
+    ``overall.<measure>`` (:attr:`~calibrate.compare.Comparison.overall`) and, with labels,
+    ``outcome.base.<metric>`` / ``outcome.candidate.<metric>`` — computed on every labelled year
+    the two frameworks rank (not held-out years; the run's note says so).
+    """
+    c = comparison
+    run.log_params(
+        {
+            "base_framework_id": c.base.id,
+            "base_framework_fingerprint": c.base.fingerprint,
+            "candidate_framework_id": c.candidate.id,
+            "candidate_framework_fingerprint": c.candidate.fingerprint,
+            "firms": c.n_firms,
+        }
+    )
+    run.log_metrics((f"overall.{k}", v, 0) for k, v in c.overall.items())
+    outcome = c.outcome_metrics
+    if outcome is not None:
+        for side in ("base", "candidate"):
+            run.log_metrics((f"outcome.{side}.{k}", v, 0) for k, v in outcome[side].items())
+    run.set_tags(
+        {
+            "calibrate.kind": "comparison",
+            "calibrate.base_framework": c.base.id,
+            "mlflow.note.content": (
+                f"What-if: **{c.base.id}** → **{c.candidate.id}** on {c.n_firms:,} firm-years. "
+                "Outcome metrics use every labelled year both frameworks rank (in-sample, "
+                "not held-out)."
+            ),
+        }
+    )
+
+
 # --- the tracker ----------------------------------------------------------------------------
 
 
@@ -1016,66 +1130,32 @@ class Tracker:
         -------
         TrackedRun or None
         """
-        fr = fit_result
-        est = fr.estimator
+        est = fit_result.estimator
         if seed is None:
             state = getattr(est, "random_state", None)
             seed = state if isinstance(state, int) else None
-        model_name = model or type(est).__name__.lower()
-        logged: dict[str, Any] = {
-            "model": type(est).__name__,
-            "target": target,
-            "horizon": horizon,
-            "data_fingerprint": data_fingerprint,
-            "test_years": _years(fr.test_years),
-            "fractions": ",".join(f"{f:g}" for f in fr.fractions),
-        }
-        if seed is not None:
-            logged["seed"] = seed
-        if framework is not None:
-            logged.update(
-                {
-                    "framework_id": framework.id,
-                    "framework_version": framework.version,
-                    "framework_fingerprint": framework.fingerprint,
-                }
-            )
-        if hasattr(est, "get_params"):
-            logged.update({f"model.{k}": v for k, v in sorted(est.get_params(deep=False).items())})
-        logged.update({f"train_years.{s.test_year}": _years(s.train_years) for s in fr.splits})
-        logged = self._merge_params(logged, params)
+        own = _fit_params(fit_result, target, horizon, data_fingerprint, framework, seed)
+        self._merge_params(own, params)
         fw_id = framework.id if framework is not None else "features"
         name = run_name or (
-            f"fit-{fw_id}-{target}-h{horizon}-{model_name}"
+            f"fit-{fw_id}-{target}-h{horizon}-{model or type(est).__name__.lower()}"
             + (f"-seed{seed}" if seed is not None else "")
         )
-        metrics = self._fit_metrics(fr)
-        note = (
-            f"Out-of-time validation of `{type(est).__name__}` for `{target}` within {horizon} "
-            f"year(s); held-out years {_years(fr.test_years)}."
-        )
-        pooled_auc = (
-            _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
-        )
-        if pooled_auc is not None:
-            note += f" Pooled AUC {pooled_auc:.4f}."
-        all_tags = {
-            "calibrate.kind": "fit",
-            "calibrate.command": command,
-            "calibrate.base_framework": framework.id if framework is not None else "",
-            "calibrate.target": target,
-            "mlflow.note.content": note,
-            **(dict(tags) if tags else {}),
-        }
-
-        def write(folder: Path) -> None:
-            _write_csv(fr.to_frame(), folder / "heldout_metrics.csv", index=True)
-            text = json.dumps(fr.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
-            (folder / "fit.json").write_bytes(text.encode("utf-8"))
-            if framework is not None:
-                (folder / FRAMEWORK_ARTIFACT).write_bytes(framework.to_yaml().encode("utf-8"))
-
-        return self._log_run("fit", name, logged, metrics, all_tags, write, extra_artifacts)
+        extras = list(extra_artifacts)
+        with self.command_run(command, run_name=name) as run:
+            log_fit(
+                run,
+                fit_result,
+                target=target,
+                horizon=horizon,
+                data_fingerprint=data_fingerprint,
+                framework=framework,
+                seed=seed,
+            )
+            run.log_params(dict(params or {}))
+            run.set_tags(dict(tags or {}))
+            run.log_artifacts(extras, "extra")
+        return run.result()
 
     def log_report(
         self, run_id: str, path: str | Path, *, artifact_dir: str = "report"
@@ -1264,79 +1344,6 @@ class Tracker:
                 if value is not None:
                     out.append((f"{summary}.{metric}", value, 0))
         return out
-
-    def _log_run(
-        self,
-        what: str,
-        run_name: str,
-        params: Mapping[str, Any],
-        metrics: list[tuple[str, float, int]],
-        tags: Mapping[str, Any],
-        write: Any,
-        extra_artifacts: Iterable[str | Path],
-    ) -> TrackedRun | None:
-        if not self.enabled:
-            return None
-        extras = []
-        for item in extra_artifacts:
-            p = Path(item)
-            if p.exists():
-                extras.append(p)
-            else:
-                warnings.warn(MSG_MISSING_EXTRA.format(path=p), TrackingWarning, stacklevel=3)
-        run_id: str | None = None
-        try:
-            with _mlflow_quiet(), tempfile.TemporaryDirectory(prefix="calibrate-run-") as tmp:
-                from mlflow.entities import Metric, Param, RunTag
-
-                client = self.client
-                experiment_id = self.experiment_id()
-                versions = package_versions()
-                all_tags = {
-                    "calibrate.version": versions["calibrate"],
-                    **{f"version.{k}": v for k, v in versions.items()},
-                    **tags,
-                }
-                run = client.create_run(experiment_id, run_name=run_name)
-                run_id = run.info.run_id
-                now = int(time.time() * 1000)
-                ps = [Param(k, _text(v)) for k, v in params.items()]
-                t = [RunTag(k, _text(v, 5000)) for k, v in all_tags.items()]
-                m = [Metric(k, v, now, step) for k, v, step in metrics]
-                for i in range(0, len(ps), 100):
-                    client.log_batch(run_id, params=ps[i : i + 100])
-                for i in range(0, len(t), 100):
-                    client.log_batch(run_id, tags=t[i : i + 100])
-                for i in range(0, len(m), 1000):
-                    client.log_batch(run_id, metrics=m[i : i + 1000])
-                folder = Path(tmp)
-                write(folder)
-                names = sorted(f.name for f in folder.iterdir())
-                client.log_artifacts(run_id, tmp)
-                for extra in extras:
-                    if extra.is_dir():
-                        client.log_artifacts(run_id, str(extra), f"extra/{extra.name}")
-                    else:
-                        client.log_artifact(run_id, str(extra), "extra")
-                    names.append(f"extra/{extra.name}")
-                client.set_terminated(run_id, "FINISHED")
-                return TrackedRun(
-                    run_id=run_id,
-                    run_name=run_name,
-                    experiment_id=experiment_id,
-                    uri=self._uri,
-                    artifact_uri=run.info.artifact_uri or "",
-                    artifacts=tuple(names),
-                )
-        except Exception as exc:  # tracking must never fail the caller
-            if run_id is not None:
-                with contextlib.suppress(Exception):
-                    self.client.set_tag(
-                        run_id, "calibrate.tracking_error", _text(_describe(exc), 5000)
-                    )
-                    self.client.set_terminated(run_id, "FAILED")
-            self._warn(exc, what)
-            return None
 
     def _register(
         self, run_id: str, name: str, alias: str | None, description: str | None, tmp: Path
