@@ -459,6 +459,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     study = args.study or (
         f"suggest-{f.id}-{args.target}-h{args.horizon}-{args.objective}" if args.storage else None
     )
+    if args.storage:
+        from calibrate.pipeline import prepare_study_storage
+
+        prepare_study_storage(args.storage)
     with _command_run(args, "suggest", _suggest_run_name(args, f.id)) as run:
         table = _load_data(args, f)
         events = load_events(args.events, encoding=args.encoding)

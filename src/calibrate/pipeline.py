@@ -52,7 +52,7 @@ from calibrate.constraints import ConstraintSet
 from calibrate.exceptions import ExperimentError, Problem
 from calibrate.framework import Framework, load_framework, read_yaml_file
 
-__all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
+__all__ = ["DEMO", "Experiment", "RunResult", "prepare_study_storage", "run_experiment"]
 
 _KEYS = {
     "name",
@@ -651,3 +651,36 @@ def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:
                 str(k): float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))
             }
     return extra
+
+
+MSG_STORAGE = (
+    "cannot open the Optuna storage {url}: {error}; check the URL (postgresql+psycopg://USER:"
+    "PASSWORD@HOST:PORT/DB or sqlite:///FILE), that the server runs and that the database exists "
+    "(give Optuna its own database: MLflow's tables clash with Optuna's)"
+)
+
+
+def prepare_study_storage(url: str) -> None:
+    """Create the tables of a shared Optuna storage once, before any worker searches.
+
+    Workers that start together take turns (:func:`calibrate.tracking.schema_lock`): Optuna's
+    table creation does not survive two processes doing it at once.
+
+    Raises
+    ------
+    ExperimentError
+        When the storage cannot be opened (the message names the URL and what to check).
+    """
+    import optuna
+
+    from calibrate.tracking import schema_lock
+
+    try:
+        with schema_lock(url):
+            storage = optuna.storages.RDBStorage(url)
+        storage.engine.dispose()
+    except Exception as exc:
+        error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExperimentError(
+            "--storage", [Problem("storage", MSG_STORAGE.format(url=url, error=error))]
+        ) from exc

@@ -96,6 +96,7 @@ __all__ = [
     "log_fit",
     "log_suggestion",
     "package_versions",
+    "schema_lock",
 ]
 
 DEFAULT_EXPERIMENT = "calibrate"
@@ -260,12 +261,42 @@ def _check_database(uri: str) -> None:
     if not uri.startswith("postgresql"):
         return
     import psycopg
+
+    with psycopg.connect(_conninfo(uri), connect_timeout=int(_HEALTH_TIMEOUT)):
+        pass
+
+
+_SCHEMA_LOCK = 0x63616C69  # PostgreSQL advisory lock key ("cali") held while creating tables
+
+
+@contextlib.contextmanager
+def schema_lock(uri: str | None) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while a store creates its tables (no-op elsewhere).
+
+    MLflow and Optuna create their tables on first contact and neither survives two processes
+    doing it at once (a duplicate-key error on the new types); workers that start together take
+    turns here. Waits at most a minute, then raises like any other store error.
+    """
+    if uri is None or not uri.startswith("postgresql"):
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(_conninfo(uri), connect_timeout=int(_HEALTH_TIMEOUT)) as conn:
+        conn.autocommit = True
+        conn.execute("SET lock_timeout = '60s'")
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+
+
+def _conninfo(uri: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URI (driver name dropped)."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(uri).set(drivername="postgresql")
-    conninfo = url.render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, connect_timeout=int(_HEALTH_TIMEOUT)):
-        pass
+    return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _slug(text: str) -> str:
@@ -963,11 +994,15 @@ class Tracker:
                 _check_server(self._uri)
             elif _is_database(self._uri):
                 _check_database(self._uri)
-            with _mlflow_quiet():
+            database = _is_database(self._uri)
+            with _mlflow_quiet(), schema_lock(self._uri if database else None):
                 from mlflow import MlflowClient
 
                 uri = _bounded(self._uri)
-                self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                if database:  # the first call creates the tables: one process at a time
+                    client.search_experiments(max_results=1)
+                self._client = client
         return self._client
 
     def experiment_id(self) -> str:
@@ -976,7 +1011,7 @@ class Tracker:
             from mlflow.exceptions import MlflowException
 
             client = self.client
-            with _mlflow_quiet():  # the first access creates the store's tables
+            with _mlflow_quiet():  # the first access to a SQLite store creates its tables
                 found = client.get_experiment_by_name(self.experiment)
             if found is None:
                 location = None
