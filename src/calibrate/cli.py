@@ -778,6 +778,18 @@ def _cfg_run(p: argparse.ArgumentParser) -> None:
         "--tracking-uri",
         help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
     )
+    g = p.add_argument_group("grids (an experiment file with a grid: key)")
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="cells computed at once in worker processes (-1: one per core; default 1)",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the cells on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the [dask] extra)",
+    )
 
 
 def _finish_run(result: Any) -> None:
@@ -801,10 +813,27 @@ def _finish_run(result: Any) -> None:
 
 @command("run", "run a declared experiment end to end, tracked in MLflow", _cfg_run)
 def run_run(args: argparse.Namespace) -> int:
-    from calibrate.pipeline import Experiment, run_experiment
+    from calibrate.exceptions import ExperimentError
+    from calibrate.framework import read_yaml_file
+    from calibrate.pipeline import Experiment, Grid, run_experiment, run_grid
 
+    raw = read_yaml_file(args.experiment, ExperimentError)
+    if isinstance(raw, dict) and "grid" in raw:
+        grid = run_grid(
+            Grid.from_dict(raw, str(args.experiment)),
+            say=_print,
+            tracking_uri=args.tracking_uri,
+            jobs=args.jobs,
+            dask_scheduler=args.dask_scheduler,
+        )
+        _print(grid.table.to_string(index=False))
+        if grid.run_id:
+            _print(
+                f"{'MLflow run':<20} {grid.run_id} in {grid.tracking_uri} (one child run per cell)"
+            )
+        return 0
     result = run_experiment(
-        Experiment.from_yaml(args.experiment), say=_print, tracking_uri=args.tracking_uri
+        Experiment.from_dict(raw, str(args.experiment)), say=_print, tracking_uri=args.tracking_uri
     )
     _finish_run(result)
     return 0
