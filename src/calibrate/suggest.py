@@ -644,12 +644,9 @@ def suggest(
         rng = np.random.default_rng(seed)
         draws = np.empty((n_bootstrap, *suggested.shape))
         train_firms = np.unique(prob.firm)
-        iterator: Any = range(n_bootstrap)
-        if progress and n_bootstrap:
-            from tqdm.auto import tqdm
+        from calibrate.progress import progress as report
 
-            iterator = tqdm(iterator, desc="bootstrap", unit="sample")
-        for b in iterator:
+        for b in report(range(n_bootstrap), desc="bootstrap", unit="sample", enabled=progress):
             picked = rng.choice(train_firms, size=train_firms.size, replace=True)
             counts = np.bincount(picked, minlength=prob.n_firms).astype(np.float64)
             weight = counts[prob.firm]
