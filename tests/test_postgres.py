@@ -109,8 +109,9 @@ def suggest_args(small: Path, out: Path, *more: str, bootstrap: int = 0) -> list
     ]
 
 
-def calibrate(*args: str) -> subprocess.Popen[str]:
-    """``calibrate ARGS`` in a process of its own (a worker), this checkout on its path."""
+def calibrate(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``calibrate ARGS`` in a process of its own (a worker) working in ``cwd`` (where a
+    database store keeps its artifacts), this checkout on its path."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.Popen(
         [sys.executable, "-m", "calibrate.cli", *args],
@@ -118,6 +119,7 @@ def calibrate(*args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        cwd=cwd,
     )
 
 
@@ -165,7 +167,9 @@ def test_two_workers_share_one_study_and_one_tracking_store(
         "workers",
     ]
     workers = [
-        calibrate(*suggest_args(small, tmp_path / f"w{i}.yaml", *shared, "--seed", str(i)))
+        calibrate(
+            *suggest_args(small, tmp_path / f"w{i}.yaml", *shared, "--seed", str(i)), cwd=tmp_path
+        )
         for i in (1, 2)
     ]
     for worker in workers:
@@ -182,9 +186,13 @@ def test_two_workers_share_one_study_and_one_tracking_store(
     assert {r.data.params["storage_study"] for r in runs} == {"shared"}
     for i in (1, 2):
         assert Framework.load(tmp_path / f"w{i}.yaml").calibration is not None
+    # a database store keeps artifacts in ./mlartifacts of the working folder
+    assert runs[0].info.artifact_uri.startswith(str(tmp_path / "mlartifacts"))
 
     # a later run resumes the same study: its trials are added to the ones stored
-    finish(calibrate(*suggest_args(small, tmp_path / "w3.yaml", *shared, "--seed", "3")))
+    finish(
+        calibrate(*suggest_args(small, tmp_path / "w3.yaml", *shared, "--seed", "3"), cwd=tmp_path)
+    )
     assert study_trials(studies) == {"shared.stage0": 3 * TRIALS}
 
 
@@ -203,7 +211,8 @@ def test_a_dropped_connection_mid_run_leaves_results_on_disk_with_a_warning(
     out = tmp_path / "new.yaml"
     # 40 bootstrap samples: the work outlasts the moment the store goes away
     worker = calibrate(
-        *suggest_args(small, out, "--tracking-uri", uri, "--experiment", "drop", bootstrap=40)
+        *suggest_args(small, out, "--tracking-uri", uri, "--experiment", "drop", bootstrap=40),
+        cwd=tmp_path,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait until the command's run is open
