@@ -169,6 +169,32 @@ def test_unreachable_store_warns_and_results_stay_on_disk(
     assert "MLflow run" not in capsys.readouterr().out
 
 
+@pytest.fixture
+def silent_server() -> Any:
+    """A port that accepts connections and never answers (a store that hangs)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "scheme", ["postgresql+psycopg://u:p@127.0.0.1:{port}/db", "http://127.0.0.1:{port}"]
+)
+def test_a_store_that_hangs_costs_a_bounded_wait_and_a_warning(
+    small: Path, tmp_path: Path, silent_server: int, scheme: str
+) -> None:
+    """Without the bounds (3 s to connect, no retries) this command would wait for minutes."""
+    out = tmp_path / "new.yaml"
+    uri = scheme.format(port=silent_server)
+    with pytest.warns(TrackingWarning, match="this suggest run is not tracked") as caught:
+        assert main(suggest_args(small, out, uri)) == 0
+    assert len(caught) == 1  # one warning, then the run stops talking to the store
+    assert Framework.load(out).calibration is not None
+
+
 # --- log_suggestion with an edit path (the calibration keys the suggest package fills) ------
 
 

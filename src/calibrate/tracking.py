@@ -107,6 +107,7 @@ FRAMEWORK_ARTIFACT = "framework.yaml"
 MODEL_ARTIFACT_KEY = "framework"  # key of the YAML in the pyfunc model's ``artifacts``
 MODEL_TYPE = "calibrate-framework"
 _HEALTH_TIMEOUT = 3.0  # seconds to wait for an MLflow server's /health before giving up
+_HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
 
 # --- messages (constants so tests compare them exactly) -------------------------------------
 
@@ -348,8 +349,14 @@ def _mlflow_quiet() -> Iterator[None]:
     levels = [c.level for c in chatty]
     for c in chatty:
         c.setLevel(logging.WARNING)
-    progress = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # no download bars on stderr
+    # no download bars on stderr; and a server that hangs is given up in seconds, not MLflow's
+    # default 120 s per request times 7 retries with back-off (the user's own settings win)
+    settings = {
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        **{k: v for k, v in _HTTP_BOUNDS.items() if k not in os.environ},
+    }
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
     try:
         with warnings.catch_warnings():
             # MLflow's own ORM models use SQLAlchemy's ``noload``, deprecated in SQLAlchemy 2.1;
@@ -369,10 +376,11 @@ def _mlflow_quiet() -> Iterator[None]:
         logger.removeFilter(notice)
         for c, level in zip(chatty, levels, strict=True):
             c.setLevel(level)
-        if progress is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = progress
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # --- result ---------------------------------------------------------------------------------
