@@ -206,6 +206,10 @@ EDITS = [
         "text_en": "R&D intensity +4 points",
         "train": {"auc": 0.70, "prec_top10": 0.31},
         "held_out": {"auc": 0.68, "prec_top10": 0.29},
+        "held_out_without_park": None,
+        "cv_gain": 0.012,
+        "points": {"rd_intensity": {"seed": 9.0, "growth": 8.0}},
+        "before": {"position": 3, "indicator": {"id": "rd_intensity"}},
     },
     {
         "step": 2,
@@ -214,6 +218,9 @@ EDITS = [
         "text_en": "debt ratio reversed",
         "train": {"auc": 0.72, "prec_top10": 0.33},
         "held_out": {"auc": 0.69, "prec_top10": 0.30},
+        "held_out_without_park": {"p1": {"auc": 0.66}},
+        "cv_gain": 0.004,
+        "points": {"rd_intensity": {"seed": 9.0, "growth": 8.0}},
     },
 ]
 DIRECTIONS = [
@@ -255,7 +262,7 @@ def test_log_suggestion_logs_the_edit_path_directions_and_warnings(
     t = Tracker(store, experiment="cmd-edits")
     with t.command_run("suggest", run_name="edits") as run:
         log_suggestion(run, sug)
-    assert {"edits.csv", "directions.csv", "warnings.txt", "framework.yaml"} <= set(run.artifacts)
+    assert {"edits.csv", "edit_points.csv", "directions.csv", "warnings.txt"} <= set(run.artifacts)
     rid = run.run_id
     assert rid is not None
     history = t.client.get_metric_history(rid, "edit.held_out.auc")
@@ -264,6 +271,14 @@ def test_log_suggestion_logs_the_edit_path_directions_and_warnings(
     edits = pd.read_csv(folder / "edits.csv")
     assert list(edits["move"]) == ["points", "direction"]
     assert list(edits["held_out.auc"]) == [0.68, 0.69]
+    assert list(edits["cv_gain"]) == [0.012, 0.004]
+    assert edits["held_out_without_park.p1.auc"].isna().tolist() == [True, False]
+    assert not {"points", "before"} & set(edits.columns)
+    points = pd.read_csv(folder / "edit_points.csv")
+    assert points.to_dict("records")[:2] == [
+        {"step": 1, "indicator": "rd_intensity", "stage": "seed", "points": 9.0},
+        {"step": 1, "indicator": "rd_intensity", "stage": "growth", "points": 8.0},
+    ]
     directions = pd.read_csv(folder / "directions.csv")
     assert list(directions["evidence"]) == ["higher", "lower"]
     text = (folder / "warnings.txt").read_text(encoding="utf-8")

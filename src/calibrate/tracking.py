@@ -687,9 +687,9 @@ def log_suggestion(run: CommandRun, suggestion: Suggestion) -> None:
       as :mod:`calibrate.metrics` gives them; for an edit path (``calibration["edits"]``)
       ``edit.train.<metric>`` and ``edit.held_out.<metric>`` with one step per edit;
     * artifacts: ``framework.yaml``, ``base_framework.yaml``, ``points.csv``, ``diff.csv``,
-      ``heldout_metrics.csv``, ``heldout_metrics_by_year.csv``, ``edits.csv`` and
-      ``directions.csv`` when the calibration block has them, ``warnings.txt`` when there are
-      warnings;
+      ``heldout_metrics.csv``, ``heldout_metrics_by_year.csv``, ``edits.csv`` (and
+      ``edit_points.csv``: points after each edit) and ``directions.csv`` when the calibration
+      block has them, ``warnings.txt`` when there are warnings;
     * the suggested framework as a model from code (:meth:`CommandRun.log_framework_model`).
     """
     s = suggestion
@@ -762,18 +762,42 @@ def _edit_metrics(edits: Iterable[Mapping[str, Any]]) -> list[tuple[str, Any, in
     return out
 
 
+_EDIT_DOCS = ("points", "before", "after")  # per-edit documents kept out of the flat table
+
+
+def _flat(prefix: str, value: Any, row: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flat(f"{prefix}.{key}" if prefix else str(key), inner, row)
+    elif value is not None:
+        row[prefix] = value
+
+
 def _edits_frame(edits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The edit path as a flat table: one row per edit, ``train.<m>`` / ``held_out.<m>`` columns."""
+    """The edit path as a flat table: one row per edit, ``train.<m>`` / ``held_out.<m>`` …
+    columns (nested mappings joined with dots; the per-edit points and indicator documents are
+    left to :func:`_edit_points_frame` and the framework's calibration block)."""
     import pandas as pd
 
     rows = []
     for edit in edits:
-        row = {k: v for k, v in edit.items() if not isinstance(v, Mapping)}
-        for key, value in edit.items():
-            if isinstance(value, Mapping):
-                row.update({f"{key}.{m}": v for m, v in value.items()})
+        row: dict[str, Any] = {}
+        _flat("", {k: v for k, v in edit.items() if k not in _EDIT_DOCS}, row)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _edit_points_frame(edits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Points after each edit, long: ``step, indicator, stage, points``."""
+    import pandas as pd
+
+    rows = [
+        {"step": edit.get("step", i), "indicator": ind, "stage": stage, "points": value}
+        for i, edit in enumerate(edits)
+        for ind, stages in (edit.get("points") or {}).items()
+        for stage, value in (stages or {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["step", "indicator", "stage", "points"])
 
 
 def _suggestion_files(s: Suggestion, calibration: Mapping[str, Any]) -> dict[str, bytes]:
@@ -792,6 +816,8 @@ def _suggestion_files(s: Suggestion, calibration: Mapping[str, Any]) -> dict[str
     }
     if calibration.get("edits"):
         files["edits.csv"] = csv(_edits_frame(calibration["edits"]))
+        if any(e.get("points") for e in calibration["edits"]):
+            files["edit_points.csv"] = csv(_edit_points_frame(calibration["edits"]))
     directions = calibration.get("directions")
     if directions:
         frame = (
