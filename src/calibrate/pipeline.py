@@ -881,16 +881,36 @@ def _map_cells(
 ) -> list[CellResult]:
     """Compute every cell on the chosen backend; results come back in cell order."""
     if dask_scheduler:
-        from distributed import Client
-
-        with Client(dask_scheduler) as client:
-            futures = client.map(work, cells, key=[f"calibrate-cell-{c.id}" for c in cells])
-            return list(client.gather(futures))
+        return _map_on_dask(cells, work, dask_scheduler)
     if jobs != 1 and len(cells) > 1:
         from joblib import Parallel, delayed
 
         return list(Parallel(n_jobs=jobs)(delayed(work)(c) for c in cells))
     return [work(c) for c in cells]
+
+
+MSG_NO_DASK = "needs Dask's distributed package: pip install -e '.[dask]' (or calibrate[dask])"
+MSG_DASK_UNREACHABLE = (
+    "no Dask scheduler answered at {address} within 10 s ({error}); start one "
+    "(dask scheduler, then dask worker ADDRESS on each machine) or check the address"
+)
+
+
+def _map_on_dask(
+    cells: list[GridCell], work: Callable[[GridCell], CellResult], address: str
+) -> list[CellResult]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ExperimentError("--dask-scheduler", [Problem("dask", MSG_NO_DASK)]) from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        problem = Problem("dask", MSG_DASK_UNREACHABLE.format(address=address, error=exc))
+        raise ExperimentError("--dask-scheduler", [problem]) from exc
+    with client:
+        futures = client.map(work, cells, key=[f"calibrate-cell-{c.id}" for c in cells])
+        return list(client.gather(futures))
 
 
 def run_grid(
