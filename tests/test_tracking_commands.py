@@ -306,3 +306,14 @@ def test_a_failing_command_ends_its_run_failed(store: str) -> None:
     stored = t.client.get_run(run.run_id)
     assert stored.info.status == "FAILED"
     assert stored.data.tags["calibrate.error"] == "ZeroDivisionError: division by zero"
+
+
+def test_names_mlflow_refuses_are_made_safe_not_lost(store: str) -> None:
+    t = Tracker(store, experiment="cmd-names")
+    with t.command_run("run") as run:
+        run.log_metrics([("method.oracle (truth).auc", 0.9, 0)])
+        run.log_params({"weights[rd]": 2})
+    assert run.run_id is not None
+    data = t.client.get_run(run.run_id).data
+    assert data.metrics == {"method.oracle _truth_.auc": 0.9}
+    assert data.params == {"weights_rd_": "2"}

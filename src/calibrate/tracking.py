@@ -320,6 +320,11 @@ def _text(value: Any, limit: int = 6000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _key(name: str) -> str:
+    """A param or metric name MLflow accepts: other characters become ``_``."""
+    return re.sub(r"[^\w.\- :/]", "_", name)
+
+
 def _finite(value: Any) -> float | None:
     try:
         x = float(value)
@@ -528,8 +533,8 @@ class CommandRun:
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log params once (same name and value again: nothing; another value: a warning)."""
         new: dict[str, str] = {}
-        for key, value in params.items():
-            text = _text(value)
+        for name, value in params.items():
+            key, text = _key(name), _text(value)
             if key in self._params:
                 if self._params[key] != text:
                     warnings.warn(
@@ -551,8 +556,8 @@ class CommandRun:
     def log_metrics(self, metrics: Iterable[tuple[str, Any, int]]) -> None:
         """Log ``(name, value, step)`` triples; non-finite values and repeats are skipped."""
         todo: list[tuple[str, float, int]] = []
-        for key, raw, step in metrics:
-            value = _finite(raw)
+        for name, raw, step in metrics:
+            key, value = _key(name), _finite(raw)
             if value is not None and (key, int(step)) not in self._metrics:
                 self._metrics.add((key, int(step)))
                 todo.append((key, value, int(step)))
