@@ -75,8 +75,13 @@ def test_every_grid_problem_is_reported_with_its_key() -> None:
         "grid.folds",
         "grid.objectives[1]",
         "grid.seeds[1]",
+        "grid.frameworks",
     ]
-    bad["grid"] = {"constraints": {"neg": {"granularity": -2}}}
+    bad["grid"] = {"seeds": [0]}
+    with pytest.raises(ExperimentError) as info:
+        Grid.from_dict(bad, "grid.yaml")
+    assert [p.where for p in info.value.problems] == ["grid.frameworks"]
+    bad["grid"] = {"frameworks": ["longwan-2022"], "constraints": {"neg": {"granularity": -2}}}
     with pytest.raises(ExperimentError) as info:
         Grid.from_dict(bad, "grid.yaml")
     assert [p.where for p in info.value.problems] == ["grid.constraints.neg.granularity"]
@@ -142,3 +147,39 @@ def test_cli_grid_is_one_run_with_a_child_run_per_cell(
     for child in children:
         cell = tmp_path / "out" / "cells" / child.info.run_name / "suggested.yaml"
         assert child.data.params["framework_fingerprint"] == Framework.load(cell).fingerprint
+
+
+def test_a_study_key_shares_one_optuna_study_per_cell_and_resumes(tmp_path: Path) -> None:
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    spec = {
+        **SPEC,
+        "out": str(tmp_path / "out"),
+        "trials": 16,
+        "study": {"storage": storage, "name": "team"},
+        "grid": {
+            "frameworks": ["longwan-2022"],
+            "objectives": ["auc"],
+            "seeds": [0],
+            "constraints": {"pooled": {"same_across_stages": True}},
+        },
+    }
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    for _ in range(2):  # the second run resumes the study and adds its trials
+        assert main(["run", str(path)]) == 0
+    study = "team.longwan-2022__auc__pooled__seed0.stage0"
+    summaries = optuna.get_all_study_summaries(storage=storage)
+    assert [(s.study_name, s.n_trials) for s in summaries] == [(study, 32)]
+
+
+def test_a_bad_study_key_is_reported_with_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump({**SPEC, "study": {"name": "x", "url": "y"}}), encoding="utf-8")
+    assert main(["run", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "  - study: expected {storage: URL, name: NAME}, e.g. storage: sqlite:///optuna.db"
+    )

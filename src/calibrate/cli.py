@@ -815,9 +815,18 @@ def _finish_run(result: Any) -> None:
 def run_run(args: argparse.Namespace) -> int:
     from calibrate.exceptions import ExperimentError
     from calibrate.framework import read_yaml_file
-    from calibrate.pipeline import Experiment, Grid, run_experiment, run_grid
+    from calibrate.pipeline import (
+        Experiment,
+        Grid,
+        prepare_study_storage,
+        run_experiment,
+        run_grid,
+        split_study,
+    )
 
-    raw = read_yaml_file(args.experiment, ExperimentError)
+    raw, study = split_study(read_yaml_file(args.experiment, ExperimentError), args.experiment)
+    if study is not None:
+        prepare_study_storage(study.storage)
     if isinstance(raw, dict) and "grid" in raw:
         grid = run_grid(
             Grid.from_dict(raw, str(args.experiment)),
@@ -825,6 +834,7 @@ def run_run(args: argparse.Namespace) -> int:
             tracking_uri=args.tracking_uri,
             jobs=args.jobs,
             dask_scheduler=args.dask_scheduler,
+            study=study,
         )
         _print(grid.table.to_string(index=False))
         if grid.run_id:
@@ -833,7 +843,10 @@ def run_run(args: argparse.Namespace) -> int:
             )
         return 0
     result = run_experiment(
-        Experiment.from_dict(raw, str(args.experiment)), say=_print, tracking_uri=args.tracking_uri
+        Experiment.from_dict(raw, str(args.experiment)),
+        say=_print,
+        tracking_uri=args.tracking_uri,
+        study=study,
     )
     _finish_run(result)
     return 0

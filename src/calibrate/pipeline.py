@@ -59,9 +59,11 @@ __all__ = [
     "GridCell",
     "GridResult",
     "RunResult",
+    "StudySpec",
     "prepare_study_storage",
     "run_experiment",
     "run_grid",
+    "split_study",
 ]
 
 _KEYS = {
@@ -341,6 +343,7 @@ def run_experiment(
     say: Callable[[str], None] = print,
     tracking_uri: str | None = None,
     command: str = "run",
+    study: StudySpec | None = None,
 ) -> RunResult:
     """Run an experiment end to end and write everything under ``exp.out``.
 
@@ -356,6 +359,8 @@ def run_experiment(
         MLflow store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working folder.
     command : str
         ``run`` or ``demo`` (the run's ``calibrate.command`` tag).
+    study : StudySpec, optional
+        A shared Optuna study for the search (see :func:`split_study`).
     """
     from calibrate.tracking import Tracker
 
@@ -365,14 +370,16 @@ def run_experiment(
         enabled=bool(exp.tracking.get("enabled", True)),
     )
     with tracker.command_run(command, run_name=f"{command}-{exp.name}") as run:
-        result = _run_experiment(exp, say, run)
+        result = _run_experiment(exp, say, run, study)
     tracked = run.result()
     if tracked is not None:
         result.run_id, result.tracking_uri = tracked.run_id, tracked.uri
     return result
 
 
-def _run_experiment(exp: Experiment, say: Callable[[str], None], run: Any) -> RunResult:
+def _run_experiment(
+    exp: Experiment, say: Callable[[str], None], run: Any, study: StudySpec | None = None
+) -> RunResult:
     """The body of :func:`run_experiment`, logging into the open MLflow ``run``."""
     from calibrate.compare import compare
     from calibrate.scoring import score
@@ -411,6 +418,8 @@ def _run_experiment(exp: Experiment, say: Callable[[str], None], run: Any) -> Ru
         seed=exp.seed,
         base_scores=base_scores,
         direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        storage=study.storage if study else None,
+        study_name=study.name if study else None,
     )
     sug.save(out / "suggested.yaml")
     sug.diff().to_csv(out / "diff.csv", index=False)
@@ -741,6 +750,11 @@ class Grid:
         """Validate a grid file: the ``grid`` key here, every other key as an experiment."""
         spec = raw.get("grid") if isinstance(raw, Mapping) else None
         problems = _grid_problems(spec)
+        if isinstance(spec, Mapping) and isinstance(raw, Mapping):
+            if not spec.get("frameworks") and "framework" not in raw:
+                problems.append(
+                    Problem("grid.frameworks", "give grid.frameworks: [ID, …] or framework: ID")
+                )
         if problems:
             raise ExperimentError(source, problems)
         assert isinstance(spec, Mapping) and isinstance(raw, Mapping)
@@ -835,7 +849,10 @@ class GridResult:
 
 
 def _run_cell(
-    cell: GridCell, exp: Experiment, inputs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]]
+    cell: GridCell,
+    exp: Experiment,
+    inputs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+    study: StudySpec | None = None,
 ) -> CellResult:
     """One suggestion for one cell: pure, so any process may compute it.
 
@@ -859,6 +876,8 @@ def _run_cell(
         seed=cell.seed,
         progress=False,
         direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        storage=study.storage if study else None,
+        study_name=study.for_cell(cell.id).name if study else None,
     )
     files = {
         "suggested.yaml": sug.framework.to_yaml().encode("utf-8"),
@@ -920,6 +939,7 @@ def run_grid(
     tracking_uri: str | None = None,
     jobs: int = 1,
     dask_scheduler: str | None = None,
+    study: StudySpec | None = None,
 ) -> GridResult:
     """Run every cell of a grid; write ``cells/<id>/…`` and ``grid.csv`` under the output folder.
 
@@ -936,6 +956,8 @@ def run_grid(
         ``dask_scheduler``.
     dask_scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``): the cells run on its workers.
+    study : StudySpec, optional
+        A shared Optuna study; each cell searches in ``<name>.<cell id>``.
 
     Returns
     -------
@@ -977,7 +999,7 @@ def run_grid(
         )
         backend = f"Dask at {dask_scheduler}" if dask_scheduler else f"{jobs} job(s)"
         say(f"grid {exp.name}: {len(cells)} cells on {backend}")
-        work = functools.partial(_run_cell, exp=exp, inputs=inputs)
+        work = functools.partial(_run_cell, exp=exp, inputs=inputs, study=study)
         results = _map_cells(cells, work, jobs, dask_scheduler)
         table = _write_grid(out, results)
         say(f"grid summary -> {out / 'grid.csv'}")
@@ -1052,3 +1074,54 @@ def _log_cells(tracker: Any, run: Any, results: list[CellResult], data_name: str
             child.log_params({"cell": r.cell.id, "constraint_set": r.cell.constraints_name})
             child.set_tags({"data": data_name})
             log_suggestion(child, r.suggestion)
+
+
+# --- a shared Optuna study named in the experiment file ----------------------------------------
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """``study: {storage: URL, name: NAME}`` of an experiment (or grid) file.
+
+    The searches of non-smooth objectives (``auc``, ``top…``) add their trials to the study
+    ``NAME`` in ``storage`` (a grid cell to ``NAME.<cell id>``), so several processes can work on
+    one experiment and a rerun resumes it; ``loglik`` is solved exactly and ignores it.
+    """
+
+    storage: str
+    name: str
+
+    def for_cell(self, cell_id: str) -> StudySpec:
+        return StudySpec(self.storage, f"{self.name}.{cell_id}")
+
+
+def split_study(raw: Any, source: str) -> tuple[Any, StudySpec | None]:
+    """The experiment file without its ``study`` key, and that key validated.
+
+    Raises
+    ------
+    ExperimentError
+        When ``study`` is not a mapping with a ``storage`` URL (and optionally a ``name``).
+    """
+    if not isinstance(raw, Mapping) or "study" not in raw:
+        return raw, None
+    spec = raw["study"]
+    rest = {k: v for k, v in raw.items() if k != "study"}
+    problems = []
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("storage"), str):
+        problems.append(
+            Problem(
+                "study", "expected {storage: URL, name: NAME}, e.g. storage: sqlite:///optuna.db"
+            )
+        )
+    else:
+        problems += [
+            Problem(f"study.{k}", "unknown key; allowed: storage, name")
+            for k in spec
+            if k not in ("storage", "name")
+        ]
+    if problems:
+        raise ExperimentError(source, problems)
+    assert isinstance(spec, Mapping)
+    name = str(spec.get("name") or rest.get("name") or "calibrate")
+    return rest, StudySpec(str(spec["storage"]), name)
