@@ -33,6 +33,10 @@ An experiment file (all keys but ``name``, ``framework``, ``data`` and ``target`
     report: {lang: zh, pdf: false}
     tracking: {enabled: true, experiment: calibrate, register_alias: candidate}
     out: out/national-hte
+
+A file with a ``grid`` key is a grid (:class:`Grid`, :func:`run_grid`): one suggestion per
+framework × objective × constraint set × seed, each an MLflow child run. ``study: {storage: URL,
+name: NAME}`` in either kind of file shares an Optuna study (:func:`split_study`).
 """
 
 from __future__ import annotations
