@@ -209,9 +209,9 @@ def test_a_dropped_connection_mid_run_leaves_results_on_disk_with_a_warning(
 ) -> None:
     name, uri = databases[0]
     out = tmp_path / "new.yaml"
-    # 40 bootstrap samples: the work outlasts the moment the store goes away
+    # 80 bootstrap samples: the work outlasts the moment the store goes away
     worker = calibrate(
-        *suggest_args(small, out, "--tracking-uri", uri, "--experiment", "drop", bootstrap=40),
+        *suggest_args(small, out, "--tracking-uri", uri, "--experiment", "drop", bootstrap=80),
         cwd=tmp_path,
     )
     deadline = time.monotonic() + 300
