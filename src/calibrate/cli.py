@@ -398,6 +398,11 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+    _study_options(p)
+    _tracking_options(p)
+
+
+def _study_options(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("shared Optuna study (objectives other than loglik)")
     o.add_argument(
         "--storage",
@@ -406,9 +411,11 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
         "processes given the same --storage and --study work on one study; a rerun resumes it",
     )
     o.add_argument(
-        "--study", metavar="NAME", help="study name in --storage (default: the run name)"
+        "--study",
+        metavar="NAME",
+        help="study name in --storage (default suggest-FRAMEWORK-TARGET-hHORIZON-OBJECTIVE, "
+        "the same for every --seed)",
     )
-    _tracking_options(p)
 
 
 def _constraints(args: argparse.Namespace) -> Any:
