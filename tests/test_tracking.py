@@ -370,7 +370,7 @@ def test_unwritable_store_warns_and_never_raises(tmp_path: Path, suggestion: Sug
     with pytest.warns(
         TrackingWarning,
         match=r"^MLflow tracking failed for sqlite:///.*not-a-folder/mlflow\.db: "
-        r".*this suggestion is not tracked",
+        r".*this suggest run is not tracked",
     ):
         assert tracker.log_suggestion(suggestion) is None
     with pytest.warns(TrackingWarning, match="this registration is not tracked"):
@@ -392,7 +392,7 @@ def test_unwritable_artifact_folder_marks_the_run_failed(
     tracker = Tracker(
         tracker.uri, experiment="blocked", artifact_root=blocker
     )  # same store: tables exist
-    with pytest.warns(TrackingWarning, match="this suggestion is not tracked"):
+    with pytest.warns(TrackingWarning, match="this suggest run is not tracked"):
         assert tracker.log_suggestion(suggestion) is None
     runs = tracker.client.search_runs([tracker.experiment_id()])
     assert [r.info.status for r in runs] == ["FAILED"]

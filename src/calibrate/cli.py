@@ -426,6 +426,55 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tracking_options(p: argparse.ArgumentParser) -> None:
+    t = p.add_argument_group("tracking (one MLflow run per command)")
+    t.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
+    t.add_argument(
+        "--tracking-uri",
+        help="MLflow store: sqlite:///FILE, postgresql://USER:PASSWORD@HOST/DB or an mlflow "
+        "server's http://HOST:PORT (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
+    )
+    t.add_argument(
+        "--experiment",
+        default=None,
+        help="MLflow experiment name (default calibrate)",
+    )
+
+
+def _command_run(args: argparse.Namespace, command: str, run_name: str | None = None) -> Any:
+    """The command's MLflow run (a context manager; inactive with --no-track)."""
+    from calibrate.tracking import DEFAULT_EXPERIMENT, Tracker
+
+    tracker = Tracker(
+        args.tracking_uri,
+        experiment=getattr(args, "experiment", None) or DEFAULT_EXPERIMENT,
+        enabled=not getattr(args, "no_track", False),
+    )
+    return tracker.command_run(command, run_name=run_name)
+
+
+def _log_inputs(run: Any, table: Any, events: Any = None) -> None:
+    """The enterprise (and events) tables as the run's MLflow datasets."""
+    if not run.active:
+        return
+    for name, t, context in (("enterprises", table, "training"), ("events", events, "labels")):
+        if t is not None:
+            run.log_dataset(
+                name,
+                fingerprint=t.fingerprint,
+                rows=len(t.frame),
+                source=str(t.source),
+                columns=[str(c) for c in t.frame.columns if c != "source_row"],
+                context=context,
+            )
+
+
+def _say_run(run: Any) -> None:
+    tracked = run.result()
+    if tracked is not None:
+        _print(f"MLflow run {tracked.run_id} in {tracked.uri}")
+
+
 # --- suggest ---------------------------------------------------------------------------------
 
 
@@ -590,6 +639,24 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
+    _study_options(p)
+    _tracking_options(p)
+
+
+def _study_options(p: argparse.ArgumentParser) -> None:
+    o = p.add_argument_group("shared Optuna study (objectives other than loglik)")
+    o.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB or sqlite:///FILE: "
+        "processes given the same --storage and --study work on one study; a rerun resumes it",
+    )
+    o.add_argument(
+        "--study",
+        metavar="NAME",
+        help="study name in --storage (default suggest-FRAMEWORK-TARGET-hHORIZON-OBJECTIVE, "
+        "the same for every --seed)",
+    )
 
 
 def _constraints(args: argparse.Namespace) -> Any:
@@ -638,40 +705,61 @@ def _span(years: tuple[int, int] | None) -> list[int] | None:
     "suggest", "suggest re-weighted points that predict an outcome, under constraints", _cfg_suggest
 )
 def run_suggest(args: argparse.Namespace) -> int:
+    from calibrate._io import output_staging
     from calibrate.framework import load_framework
     from calibrate.suggest import suggest
+    from calibrate.tracking import log_suggestion
 
     f = load_framework(args.framework)
-    table = _load_data(args, f)
-    events = _load_events(args, table)
-    result = suggest(
-        f,
-        table.frame,
-        events.frame,
-        args.target,
-        args.horizon,
-        constraints=_constraints(args),
-        objective=args.objective,
-        direction=args.direction,
-        train_years=_span(args.train_years),
-        test_years=_span(args.test_years),
-        n_bootstrap=args.bootstrap,
-        n_trials=args.trials,
-        seed=args.seed,
-        progress=not args.no_progress,
-        split_column=args.split_column,
-        max_edits=args.max_edits,
-        candidate_columns=args.candidate_columns,
-        storage=args.storage,
-        study_name=args.study,
-        holdout=args.holdout,
+    study = args.study or (
+        f"suggest-{f.id}-{args.target}-h{args.horizon}-{args.objective}" if args.storage else None
     )
-    from calibrate._io import output_staging
+    if args.storage:
+        from calibrate.pipeline import prepare_study_storage
 
-    out = Path(args.out)
+        prepare_study_storage(args.storage)
+    with _command_run(args, "suggest", _suggest_run_name(args, f.id)) as run:
+        table = _load_data(args, f)
+        events = _load_events(args, table)
+        _log_inputs(run, table, events)
+        run.log_params({"n_trials": args.trials, "storage_study": study or ""})
+        result = suggest(
+            f,
+            table.frame,
+            events.frame,
+            args.target,
+            args.horizon,
+            constraints=_constraints(args),
+            objective=args.objective,
+            direction=args.direction,
+            train_years=_span(args.train_years),
+            test_years=_span(args.test_years),
+            n_bootstrap=args.bootstrap,
+            n_trials=args.trials,
+            seed=args.seed,
+            progress=not args.no_progress,
+            split_column=args.split_column,
+            max_edits=args.max_edits,
+            candidate_columns=args.candidate_columns,
+            storage=args.storage,
+            study_name=study,
+            holdout=args.holdout,
+        )
+        out = Path(args.out)
+        with output_staging(out.parent) as tmp:  # the framework and its tables land as one set
+            result = result.saved(tmp / out.name)
+        _print_suggestion(result, out, args.lang)
+        log_suggestion(run, result)
+    _say_run(run)
+    return 0
+
+
+def _suggest_run_name(args: argparse.Namespace, framework_id: str) -> str:
+    return f"suggest-{framework_id}-{args.target}-h{args.horizon}-{args.objective}-seed{args.seed}"
+
+
+def _print_suggestion(result: Any, out: Path, lang: str) -> None:
     stem = out.with_suffix("")
-    with output_staging(out.parent) as tmp:  # the framework and its tables land as one set
-        result = result.saved(tmp / out.name)
     _print(f"suggested framework {result.framework.id} -> {out}")
     _print(
         f"  fitted on {list(result.train_years)}, held out {list(result.test_years)} (never used "
@@ -682,7 +770,7 @@ def run_suggest(args: argparse.Namespace) -> int:
         "edit path (adopt the first k edits with: calibrate apply-edits --suggestion "
         f"{out} --upto k --out FILE):"
     )
-    _print_path(result, args.lang)
+    _print_path(result, lang)
     _print("held-out metrics (today vs suggested):")
     _print(
         result.metrics.loc[["auc_within_group", "prec_top5", "prec_top10", "prec_top20"]]
@@ -699,7 +787,6 @@ def run_suggest(args: argparse.Namespace) -> int:
     )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
 
 
 def _cfg_apply(p: argparse.ArgumentParser) -> None:
@@ -735,14 +822,6 @@ def run_apply_edits(args: argparse.Namespace) -> int:
 
 
 # --- fit -------------------------------------------------------------------------------------
-
-
-def _tracking_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-track", action="store_true", help="do not log an MLflow run")
-    p.add_argument(
-        "--tracking-uri",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
-    )
 
 
 def _cfg_fit(p: argparse.ArgumentParser) -> None:
@@ -782,57 +861,55 @@ def run_fit(args: argparse.Namespace) -> int:
 
     tgt = resolve_target(args.target, args.direction)
     f = load_framework(args.framework)
-    table = _load_data(args, f)
-    events = _load_events(args, table).frame
-    result = score(f, table.frame, source=table.source)
-    labels = make_labels(table.frame, events, args.target, args.horizon, rule=tgt)
-    for note in labels.notes:
-        _print(f"note: {note}")
-    mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
-    X = features_from_scores(result, kind="fractions")[mask]
-    y = labels.frame["label"].to_numpy()[mask].astype("int8")
-    est: Any = (
-        PointsLogit()
-        if args.model == "logistic"
-        else MonotoneGBM(
-            monotone=policy_directions(f, kind="fractions", outcome=tgt.direction or "higher"),
-            random_state=args.seed,
+    name = f"fit-{f.id}-{args.target}-h{args.horizon}-{args.model}-seed{args.seed}"
+    with _command_run(args, "fit", name) as run:
+        table = _load_data(args, f)
+        events_table = _load_events(args, table)
+        _log_inputs(run, table, events_table)
+        result = score(f, table.frame, source=table.source)
+        labels = make_labels(table.frame, events_table.frame, args.target, args.horizon, rule=tgt)
+        for note in labels.notes:
+            _print(f"note: {note}")
+        mask = labels.labelled_mask & ~result.frame["vetoed"].to_numpy(dtype=bool)
+        X = features_from_scores(result, kind="fractions")[mask]
+        y = labels.frame["label"].to_numpy()[mask].astype("int8")
+        est: Any = (
+            PointsLogit()
+            if args.model == "logistic"
+            else MonotoneGBM(
+                monotone=policy_directions(f, kind="fractions", outcome=tgt.direction or "higher"),
+                random_state=args.seed,
+            )
         )
-    )
-    fitted = _fit_temporal(
-        fit_temporal,
-        est,
-        X,
-        y,
-        table.frame["year"].to_numpy()[mask],
-        result.group_code[mask],
-        min_train_years=args.min_train_years,
-        horizon=args.horizon,
-    )
-    _print(
-        f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
-        f"{int(mask.sum()):,} labelled firm-years"
-    )
-    _print(fitted.by_year.round(4).to_string())
-    extra: list[Path] = []
-    if args.out:
-        extra = _write_fit_outputs(args, fitted, X)
-    if not args.no_track:
-        from calibrate.tracking import Tracker
+        fitted = _fit_temporal(
+            fit_temporal,
+            est,
+            X,
+            y,
+            table.frame["year"].to_numpy()[mask],
+            result.group_code[mask],
+            min_train_years=args.min_train_years,
+            horizon=args.horizon,
+        )
+        _print(
+            f"{args.model} on {f.id} fractions -> {args.target} within {args.horizon} year(s); "
+            f"{int(mask.sum()):,} labelled firm-years"
+        )
+        _print(fitted.by_year.round(4).to_string())
+        extra = _write_fit_outputs(args, fitted, X) if args.out else []
+        from calibrate.tracking import log_fit
 
-        run = Tracker(args.tracking_uri).log_fit(
+        log_fit(
+            run,
             fitted,
             target=args.target,
             horizon=args.horizon,
             data_fingerprint=fingerprint(table.frame),
             framework=f,
             seed=args.seed,
-            model=args.model,
-            extra_artifacts=extra,
-            command="fit",
         )
-        if run is not None:
-            _print(f"MLflow run {run.run_id} in {run.uri}")
+        run.log_artifacts(extra, "extra")
+    _say_run(run)
     return 0
 
 
@@ -888,6 +965,7 @@ def _cfg_compare(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--format", choices=["csv", "parquet"], default="csv")
     p.add_argument("--out", required=True, help="folder for the tables and summary.md")
+    _tracking_options(p)
 
 
 @command(
@@ -898,27 +976,34 @@ def run_compare(args: argparse.Namespace) -> int:
     from calibrate.framework import load_framework
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
-    table = _load_data(args, base)
-    events = _load_events(args, table).frame if args.events else None
-    result = compare(
-        base,
-        cand,
-        table.frame,
-        events=events,
-        target=args.target,
-        horizon=args.horizon,
-        direction=args.direction,
-        years=_span(args.years),
-    )
-    from calibrate._io import output_folder
+    with _command_run(args, "compare", f"compare-{base.id}-{cand.id}") as run:
+        table = _load_data(args, base)
+        events = _load_events(args, table) if args.events else None
+        _log_inputs(run, table, events)
+        result = compare(
+            base,
+            cand,
+            table.frame,
+            events=events.frame if events is not None else None,
+            target=args.target,
+            horizon=args.horizon,
+            direction=args.direction,
+            years=_span(args.years),
+        )
+        from calibrate._io import output_folder
 
-    with output_folder(args.out) as tmp:
-        paths = result.write(tmp, fmt=args.format)
-        summary = paths.get("summary")
-        text = Path(summary).read_text(encoding="utf-8") if summary is not None else None
-    if text is not None:
-        _print(text)
-    _print(f"tables -> {args.out}")
+        with output_folder(args.out) as tmp:
+            paths = result.write(tmp, fmt=args.format)
+            summary = paths.get("summary")
+            text = Path(summary).read_text(encoding="utf-8") if summary is not None else None
+        if text is not None:
+            _print(text)
+        _print(f"tables -> {args.out}")
+        from calibrate.tracking import log_comparison
+
+        log_comparison(run, result)
+        run.log_artifacts([Path(args.out)], "compare")
+    _say_run(run)
     return 0
 
 
@@ -948,6 +1033,7 @@ def _cfg_report(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--pdf", action="store_true", help="also print a PDF with headless Chromium")
     p.add_argument("--out", required=True, help="report .html (tables go beside it as .xlsx)")
+    _tracking_options(p)
 
 
 @command(
@@ -961,27 +1047,40 @@ def run_report(args: argparse.Namespace) -> int:
 
     base, cand = load_framework(args.base), load_framework(args.candidate)
     source = Path(args.candidate) if Path(args.candidate).is_file() else None
-    table = _load_data(args, base)
-    inputs = report_inputs(
-        base,
-        cand,
-        table.frame,
-        source=source,
-        events=_load_events(args, table).frame if args.events else None,
-        target=args.target,
-        direction=args.direction,
-        horizon=args.horizon,
-        year=args.year,
-    )
-    lang = args.lang or default_lang(inputs.base)
-    out = Path(args.out)
-    with output_staging(out.parent) as tmp:  # the HTML, PDF and tables replace old ones as a set
-        staged = build_report(inputs, tmp / out.name, lang=lang, pdf=args.pdf)
-    html = out.parent / Path(staged.html).name
-    pdf = out.parent / Path(staged.pdf).name if staged.pdf else None
-    _print(f"report -> {html}" + (f" and {pdf}" if pdf else ""))
-    for path in staged.tables:
-        _print(f"tables -> {out.parent / Path(path).name}")
+    with _command_run(args, "report", f"report-{base.id}-{cand.id}") as run:
+        table = _load_data(args, base)
+        events = _load_events(args, table) if args.events else None
+        _log_inputs(run, table, events)
+        inputs = report_inputs(
+            base,
+            cand,
+            table.frame,
+            source=source,
+            events=events.frame if events is not None else None,
+            target=args.target,
+            direction=args.direction,
+            horizon=args.horizon,
+            year=args.year,
+        )
+        lang = args.lang or default_lang(inputs.base)
+        out = Path(args.out)
+        with output_staging(
+            out.parent
+        ) as tmp:  # the HTML, PDF and tables replace old ones together
+            staged = build_report(inputs, tmp / out.name, lang=lang, pdf=args.pdf)
+        html = out.parent / Path(staged.html).name
+        pdf = out.parent / Path(staged.pdf).name if staged.pdf else None
+        tables = [out.parent / Path(p).name for p in staged.tables]
+        _print(f"report -> {html}" + (f" and {pdf}" if pdf else ""))
+        for path in tables:
+            _print(f"tables -> {path}")
+        from calibrate.tracking import log_comparison
+
+        if inputs.comparison is not None:
+            log_comparison(run, inputs.comparison)
+        run.log_params({"lang": lang})
+        run.log_artifacts([html, *([pdf] if pdf else []), *tables], "report")
+    _say_run(run)
     return 0
 
 
@@ -1105,6 +1204,18 @@ def _cfg_run(p: argparse.ArgumentParser) -> None:
         "--tracking-uri",
         help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db here)",
     )
+    g = p.add_argument_group("grids (an experiment file with a grid: key)")
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="cells computed at once in worker processes (-1: one per core; default 1)",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the cells on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the [dask] extra)",
+    )
 
 
 def _print_path(suggestion: Any, lang: str = "zh") -> None:
@@ -1143,10 +1254,40 @@ def _finish_run(result: Any) -> None:
 
 @command("run", "run a declared experiment end to end, tracked in MLflow", _cfg_run)
 def run_run(args: argparse.Namespace) -> int:
-    from calibrate.pipeline import Experiment, run_experiment
+    from calibrate.exceptions import ExperimentError
+    from calibrate.framework import read_yaml_file
+    from calibrate.pipeline import (
+        Experiment,
+        Grid,
+        prepare_study_storage,
+        run_experiment,
+        run_grid,
+        split_study,
+    )
 
+    raw, study = split_study(read_yaml_file(args.experiment, ExperimentError), args.experiment)
+    if study is not None:
+        prepare_study_storage(study.storage)
+    if isinstance(raw, dict) and "grid" in raw:
+        grid = run_grid(
+            Grid.from_dict(raw, str(args.experiment)),
+            say=_print,
+            tracking_uri=args.tracking_uri,
+            jobs=args.jobs,
+            dask_scheduler=args.dask_scheduler,
+            study=study,
+        )
+        _print(grid.table.to_string(index=False))
+        if grid.run_id:
+            _print(
+                f"{'MLflow run':<20} {grid.run_id} in {grid.tracking_uri} (one child run per cell)"
+            )
+        return 0
     result = run_experiment(
-        Experiment.from_yaml(args.experiment), say=_print, tracking_uri=args.tracking_uri
+        Experiment.from_dict(raw, str(args.experiment)),
+        say=_print,
+        tracking_uri=args.tracking_uri,
+        study=study,
     )
     _finish_run(result)
     return 0
@@ -1169,7 +1310,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     spec = {**DEMO, "out": args.out, "report": {**DEMO["report"], "lang": args.lang}}
     result = run_experiment(
-        Experiment.from_dict(spec, "calibrate demo"), say=_print, tracking_uri=args.tracking_uri
+        Experiment.from_dict(spec, "calibrate demo"),
+        say=_print,
+        tracking_uri=args.tracking_uri,
+        command="demo",
     )
     _finish_run(result)
     _print(f"\nopen the report in a browser: {result.paths['report']}")

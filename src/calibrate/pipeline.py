@@ -33,6 +33,10 @@ An experiment file (all keys but ``name``, ``framework``, ``data`` and ``target`
     report: {lang: zh, pdf: false}
     tracking: {enabled: true, experiment: calibrate, register_alias: candidate}
     out: out/national-hte
+
+A file with a ``grid`` key is a grid (:class:`Grid`, :func:`run_grid`): one suggestion per
+framework × objective × constraint set × seed, each an MLflow child run. ``study: {storage: URL,
+name: NAME}`` in either kind of file shares an Optuna study (:func:`split_study`).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -53,7 +57,19 @@ from calibrate.constraints import ConstraintSet
 from calibrate.exceptions import ConstraintError, ExperimentError, Problem
 from calibrate.framework import Framework, load_framework, read_yaml_file, typed_problems
 
-__all__ = ["DEMO", "Experiment", "RunResult", "run_experiment"]
+__all__ = [
+    "DEMO",
+    "Experiment",
+    "Grid",
+    "GridCell",
+    "GridResult",
+    "RunResult",
+    "StudySpec",
+    "prepare_study_storage",
+    "run_experiment",
+    "run_grid",
+    "split_study",
+]
 
 _KEYS = {
     "name",
@@ -344,9 +360,17 @@ def _load_data(
 
 
 def run_experiment(
-    exp: Experiment, *, say: Callable[[str], None] = print, tracking_uri: str | None = None
+    exp: Experiment,
+    *,
+    say: Callable[[str], None] = print,
+    tracking_uri: str | None = None,
+    command: str = "run",
+    study: StudySpec | None = None,
 ) -> RunResult:
     """Run an experiment end to end and write everything under ``exp.out``.
+
+    The whole run is one MLflow run (:meth:`calibrate.tracking.Tracker.command_run`) that
+    starts before the data is read and ends after the report is written.
 
     Parameters
     ----------
@@ -355,7 +379,30 @@ def run_experiment(
         Where progress lines go (the CLI prints them).
     tracking_uri : str, optional
         MLflow store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db`` in the working folder.
+    command : str
+        ``run`` or ``demo`` (the run's ``calibrate.command`` tag).
+    study : StudySpec, optional
+        A shared Optuna study for the search (see :func:`split_study`).
     """
+    from calibrate.tracking import Tracker
+
+    tracker = Tracker(
+        tracking_uri,
+        experiment=str(exp.tracking.get("experiment", "calibrate")),
+        enabled=bool(exp.tracking.get("enabled", True)),
+    )
+    with tracker.command_run(command, run_name=f"{command}-{exp.name}") as run:
+        result = _run_experiment(exp, say, run, study)
+    tracked = run.result()
+    if tracked is not None:
+        result.run_id, result.tracking_uri = tracked.run_id, tracked.uri
+    return result
+
+
+def _run_experiment(
+    exp: Experiment, say: Callable[[str], None], run: Any, study: StudySpec | None = None
+) -> RunResult:
+    """The body of :func:`run_experiment`, logging into the open MLflow ``run``."""
     from calibrate.compare import compare
     from calibrate.scoring import score
     from calibrate.suggest import evaluate_policy, evaluate_ranking, suggest
@@ -393,6 +440,8 @@ def run_experiment(
         seed=exp.seed,
         base_scores=base_scores,
         direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        storage=study.storage if study else None,
+        study_name=study.name if study else None,
     )
     sug = sug.saved(out / "suggested.yaml")
     sug.diff().to_csv(out / "diff.csv", index=False)
@@ -529,43 +578,63 @@ def run_experiment(
         )
     lap("report")
 
-    run_id = uri = None
-    if exp.tracking.get("enabled", True):
-        from calibrate.tracking import Tracker
-
-        tracker = Tracker(tracking_uri, experiment=str(exp.tracking.get("experiment", "calibrate")))
-        uri = tracker.uri
-        (out / "experiment.json").write_text(
-            json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-        run = tracker.log_suggestion(
-            sug,
-            extra_artifacts=[
-                p
-                for p in (
-                    out / "methods.csv",
-                    out / "report.html",
-                    out / "shap_importance.png",
-                    out / "shap_importance.csv",
-                    out / "experiment.json",
-                    out / "compare",
-                )
-                if p.exists()
-            ],
-            tags={"experiment": exp.name, "data": data_name},
-            command=f"run {exp.source}",
-            params={"n_bootstrap_rank_draws": exp.sensitivity_draws},
-        )
-        if run is not None:
-            run_id = run.run_id
-            alias = exp.tracking.get("register_alias")
-            if alias:
-                tracker.register_framework(
-                    run.run_id, f"{framework.id}-{exp.target}", alias=str(alias)
-                )
+    _log_experiment(run, exp, out, sug, methods, data, data_name, framework)
     lap("tracking")
     (out / "timings.json").write_text(json.dumps(clock, indent=2), encoding="utf-8")
-    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, run_id, uri, clock)
+    return RunResult(exp, out, paths, methods, sug, comparison, uncertainty, None, None, clock)
+
+
+def _log_experiment(
+    run: Any,
+    exp: Experiment,
+    out: Path,
+    sug: Any,
+    methods: pd.DataFrame,
+    data: pd.DataFrame,
+    data_name: str,
+    framework: Framework,
+) -> None:
+    """Everything an experiment's MLflow run holds, logged once at the end of the work."""
+    if not run.active:
+        return
+    from calibrate.tracking import log_suggestion
+
+    (out / "experiment.json").write_text(
+        json.dumps(exp.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    run.log_dataset(
+        "enterprises",
+        fingerprint=sug.data_fingerprint,
+        rows=len(data),
+        source=data_name,
+        columns=[str(c) for c in data.columns],
+    )
+    log_suggestion(run, sug)
+    run.log_params({"experiment": exp.name, "n_bootstrap_rank_draws": exp.sensitivity_draws})
+    run.set_tags({"experiment": exp.name, "data": data_name})
+    run.log_metrics(
+        (f"method.{str(name).replace(': ', '.').replace(' ', '_')}.{metric}", value, 0)
+        for name, row in methods.drop(columns="kind").iterrows()
+        for metric, value in row.items()
+    )
+    run.log_artifacts(
+        [
+            p
+            for p in (
+                out / "methods.csv",
+                out / "report.html",
+                out / "shap_importance.png",
+                out / "shap_importance.csv",
+                out / "experiment.json",
+                out / "compare",
+            )
+            if p.exists()
+        ],
+        "extra",
+    )
+    alias = exp.tracking.get("register_alias")
+    if alias and run.active:
+        run.tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
 
 
 def _write_report(
@@ -623,3 +692,458 @@ def _extra_metrics(methods: pd.DataFrame) -> dict[str, dict[str, float]]:
                 str(k): float(v) for k, v in row.drop("kind").items() if not math.isnan(float(v))
             }
     return extra
+
+
+MSG_STORAGE = (
+    "cannot open the Optuna storage {url}: {error}; check the URL (postgresql+psycopg://USER:"
+    "PASSWORD@HOST:PORT/DB or sqlite:///FILE), that the server runs and that the database exists "
+    "(give Optuna its own database: MLflow's tables clash with Optuna's)"
+)
+
+
+def prepare_study_storage(url: str) -> None:
+    """Create the tables of a shared Optuna storage once, before any worker searches.
+
+    Workers that start together take turns (:func:`calibrate.tracking.schema_lock`): Optuna's
+    table creation does not survive two processes doing it at once.
+
+    Raises
+    ------
+    ExperimentError
+        When the storage cannot be opened (the message names the URL and what to check).
+    """
+    import optuna
+
+    from calibrate.tracking import schema_lock
+
+    try:
+        with schema_lock(url):
+            storage = optuna.storages.RDBStorage(url)
+        storage.engine.dispose()
+    except Exception as exc:
+        error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExperimentError(
+            "--storage", [Problem("storage", MSG_STORAGE.format(url=url, error=error))]
+        ) from exc
+
+
+# --- experiment grids ------------------------------------------------------------------------
+#
+# A grid is an experiment file with a ``grid`` key; every other key is the shared setting:
+#
+#     grid:
+#       frameworks: [longwan-2022, national-2024]
+#       objectives: [loglik, auc]
+#       constraints: {loose: {granularity: 1}, capped: {granularity: 1, max_change: {absolute: 5}}}
+#       seeds: [0, 1]
+#
+# Each cell (framework × objective × constraint set × seed) is one suggestion on the same data
+# and held-out years. Cells are computed by workers (sequentially, joblib processes, or a Dask
+# cluster) that return bytes; the parent writes every file and logs every MLflow child run in
+# cell order, so the outputs are the same, byte for byte, whatever the backend.
+
+GRID_KEYS = ("frameworks", "objectives", "constraints", "seeds")
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of a grid: its id (also its folder under ``cells/``) and its settings."""
+
+    id: str
+    framework: str
+    objective: str
+    constraints_name: str
+    constraints: Mapping[str, Any]
+    seed: int
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated grid experiment: the shared :class:`Experiment` and the cells' axes."""
+
+    experiment: Experiment
+    frameworks: tuple[str, ...]
+    objectives: tuple[str, ...]
+    constraints: Mapping[str, Mapping[str, Any]]
+    seeds: tuple[int, ...]
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str = "<grid>", root: Path | None = None) -> Grid:
+        """Validate a grid file: the ``grid`` key here, every other key as an experiment."""
+        spec = raw.get("grid") if isinstance(raw, Mapping) else None
+        problems = _grid_problems(spec)
+        if isinstance(spec, Mapping) and isinstance(raw, Mapping):
+            if not spec.get("frameworks") and "framework" not in raw:
+                problems.append(
+                    Problem("grid.frameworks", "give grid.frameworks: [ID, …] or framework: ID")
+                )
+        if problems:
+            raise ExperimentError(source, problems)
+        assert isinstance(spec, Mapping) and isinstance(raw, Mapping)
+        frameworks = tuple(str(f) for f in spec.get("frameworks") or [raw.get("framework")])
+        rest = {k: v for k, v in raw.items() if k != "grid"}
+        rest.setdefault("framework", frameworks[0])
+        exp = Experiment.from_dict(rest, source, root)
+        sets = dict(spec.get("constraints") or {"default": dict(exp.constraints)})
+        for name, cset in sets.items():
+            try:
+                ConstraintSet.from_dict(cset or {}, f"{source}: grid.constraints.{name}")
+            except ExperimentError:
+                raise
+            except Exception as exc:  # a ConstraintError: keep its places under the grid key
+                found = getattr(exc, "problems", [Problem("", str(exc))])
+                problems += [
+                    Problem(f"grid.constraints.{name}.{p.where}", p.message) for p in found
+                ]
+        if problems:
+            raise ExperimentError(source, problems)
+        return cls(
+            experiment=exp,
+            frameworks=frameworks,
+            objectives=tuple(str(o) for o in spec.get("objectives") or [exp.objective]),
+            constraints={str(k): dict(v or {}) for k, v in sets.items()},
+            seeds=tuple(int(s) for s in spec.get("seeds") or [exp.seed]),
+        )
+
+    def cells(self) -> list[GridCell]:
+        """Every cell, in a fixed order (frameworks, objectives, constraint sets, seeds)."""
+        return [
+            GridCell(f"{fw}__{obj}__{name}__seed{seed}", fw, obj, name, cset, seed)
+            for fw in self.frameworks
+            for obj in self.objectives
+            for name, cset in self.constraints.items()
+            for seed in self.seeds
+        ]
+
+
+def _grid_problems(spec: Any) -> list[Problem]:
+    if not isinstance(spec, Mapping):
+        return [Problem("grid", "expected a mapping with " + ", ".join(GRID_KEYS))]
+    problems = [
+        Problem(f"grid.{k}", f"unknown key; allowed: {', '.join(GRID_KEYS)}")
+        for k in spec
+        if k not in GRID_KEYS
+    ]
+    for key in ("frameworks", "objectives", "seeds"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, list) or not value):
+            problems.append(Problem(f"grid.{key}", "expected a non-empty list"))
+    for i, obj in enumerate(spec.get("objectives") or []):
+        if obj not in ("loglik", "auc", "top5", "top10", "top20"):
+            problems.append(
+                Problem(f"grid.objectives[{i}]", "choose loglik, auc, top5, top10 or top20")
+            )
+    for i, seed in enumerate(spec.get("seeds") or []):
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            problems.append(
+                Problem(f"grid.seeds[{i}]", f"expected a whole number >= 0, found {seed!r}")
+            )
+    sets = spec.get("constraints")
+    if sets is not None and (not isinstance(sets, Mapping) or not sets):
+        problems.append(
+            Problem(
+                "grid.constraints", "expected named constraint sets, e.g. {loose: {granularity: 1}}"
+            )
+        )
+    return problems
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What a worker sends back: the files of a cell (bytes) and the suggestion."""
+
+    cell: GridCell
+    files: dict[str, bytes]
+    metrics: dict[str, float]
+    suggestion: Any
+
+
+@dataclass
+class GridResult:
+    """A finished grid: the summary table (one row per cell), where files are, the run."""
+
+    grid: Grid
+    out: Path
+    table: pd.DataFrame
+    cells: list[CellResult]
+    run_id: str | None = None
+    tracking_uri: str | None = None
+
+
+def _run_cell(
+    cell: GridCell,
+    exp: Experiment,
+    inputs: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+    study: StudySpec | None = None,
+) -> CellResult:
+    """One suggestion for one cell: pure, so any process may compute it.
+
+    ``inputs`` maps a framework id to its (enterprise table, events table).
+    """
+    from calibrate.suggest import suggest
+
+    framework = load_framework(cell.framework)
+    data, events = inputs[cell.framework]
+    constraints = ConstraintSet.from_dict(cell.constraints, f"grid cell {cell.id}")
+    sug = suggest(
+        framework,
+        data,
+        events,
+        exp.target,
+        exp.horizon,
+        constraints=constraints,
+        objective=cell.objective,  # type: ignore[arg-type]  # validated in Grid.from_dict
+        n_bootstrap=exp.bootstrap,
+        n_trials=exp.trials,
+        seed=cell.seed,
+        progress=False,
+        direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        storage=study.storage if study else None,
+        study_name=study.for_cell(cell.id).name if study else None,
+    )
+    files = {
+        "suggested.yaml": sug.framework.to_yaml().encode("utf-8"),
+        "points.csv": sug.points.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        "heldout_metrics.csv": sug.metrics.to_csv(lineterminator="\n").encode("utf-8"),
+    }
+    metrics = {
+        f"{col}.{metric}": float(cast(Any, sug.metrics.at[metric, col]))
+        for metric in sug.metrics.index
+        for col in ("current", "suggested")
+    }
+    return CellResult(cell, files, metrics, sug)
+
+
+def _map_cells(
+    cells: list[GridCell],
+    work: Callable[[GridCell], CellResult],
+    jobs: int,
+    dask_scheduler: str | None,
+) -> list[CellResult]:
+    """Compute every cell on the chosen backend; results come back in cell order."""
+    if dask_scheduler:
+        return _map_on_dask(cells, work, dask_scheduler)
+    if jobs != 1 and len(cells) > 1:
+        from joblib import Parallel, delayed
+
+        return list(Parallel(n_jobs=jobs)(delayed(work)(c) for c in cells))
+    return [work(c) for c in cells]
+
+
+MSG_NO_DASK = "needs Dask's distributed package: pip install -e '.[dask]' (or calibrate[dask])"
+MSG_DASK_UNREACHABLE = (
+    "no Dask scheduler answered at {address} within 10 s ({error}); start one "
+    "(dask scheduler, then dask worker ADDRESS on each machine) or check the address"
+)
+
+
+def _map_on_dask(
+    cells: list[GridCell], work: Callable[[GridCell], CellResult], address: str
+) -> list[CellResult]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ExperimentError("--dask-scheduler", [Problem("dask", MSG_NO_DASK)]) from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        problem = Problem("dask", MSG_DASK_UNREACHABLE.format(address=address, error=exc))
+        raise ExperimentError("--dask-scheduler", [problem]) from exc
+    with client:
+        futures = client.map(work, cells, key=[f"calibrate-cell-{c.id}" for c in cells])
+        return list(client.gather(futures))
+
+
+def run_grid(
+    grid: Grid,
+    *,
+    say: Callable[[str], None] = print,
+    tracking_uri: str | None = None,
+    jobs: int = 1,
+    dask_scheduler: str | None = None,
+    study: StudySpec | None = None,
+) -> GridResult:
+    """Run every cell of a grid; write ``cells/<id>/…`` and ``grid.csv`` under the output folder.
+
+    Parameters
+    ----------
+    grid : Grid
+    say : callable
+        Where progress lines go.
+    tracking_uri : str, optional
+        MLflow store. The grid is one run; each cell is a child run with its suggestion
+        (:func:`calibrate.tracking.log_suggestion`).
+    jobs : int
+        Worker processes for the cells (joblib; ``-1`` = one per core). Ignored with
+        ``dask_scheduler``.
+    dask_scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): the cells run on its workers.
+    study : StudySpec, optional
+        A shared Optuna study; each cell searches in ``<name>.<cell id>``.
+
+    Returns
+    -------
+    GridResult
+        The same files and table, byte for byte, whatever ``jobs`` and the backend.
+    """
+    import functools
+
+    from calibrate.tracking import Tracker
+
+    exp = grid.experiment
+    out = (exp.root / exp.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(
+        tracking_uri,
+        experiment=str(exp.tracking.get("experiment", "calibrate")),
+        enabled=bool(exp.tracking.get("enabled", True)),
+    )
+    cells = grid.cells()
+    with tracker.command_run("run", run_name=f"grid-{exp.name}") as run:
+        inputs, data_name = _grid_inputs(grid, out, say)
+        data = inputs[grid.frameworks[0]][0]
+        run.log_dataset(
+            "enterprises",
+            fingerprint=_fingerprint(data),
+            rows=len(data),
+            source=data_name,
+            columns=[str(c) for c in data.columns],
+        )
+        run.log_params(
+            {
+                "experiment": exp.name,
+                "frameworks": ",".join(grid.frameworks),
+                "objectives": ",".join(grid.objectives),
+                "constraint_sets": ",".join(grid.constraints),
+                "seeds": ",".join(map(str, grid.seeds)),
+                "cells": len(cells),
+            }
+        )
+        backend = f"Dask at {dask_scheduler}" if dask_scheduler else f"{jobs} job(s)"
+        say(f"grid {exp.name}: {len(cells)} cells on {backend}")
+        work = functools.partial(_run_cell, exp=exp, inputs=inputs, study=study)
+        results = _map_cells(cells, work, jobs, dask_scheduler)
+        table = _write_grid(out, results)
+        say(f"grid summary -> {out / 'grid.csv'}")
+        run.log_artifacts([out / "grid.csv"], "grid")
+        _log_cells(tracker, run, results, data_name)
+    tracked = run.result()
+    return GridResult(
+        grid,
+        out,
+        table,
+        results,
+        tracked.run_id if tracked else None,
+        tracked.uri if tracked else None,
+    )
+
+
+def _grid_inputs(
+    grid: Grid, out: Path, say: Callable[[str], None]
+) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame]], str]:
+    """The data of every framework of the grid: one synthetic panel, or each file read (and
+    validated) against each framework."""
+    exp = grid.experiment
+    inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    name = ""
+    for fw in grid.frameworks:
+        if inputs and "synth" in exp.data:  # one panel serves every framework
+            inputs[fw] = next(iter(inputs.values()))
+            continue
+        data, events, _, name = _load_data(exp, load_framework(fw), out, say)
+        inputs[fw] = (data, events)
+    return inputs, name
+
+
+def _fingerprint(data: pd.DataFrame) -> str:
+    from calibrate.data import fingerprint
+
+    return fingerprint(data.drop(columns=["source_row"], errors="ignore"))
+
+
+def _write_grid(out: Path, results: list[CellResult]) -> pd.DataFrame:
+    """Each cell's files under ``cells/<id>/`` and one summary row per cell in ``grid.csv``."""
+    rows = []
+    for r in results:
+        folder = out / "cells" / r.cell.id
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in r.files.items():
+            (folder / name).write_bytes(data)
+        c = r.cell
+        rows.append(
+            {
+                "cell": c.id,
+                "framework": c.framework,
+                "objective": c.objective,
+                "constraints": c.constraints_name,
+                "seed": c.seed,
+                **{k: round(v, 6) for k, v in r.metrics.items()},
+            }
+        )
+    table = pd.DataFrame(rows)
+    (out / "grid.csv").write_bytes(table.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return table
+
+
+def _log_cells(tracker: Any, run: Any, results: list[CellResult], data_name: str) -> None:
+    """One MLflow child run per cell, in cell order, under the grid's run."""
+    if not run.active:
+        return
+    from calibrate.tracking import log_suggestion
+
+    for r in results:
+        with tracker.command_run("run", run_name=r.cell.id, parent_run_id=run.run_id) as child:
+            child.log_params({"cell": r.cell.id, "constraint_set": r.cell.constraints_name})
+            child.set_tags({"data": data_name})
+            log_suggestion(child, r.suggestion)
+
+
+# --- a shared Optuna study named in the experiment file ----------------------------------------
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """``study: {storage: URL, name: NAME}`` of an experiment (or grid) file.
+
+    The searches of non-smooth objectives (``auc``, ``top…``) add their trials to the study
+    ``NAME`` in ``storage`` (a grid cell to ``NAME.<cell id>``), so several processes can work on
+    one experiment and a rerun resumes it; ``loglik`` is solved exactly and ignores it.
+    """
+
+    storage: str
+    name: str
+
+    def for_cell(self, cell_id: str) -> StudySpec:
+        return StudySpec(self.storage, f"{self.name}.{cell_id}")
+
+
+def split_study(raw: Any, source: str) -> tuple[Any, StudySpec | None]:
+    """The experiment file without its ``study`` key, and that key validated.
+
+    Raises
+    ------
+    ExperimentError
+        When ``study`` is not a mapping with a ``storage`` URL (and optionally a ``name``).
+    """
+    if not isinstance(raw, Mapping) or "study" not in raw:
+        return raw, None
+    spec = raw["study"]
+    rest = {k: v for k, v in raw.items() if k != "study"}
+    problems = []
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("storage"), str):
+        problems.append(
+            Problem(
+                "study", "expected {storage: URL, name: NAME}, e.g. storage: sqlite:///optuna.db"
+            )
+        )
+    else:
+        problems += [
+            Problem(f"study.{k}", "unknown key; allowed: storage, name")
+            for k in spec
+            if k not in ("storage", "name")
+        ]
+    if problems:
+        raise ExperimentError(source, problems)
+    assert isinstance(spec, Mapping)
+    name = str(spec.get("name") or rest.get("name") or "calibrate")
+    return rest, StudySpec(str(spec["storage"]), name)

@@ -65,7 +65,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -77,12 +77,14 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
+    from calibrate.compare import Comparison
     from calibrate.framework import Framework
     from calibrate.models import FitResult
     from calibrate.suggest import Suggestion
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
+    "CommandRun",
     "MODEL_CODE",
     "PACKAGES",
     "TrackedRun",
@@ -90,7 +92,11 @@ __all__ = [
     "TrackingError",
     "TrackingWarning",
     "default_tracking_uri",
+    "log_comparison",
+    "log_fit",
+    "log_suggestion",
     "package_versions",
+    "schema_lock",
 ]
 
 DEFAULT_EXPERIMENT = "calibrate"
@@ -101,9 +107,7 @@ FRAMEWORK_ARTIFACT = "framework.yaml"
 MODEL_ARTIFACT_KEY = "framework"  # key of the YAML in the pyfunc model's ``artifacts``
 MODEL_TYPE = "calibrate-framework"
 _HEALTH_TIMEOUT = 3.0  # seconds to wait for an MLflow server's /health before giving up
-#: MLflow's own HTTP defaults wait 120 s per request with 7 retries (minutes on a hung server);
-#: a user's own setting of these variables wins.
-_HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "20", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1"}
+_HTTP_BOUNDS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
 
 # --- messages (constants so tests compare them exactly) -------------------------------------
 
@@ -119,6 +123,10 @@ MSG_NO_ALIAS = (
     "Tracker.register_framework(run_id, {name!r}, alias={alias!r})"
 )
 MSG_PARAM_CLASH = "params {keys} are logged by calibrate itself; give them other names"
+MSG_PARAM_CHANGED = (
+    "param {key!r} was logged as {old!r} and cannot change to {new!r} in the same run; "
+    "the first value is kept"
+)
 
 # A model from code: MLflow copies this file into the model and runs it at load time. It reads
 # the framework YAML logged beside it; nothing is pickled.
@@ -233,6 +241,65 @@ def _check_server(uri: str) -> None:
         return
 
 
+def _is_database(uri: str) -> bool:
+    """Whether ``uri`` is a SQLAlchemy URI of a database server (PostgreSQL, MySQL …)."""
+    return uri.split(":", 1)[0].split("+", 1)[0] in {"postgresql", "mysql", "mssql"}
+
+
+def _bounded(uri: str) -> str:
+    """A PostgreSQL URI with ``connect_timeout`` set, so a store that hangs is given up."""
+    if not uri.startswith("postgresql") or "connect_timeout=" in uri:
+        return uri
+    return f"{uri}{'&' if '?' in uri else '?'}connect_timeout={int(_HEALTH_TIMEOUT)}"
+
+
+def _check_database(uri: str) -> None:
+    """Raise unless a PostgreSQL store accepts a connection within :data:`_HEALTH_TIMEOUT`.
+
+    MLflow itself retries an unreachable database for about 100 seconds; this answers in three.
+    Other databases are left to MLflow.
+    """
+    if not uri.startswith("postgresql"):
+        return
+    import psycopg
+
+    with psycopg.connect(_conninfo(uri), connect_timeout=int(_HEALTH_TIMEOUT)):
+        pass
+
+
+_SCHEMA_LOCK = 0x63616C69  # PostgreSQL advisory lock key ("cali") held while creating tables
+
+
+@contextlib.contextmanager
+def schema_lock(uri: str | None) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while a store creates its tables (no-op elsewhere).
+
+    MLflow and Optuna create their tables on first contact and neither survives two processes
+    doing it at once (a duplicate-key error on the new types); workers that start together take
+    turns here. Waits at most a minute, then raises like any other store error.
+    """
+    if uri is None or not uri.startswith("postgresql"):
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(_conninfo(uri), connect_timeout=int(_HEALTH_TIMEOUT)) as conn:
+        conn.autocommit = True
+        conn.execute("SET lock_timeout = '60s'")
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+
+
+def _conninfo(uri: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URI (driver name dropped)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(uri).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text).strip("_") or "experiment"
 
@@ -253,16 +320,17 @@ def _text(value: Any, limit: int = 6000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _key(name: str) -> str:
+    """A param or metric name MLflow accepts: other characters become ``_``."""
+    return re.sub(r"[^\w.\- :/]", "_", name)
+
+
 def _finite(value: Any) -> float | None:
     try:
         x = float(value)
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def _write_csv(frame: pd.DataFrame, path: Path, *, index: bool) -> None:
-    path.write_bytes(frame.to_csv(index=index, lineterminator="\n").encode("utf-8"))
 
 
 class _DropSignatureNotice(logging.Filter):
@@ -286,8 +354,14 @@ def _mlflow_quiet() -> Iterator[None]:
     levels = [c.level for c in chatty]
     for c in chatty:
         c.setLevel(logging.WARNING)
-    progress = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # no download bars on stderr
+    # no download bars on stderr; and a server that hangs is given up in seconds, not MLflow's
+    # default 120 s per request times 7 retries with back-off (the user's own settings win)
+    settings = {
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        **{k: v for k, v in _HTTP_BOUNDS.items() if k not in os.environ},
+    }
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)
     try:
         with warnings.catch_warnings():
             # MLflow's own ORM models use SQLAlchemy's ``noload``, deprecated in SQLAlchemy 2.1;
@@ -307,10 +381,11 @@ def _mlflow_quiet() -> Iterator[None]:
         logger.removeFilter(notice)
         for c, level in zip(chatty, levels, strict=True):
             c.setLevel(level)
-        if progress is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = progress
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 # --- result ---------------------------------------------------------------------------------
@@ -341,6 +416,541 @@ class TrackedRun:
     def artifact(self, path: str) -> str:
         """Full URI (or local path) of one logged artifact."""
         return f"{self.artifact_uri.rstrip('/')}/{path}"
+
+
+# --- one run per command --------------------------------------------------------------------
+
+
+class CommandRun:
+    """The MLflow run of one command, open while the command works.
+
+    Made by :meth:`Tracker.command_run`; log into it as results appear. Every method is a no-op
+    once tracking is disabled or has failed: the first store error becomes one
+    :class:`TrackingWarning` and the run stops talking to the store, so a store that is down or
+    hangs costs at most one bounded wait, and the command's results (already on disk) stand.
+
+    Params are logged once: logging the same name again with the same value does nothing, with
+    another value warns. A metric is logged once per ``(name, step)``.
+    """
+
+    def __init__(self, tracker: Tracker, command: str, run_name: str) -> None:
+        self.tracker = tracker
+        self.command = command
+        self.run_name = run_name
+        self.run_id: str | None = None
+        self.experiment_id: str | None = None
+        self.artifact_uri = ""
+        self.model_id: str | None = None
+        self.failed = False
+        self.artifacts: list[str] = []
+        self._params: dict[str, str] = {}
+        self._metrics: set[tuple[str, int]] = set()
+        self._error = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether logging calls still reach the store."""
+        return self.run_id is not None and not self.failed
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "inactive"
+        return f"CommandRun({self.command!r}, run_id={self.run_id!r}, {state})"
+
+    @contextlib.contextmanager
+    def _store(self, what: str) -> Iterator[MlflowClient | None]:
+        """The client, or ``None`` when inactive; a store error disables the run with a warning."""
+        if not self.active:
+            yield None
+            return
+        try:
+            with _mlflow_quiet():
+                yield self.tracker.client
+        except Exception as exc:  # tracking must never fail the command
+            self.failed = True
+            self._error = f"{what}: {_describe(exc)}"
+            self.tracker._warn(exc, f"{self.command} run")
+
+    def start(self, tags: Mapping[str, Any], parent_run_id: str | None = None) -> None:
+        """Create the run (called by :meth:`Tracker.command_run`)."""
+        if not self.tracker.enabled:
+            return
+        try:
+            with _mlflow_quiet():
+                client = self.tracker.client
+                self.experiment_id = self.tracker.experiment_id()
+                versions = package_versions()
+                all_tags = {
+                    "calibrate.version": versions["calibrate"],
+                    "calibrate.command": self.command,
+                    **{f"version.{k}": v for k, v in versions.items()},
+                    **tags,
+                }
+                if parent_run_id:
+                    all_tags["mlflow.parentRunId"] = parent_run_id
+                run = client.create_run(
+                    self.experiment_id,
+                    run_name=self.run_name,
+                    tags={k: _text(v, 5000) for k, v in all_tags.items()},
+                )
+                self.run_id = run.info.run_id
+                self.artifact_uri = run.info.artifact_uri or ""
+        except Exception as exc:  # tracking must never fail the command
+            self.failed = True
+            self.tracker._warn(exc, f"{self.command} run")
+
+    def end(self, error: BaseException | None = None) -> None:
+        """Mark the run FINISHED, or FAILED with the reason (store or command error)."""
+        if self.run_id is None:
+            return
+        reason = _describe(error) if error is not None else None
+        if self.failed:  # one last, bounded attempt to leave a truthful status behind
+            with contextlib.suppress(Exception), _mlflow_quiet():
+                last = self.tracker.client
+                last.set_tag(self.run_id, "calibrate.tracking_error", _text(self._error, 5000))
+                last.set_terminated(self.run_id, "FAILED")
+            return
+        with self._store("end") as client:
+            if client is not None:
+                if reason is not None:
+                    client.set_tag(self.run_id, "calibrate.error", _text(reason, 5000))
+                client.set_terminated(self.run_id, "FAILED" if reason else "FINISHED")
+
+    def result(self) -> TrackedRun | None:
+        """Where the run lives; ``None`` if it was never created or logging failed."""
+        if not self.active or self.run_id is None or self.experiment_id is None:
+            return None
+        return TrackedRun(
+            run_id=self.run_id,
+            run_name=self.run_name,
+            experiment_id=self.experiment_id,
+            uri=self.tracker.uri,
+            artifact_uri=self.artifact_uri,
+            artifacts=tuple(self.artifacts),
+        )
+
+    # -- what a run holds -----------------------------------------------------------------------
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params once (same name and value again: nothing; another value: a warning)."""
+        new: dict[str, str] = {}
+        for name, value in params.items():
+            key, text = _key(name), _text(value)
+            if key in self._params:
+                if self._params[key] != text:
+                    warnings.warn(
+                        MSG_PARAM_CHANGED.format(key=key, old=self._params[key], new=text),
+                        TrackingWarning,
+                        stacklevel=2,
+                    )
+                continue
+            new[key] = text
+        with self._store("params") as client:
+            if client is not None and new and self.run_id is not None:
+                from mlflow.entities import Param
+
+                items = [Param(k, v) for k, v in new.items()]
+                for i in range(0, len(items), 100):
+                    client.log_batch(self.run_id, params=items[i : i + 100])
+                self._params.update(new)
+
+    def log_metrics(self, metrics: Iterable[tuple[str, Any, int]]) -> None:
+        """Log ``(name, value, step)`` triples; non-finite values and repeats are skipped."""
+        todo: list[tuple[str, float, int]] = []
+        for name, raw, step in metrics:
+            key, value = _key(name), _finite(raw)
+            if value is not None and (key, int(step)) not in self._metrics:
+                self._metrics.add((key, int(step)))
+                todo.append((key, value, int(step)))
+        with self._store("metrics") as client:
+            if client is not None and todo and self.run_id is not None:
+                from mlflow.entities import Metric
+
+                now = int(time.time() * 1000)
+                items = [Metric(k, v, now, s) for k, v, s in todo]
+                for i in range(0, len(items), 1000):
+                    client.log_batch(self.run_id, metrics=items[i : i + 1000])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set (or overwrite) tags."""
+        with self._store("tags") as client:
+            if client is not None and tags and self.run_id is not None:
+                from mlflow.entities import RunTag
+
+                client.log_batch(
+                    self.run_id, tags=[RunTag(k, _text(v, 5000)) for k, v in tags.items()]
+                )
+
+    def log_dataset(
+        self,
+        name: str,
+        *,
+        fingerprint: str,
+        rows: int,
+        source: str,
+        columns: Sequence[str] = (),
+        context: str = "training",
+    ) -> None:
+        """Log an input table as an MLflow dataset: its fingerprint (digest), rows and source.
+
+        Parameters
+        ----------
+        name : str
+            e.g. ``enterprises`` or ``events``.
+        fingerprint : str
+            :func:`calibrate.data.fingerprint` of the table (the dataset's digest).
+        rows : int
+        source : str
+            Path or description of where the table came from.
+        columns : sequence of str
+            Column names, kept as the dataset's schema.
+        context : str
+            MLflow's ``mlflow.data.context`` tag (``training``, ``evaluation`` …).
+        """
+        with self._store("dataset") as client:
+            if client is not None and self.run_id is not None:
+                from mlflow.entities import Dataset, DatasetInput, InputTag
+
+                schema = json.dumps({"columns": list(columns)}, ensure_ascii=False)
+                profile = json.dumps({"num_rows": int(rows), "fingerprint": fingerprint})
+                dataset = Dataset(name, fingerprint[:36], "local", source[:1000], schema, profile)
+                tag = InputTag("mlflow.data.context", context)
+                client.log_inputs(self.run_id, [DatasetInput(dataset, [tag])])
+
+    def log_text(self, text: str, path: str) -> None:
+        """Write ``text`` (UTF-8) as the artifact ``path`` (e.g. ``warnings.txt``)."""
+        self._log_files({path: text.encode("utf-8")})
+
+    def log_table(self, frame: pd.DataFrame, path: str, *, index: bool = False) -> None:
+        """Write a table as a UTF-8 CSV artifact ``path``."""
+        self._log_files({path: frame.to_csv(index=index, lineterminator="\n").encode("utf-8")})
+
+    def log_artifacts(self, paths: Iterable[str | Path], artifact_dir: str = "extra") -> None:
+        """Attach existing files or folders under ``artifact_dir``; a missing path warns."""
+        found: list[Path] = []
+        for item in paths:
+            p = Path(item)
+            if p.exists():
+                found.append(p)
+            else:
+                warnings.warn(MSG_MISSING_EXTRA.format(path=p), TrackingWarning, stacklevel=2)
+        with self._store("artifacts") as client:
+            if client is not None and self.run_id is not None:
+                for p in found:
+                    if p.is_dir():
+                        client.log_artifacts(self.run_id, str(p), f"{artifact_dir}/{p.name}")
+                    else:
+                        client.log_artifact(self.run_id, str(p), artifact_dir)
+                    self.artifacts.append(f"{artifact_dir}/{p.name}")
+
+    def _log_files(self, files: Mapping[str, bytes]) -> None:
+        with self._store("artifacts") as client:
+            if client is not None and self.run_id is not None:
+                with tempfile.TemporaryDirectory(prefix="calibrate-run-") as tmp:
+                    for rel, data in files.items():
+                        target = Path(tmp) / rel
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.write_bytes(data)
+                    client.log_artifacts(self.run_id, tmp)
+                self.artifacts.extend(files)
+
+    def log_framework_model(self, framework: Framework, name: str | None = None) -> str | None:
+        """Log ``framework`` as an MLflow model from code (a pyfunc that scores a table).
+
+        The model's ``predict`` returns the scores table; nothing is pickled. Register it with
+        :meth:`Tracker.register_framework` (``alias="adopted"`` …).
+
+        Returns
+        -------
+        str or None
+            The logged model's id (also the run tag ``calibrate.model_id``).
+        """
+        with self._store("model") as client:
+            if client is not None and self.run_id is not None and self.experiment_id is not None:
+                with tempfile.TemporaryDirectory(prefix="calibrate-model-") as tmp:
+                    path = Path(tmp) / FRAMEWORK_ARTIFACT
+                    path.write_bytes(framework.to_yaml().encode("utf-8"))
+                    model = _log_framework_model(
+                        client,
+                        self.experiment_id,
+                        self.run_id,
+                        path,
+                        name or framework.id,
+                        Path(tmp),
+                    )
+                self.model_id = model.model_id
+                client.set_tag(self.run_id, "calibrate.model_id", model.model_id)
+        return self.model_id
+
+
+def log_suggestion(run: CommandRun, suggestion: Suggestion) -> None:
+    """Log a suggestion into the command's run: params, metrics, tables, warnings, the model.
+
+    * params: frameworks (ids, versions, fingerprints), target, horizon, objective, solver,
+      seed, bootstrap samples, years, data and events fingerprints, constraints, label counts;
+    * metrics: held-out ``pooled.current.<metric>`` / ``pooled.suggested.<metric>`` (step 0) and
+      ``current.<metric>`` / ``suggested.<metric>`` per held-out year (step = year), metric names
+      as :mod:`calibrate.metrics` gives them; for an edit path (``calibration["edits"]``)
+      ``edit.train.<metric>`` and ``edit.held_out.<metric>`` with one step per edit;
+    * artifacts: ``framework.yaml``, ``base_framework.yaml``, ``points.csv``, ``diff.csv``,
+      ``heldout_metrics.csv``, ``heldout_metrics_by_year.csv``, ``edits.csv`` (and
+      ``edit_points.csv``: points after each edit) and ``directions.csv`` when the calibration
+      block has them, ``warnings.txt`` when there are warnings;
+    * the suggested framework as a model from code (:meth:`CommandRun.log_framework_model`).
+    """
+    s = suggestion
+    calibration: Mapping[str, Any] = s.framework.calibration or {}
+    run.log_params(_suggestion_params(s, calibration))
+    run.log_metrics(Tracker._suggestion_metrics(s))
+    edits = calibration.get("edits") or []
+    run.log_metrics(_edit_metrics(edits))
+    run.set_tags(
+        {
+            "calibrate.kind": "suggestion",
+            "calibrate.base_framework": s.base.id,
+            "calibrate.target": s.target,
+            "mlflow.note.content": _suggestion_note(s),
+        }
+    )
+    run._log_files(_suggestion_files(s, calibration))
+    run.log_framework_model(s.framework)
+
+
+def _suggestion_params(s: Suggestion, calibration: Mapping[str, Any]) -> dict[str, Any]:
+    fw, base = s.framework, s.base
+    params: dict[str, Any] = {
+        "framework_id": fw.id,
+        "framework_version": fw.version,
+        "framework_fingerprint": fw.fingerprint,
+        "base_framework_id": base.id,
+        "base_framework_version": base.version,
+        "base_framework_fingerprint": base.fingerprint,
+        "target": s.target,
+        "horizon": s.horizon,
+        "objective": s.objective,
+        "solver": s.solver,
+        "seed": s.seed,
+        "n_bootstrap": s.n_bootstrap,
+        "train_years": _years(s.train_years),
+        "test_years": _years(s.test_years),
+        "data_fingerprint": s.data_fingerprint,
+        "events_fingerprint": calibration.get("events_fingerprint", ""),
+        "constraints": s.constraints.to_dict(),
+    }
+    params.update({f"labels.{k}": v for k, v in sorted(s.label_counts.items())})
+    return params
+
+
+def _suggestion_note(s: Suggestion) -> str:
+    note = (
+        f"Suggested core points for **{s.base.id}** predicting `{s.target}` within {s.horizon} "
+        f"year(s); objective `{s.objective}`, seed {s.seed}, trained on {_years(s.train_years)}, "
+        f"held out {_years(s.test_years)}."
+    )
+    if "auc" in s.metrics.index:
+        now, new = (
+            _finite(s.metrics.at["auc", "current"]),
+            _finite(s.metrics.at["auc", "suggested"]),
+        )
+        if now is not None and new is not None:
+            note += f" Held-out AUC: current {now:.4f} → suggested {new:.4f}."
+    return note
+
+
+def _edit_metrics(edits: Iterable[Mapping[str, Any]]) -> list[tuple[str, Any, int]]:
+    """One step per edit of the path: ``edit.train.<metric>`` and ``edit.held_out.<metric>``."""
+    out: list[tuple[str, Any, int]] = []
+    for i, edit in enumerate(edits):
+        step = int(edit.get("step", i))
+        for part in ("train", "held_out"):
+            for metric, value in (edit.get(part) or {}).items():
+                out.append((f"edit.{part}.{metric}", value, step))
+    return out
+
+
+_EDIT_DOCS = ("points", "before", "after")  # per-edit documents kept out of the flat table
+
+
+def _flat(prefix: str, value: Any, row: dict[str, Any]) -> None:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _flat(f"{prefix}.{key}" if prefix else str(key), inner, row)
+    elif value is not None:
+        row[prefix] = value
+
+
+def _edits_frame(edits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The edit path as a flat table: one row per edit, ``train.<m>`` / ``held_out.<m>`` …
+    columns (nested mappings joined with dots; the per-edit points and indicator documents are
+    left to :func:`_edit_points_frame` and the framework's calibration block)."""
+    import pandas as pd
+
+    rows = []
+    for edit in edits:
+        row: dict[str, Any] = {}
+        _flat("", {k: v for k, v in edit.items() if k not in _EDIT_DOCS}, row)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _edit_points_frame(edits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Points after each edit, long: ``step, indicator, stage, points``."""
+    import pandas as pd
+
+    rows = [
+        {"step": edit.get("step", i), "indicator": ind, "stage": stage, "points": value}
+        for i, edit in enumerate(edits)
+        for ind, stages in (edit.get("points") or {}).items()
+        for stage, value in (stages or {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["step", "indicator", "stage", "points"])
+
+
+def _suggestion_files(s: Suggestion, calibration: Mapping[str, Any]) -> dict[str, bytes]:
+    import pandas as pd
+
+    def csv(frame: pd.DataFrame, index: bool = False) -> bytes:
+        return frame.to_csv(index=index, lineterminator="\n").encode("utf-8")
+
+    files = {
+        FRAMEWORK_ARTIFACT: s.framework.to_yaml().encode("utf-8"),
+        "base_framework.yaml": s.base.to_yaml().encode("utf-8"),
+        "points.csv": csv(s.points),
+        "diff.csv": csv(s.diff()),
+        "heldout_metrics.csv": csv(s.metrics, index=True),
+        "heldout_metrics_by_year.csv": csv(s.metrics_by_year),
+    }
+    if calibration.get("edits"):
+        files["edits.csv"] = csv(_edits_frame(calibration["edits"]))
+        if any(e.get("points") for e in calibration["edits"]):
+            files["edit_points.csv"] = csv(_edit_points_frame(calibration["edits"]))
+    directions = calibration.get("directions")
+    if directions:
+        frame = (
+            pd.DataFrame(directions)
+            if not isinstance(directions, Mapping)
+            else pd.DataFrame(
+                {"indicator": list(directions), "direction": list(directions.values())}
+            )
+        )
+        files["directions.csv"] = csv(frame)
+    if s.warnings:
+        files["warnings.txt"] = ("\n".join(s.warnings) + "\n").encode("utf-8")
+    return files
+
+
+def _fit_params(
+    fr: FitResult,
+    target: str,
+    horizon: int,
+    data_fingerprint: str,
+    framework: Framework | None,
+    seed: int | None,
+) -> dict[str, Any]:
+    est = fr.estimator
+    params: dict[str, Any] = {
+        "model": type(est).__name__,
+        "target": target,
+        "horizon": horizon,
+        "data_fingerprint": data_fingerprint,
+        "test_years": _years(fr.test_years),
+        "fractions": ",".join(f"{f:g}" for f in fr.fractions),
+    }
+    if seed is not None:
+        params["seed"] = seed
+    if framework is not None:
+        params.update(
+            {
+                "framework_id": framework.id,
+                "framework_version": framework.version,
+                "framework_fingerprint": framework.fingerprint,
+            }
+        )
+    if hasattr(est, "get_params"):
+        params.update({f"model.{k}": v for k, v in sorted(est.get_params(deep=False).items())})
+    params.update({f"train_years.{s.test_year}": _years(s.train_years) for s in fr.splits})
+    return params
+
+
+def log_fit(
+    run: CommandRun,
+    fit_result: FitResult,
+    *,
+    target: str,
+    horizon: int,
+    data_fingerprint: str,
+    framework: Framework | None = None,
+    seed: int | None = None,
+) -> None:
+    """Log an out-of-time validation (:class:`~calibrate.models.FitResult`) into a command's run.
+
+    Params: the model class and constructor arguments (``model.<name>``), target, horizon,
+    seed, data fingerprint, test years, the training years of every split; metrics per held-out
+    year (step = year) and ``pooled.<metric>`` / ``mean.<metric>`` (step 0); artifacts
+    ``heldout_metrics.csv``, ``fit.json`` and ``framework.yaml`` when a framework is given.
+    """
+    fr = fit_result
+    est = fr.estimator
+    run.log_params(_fit_params(fr, target, horizon, data_fingerprint, framework, seed))
+    run.log_metrics(Tracker._fit_metrics(fr))
+    note = (
+        f"Out-of-time validation of `{type(est).__name__}` for `{target}` within {horizon} "
+        f"year(s); held-out years {_years(fr.test_years)}."
+    )
+    pooled_auc = _finite(fr.overall.loc["pooled", "auc"]) if "auc" in fr.overall.columns else None
+    if pooled_auc is not None:
+        note += f" Pooled AUC {pooled_auc:.4f}."
+    run.set_tags(
+        {
+            "calibrate.kind": "fit",
+            "calibrate.base_framework": framework.id if framework is not None else "",
+            "calibrate.target": target,
+            "mlflow.note.content": note,
+        }
+    )
+    text = json.dumps(fr.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
+    files = {
+        "heldout_metrics.csv": fr.to_frame().to_csv(lineterminator="\n").encode("utf-8"),
+        "fit.json": text.encode("utf-8"),
+    }
+    if framework is not None:
+        files[FRAMEWORK_ARTIFACT] = framework.to_yaml().encode("utf-8")
+    run._log_files(files)
+
+
+def log_comparison(run: CommandRun, comparison: Comparison) -> None:
+    """Log a what-if comparison of two frameworks into a command's run.
+
+    Params: both frameworks' ids and fingerprints and the number of firms; metrics
+    ``overall.<measure>`` (:attr:`~calibrate.compare.Comparison.overall`) and, with labels,
+    ``outcome.base.<metric>`` / ``outcome.candidate.<metric>`` — computed on every labelled year
+    the two frameworks rank (not held-out years; the run's note says so).
+    """
+    c = comparison
+    run.log_params(
+        {
+            "base_framework_id": c.base.id,
+            "base_framework_fingerprint": c.base.fingerprint,
+            "candidate_framework_id": c.candidate.id,
+            "candidate_framework_fingerprint": c.candidate.fingerprint,
+            "firms": c.n_firms,
+        }
+    )
+    run.log_metrics((f"overall.{k}", v, 0) for k, v in c.overall.items())
+    outcome = c.outcome_metrics
+    if outcome is not None:
+        for side in ("base", "candidate"):
+            run.log_metrics((f"outcome.{side}.{k}", v, 0) for k, v in outcome[side].items())
+    run.set_tags(
+        {
+            "calibrate.kind": "comparison",
+            "calibrate.base_framework": c.base.id,
+            "mlflow.note.content": (
+                f"What-if: **{c.base.id}** → **{c.candidate.id}** on {c.n_firms:,} firm-years. "
+                "Outcome metrics use every labelled year both frameworks rank (in-sample, "
+                "not held-out)."
+            ),
+        }
+    )
 
 
 # --- the tracker ----------------------------------------------------------------------------
@@ -389,7 +999,10 @@ class Tracker:
         self.enabled = enabled
         if artifact_root is None:
             db = _sqlite_path(self._uri)
-            artifact_root = db.resolve().parent / ARTIFACTS_DIR if db is not None else None
+            if db is not None:
+                artifact_root = db.resolve().parent / ARTIFACTS_DIR
+            elif _is_database(self._uri):  # MLflow's own default would be ./mlruns
+                artifact_root = Path.cwd().resolve() / ARTIFACTS_DIR
         self.artifact_root: str | None = None if artifact_root is None else str(artifact_root)
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
@@ -418,12 +1031,17 @@ class Tracker:
                 _check_sqlite(db)
             elif self._uri.startswith(("http://", "https://")):
                 _check_server(self._uri)
-                for name, value in _HTTP_BOUNDS.items():  # a hanging server: bounded wait
-                    os.environ.setdefault(name, value)
-            with _mlflow_quiet():
+            elif _is_database(self._uri):
+                _check_database(self._uri)
+            database = _is_database(self._uri)
+            with _mlflow_quiet(), schema_lock(self._uri if database else None):
                 from mlflow import MlflowClient
 
-                self._client = MlflowClient(tracking_uri=self._uri, registry_uri=self._uri)
+                uri = _bounded(self._uri)
+                client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                if database:  # the first call creates the tables: one process at a time
+                    client.search_experiments(max_results=1)
+                self._client = client
         return self._client
 
     def experiment_id(self) -> str:
@@ -432,7 +1050,7 @@ class Tracker:
             from mlflow.exceptions import MlflowException
 
             client = self.client
-            with _mlflow_quiet():  # the first access creates the store's tables
+            with _mlflow_quiet():  # the first access to a SQLite store creates its tables
                 found = client.get_experiment_by_name(self.experiment)
             if found is None:
                 location = None
@@ -458,6 +1076,47 @@ class Tracker:
 
     # -- logging -------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def command_run(
+        self,
+        command: str,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+    ) -> Iterator[CommandRun]:
+        """One MLflow run around one command: created on entry, ended on exit.
+
+        The run is ``FINISHED`` when the block ends normally and ``FAILED`` (tag
+        ``calibrate.error``) when it raises; the exception propagates. Store problems never
+        raise: they warn once (:class:`TrackingWarning`) and the rest of the block runs untracked.
+
+        Parameters
+        ----------
+        command : str
+            ``fit``, ``suggest``, ``compare``, ``report``, ``run``, ``demo`` … (tag
+            ``calibrate.command``; default run name).
+        run_name : str, optional
+        tags : mapping, optional
+        parent_run_id : str, optional
+            Makes this a child run (an experiment-grid cell).
+
+        Examples
+        --------
+        >>> with Tracker().command_run("suggest") as run:      # doctest: +SKIP
+        ...     result = suggest(...)
+        ...     result.save("new.yaml")
+        ...     log_suggestion(run, result)
+        """
+        run = CommandRun(self, command, run_name or command)
+        run.start(dict(tags or {}), parent_run_id)
+        try:
+            yield run
+        except BaseException as exc:
+            run.end(exc)
+            raise
+        run.end()
+
     def log_suggestion(
         self,
         suggestion: Suggestion,
@@ -469,6 +1128,8 @@ class Tracker:
         command: str = "suggest",
     ) -> TrackedRun | None:
         """Log a :class:`~calibrate.suggest.Suggestion` as one finished run.
+
+        A run of its own around :func:`log_suggestion` (see there for what it holds).
 
         Parameters
         ----------
@@ -490,65 +1151,15 @@ class Tracker:
             ``None`` when tracking is disabled or failed (a :class:`TrackingWarning` says why).
         """
         s = suggestion
-        fw, base = s.framework, s.base
-        calibration: Mapping[str, Any] = fw.calibration or {}
-        logged: dict[str, Any] = {
-            "framework_id": fw.id,
-            "framework_version": fw.version,
-            "framework_fingerprint": fw.fingerprint,
-            "base_framework_id": base.id,
-            "base_framework_version": base.version,
-            "base_framework_fingerprint": base.fingerprint,
-            "target": s.target,
-            "horizon": s.horizon,
-            "objective": s.objective,
-            "solver": s.solver,
-            "seed": s.seed,
-            "n_bootstrap": s.n_bootstrap,
-            "train_years": _years(s.train_years),
-            "test_years": _years(s.test_years),
-            "data_fingerprint": s.data_fingerprint,
-            "events_fingerprint": calibration.get("events_fingerprint", ""),
-            "constraints": s.constraints.to_dict(),
-        }
-        logged.update({f"labels.{k}": v for k, v in sorted(s.label_counts.items())})
-        logged = self._merge_params(logged, params)
-        name = run_name or f"suggest-{base.id}-{s.target}-h{s.horizon}-{s.objective}-seed{s.seed}"
-        metrics = self._suggestion_metrics(s)
-        pooled = s.metrics
-        auc = (
-            (
-                _finite(pooled.at["auc_within_group", "current"]),
-                _finite(pooled.at["auc_within_group", "suggested"]),
-            )
-            if "auc_within_group" in pooled.index
-            else (None, None)
-        )
-        note = (
-            f"Suggested core points for **{base.id}** predicting `{s.target}` within {s.horizon} "
-            f"year(s); objective `{s.objective}`, seed {s.seed}, trained on {_years(s.train_years)}, "
-            f"held out {_years(s.test_years)}."
-        )
-        if auc[0] is not None and auc[1] is not None:
-            note += f" Held-out AUC: current {auc[0]:.4f} → suggested {auc[1]:.4f}."
-        all_tags = {
-            "calibrate.kind": "suggestion",
-            "calibrate.command": command,
-            "calibrate.base_framework": base.id,
-            "calibrate.target": s.target,
-            "mlflow.note.content": note,
-            **(dict(tags) if tags else {}),
-        }
-
-        def write(folder: Path) -> None:
-            (folder / FRAMEWORK_ARTIFACT).write_bytes(fw.to_yaml().encode("utf-8"))
-            (folder / "base_framework.yaml").write_bytes(base.to_yaml().encode("utf-8"))
-            _write_csv(s.points, folder / "points.csv", index=False)
-            _write_csv(s.diff(), folder / "diff.csv", index=False)
-            _write_csv(s.metrics, folder / "heldout_metrics.csv", index=True)
-            _write_csv(s.metrics_by_year, folder / "heldout_metrics_by_year.csv", index=False)
-
-        return self._log_run("suggestion", name, logged, metrics, all_tags, write, extra_artifacts)
+        self._merge_params(_suggestion_params(s, s.framework.calibration or {}), params)
+        name = run_name or f"suggest-{s.base.id}-{s.target}-h{s.horizon}-{s.objective}-seed{s.seed}"
+        extras = list(extra_artifacts)
+        with self.command_run(command, run_name=name) as run:
+            log_suggestion(run, s)
+            run.log_params(dict(params or {}))
+            run.set_tags(dict(tags or {}))
+            run.log_artifacts(extras, "extra")
+        return run.result()
 
     def log_edit(
         self,
@@ -572,18 +1183,15 @@ class Tracker:
             "base_framework_version": base.version,
             "base_framework_fingerprint": base.fingerprint,
         }
-        tags = {
-            "calibrate.kind": "edit",
-            "calibrate.command": command,
-            "calibrate.base_framework": base.id,
-        }
-
-        def write(folder: Path) -> None:
-            (folder / FRAMEWORK_ARTIFACT).write_bytes(framework.to_yaml().encode("utf-8"))
-            (folder / "base_framework.yaml").write_bytes(base.to_yaml().encode("utf-8"))
-
+        tags = {"calibrate.kind": "edit", "calibrate.base_framework": base.id}
         name = f"{command}-{base.id}-{framework.fingerprint}"
-        return self._log_run("edit", name, logged, [], tags, write, extra_artifacts)
+        with self.command_run(command, run_name=name) as run:
+            run.log_params(logged)
+            run.set_tags(tags)
+            run.log_text(framework.to_yaml(), FRAMEWORK_ARTIFACT)
+            run.log_text(base.to_yaml(), "base_framework.yaml")
+            run.log_artifacts(list(extra_artifacts), "extra")
+        return run.result()
 
     def log_fit(
         self,
@@ -628,68 +1236,32 @@ class Tracker:
         -------
         TrackedRun or None
         """
-        fr = fit_result
-        est = fr.estimator
+        est = fit_result.estimator
         if seed is None:
             state = getattr(est, "random_state", None)
             seed = state if isinstance(state, int) else None
-        model_name = model or type(est).__name__.lower()
-        logged: dict[str, Any] = {
-            "model": type(est).__name__,
-            "target": target,
-            "horizon": horizon,
-            "data_fingerprint": data_fingerprint,
-            "test_years": _years(fr.test_years),
-            "fractions": ",".join(f"{f:g}" for f in fr.fractions),
-        }
-        if seed is not None:
-            logged["seed"] = seed
-        if framework is not None:
-            logged.update(
-                {
-                    "framework_id": framework.id,
-                    "framework_version": framework.version,
-                    "framework_fingerprint": framework.fingerprint,
-                }
-            )
-        if hasattr(est, "get_params"):
-            logged.update({f"model.{k}": v for k, v in sorted(est.get_params(deep=False).items())})
-        logged.update({f"train_years.{s.test_year}": _years(s.train_years) for s in fr.splits})
-        logged = self._merge_params(logged, params)
+        own = _fit_params(fit_result, target, horizon, data_fingerprint, framework, seed)
+        self._merge_params(own, params)
         fw_id = framework.id if framework is not None else "features"
         name = run_name or (
-            f"fit-{fw_id}-{target}-h{horizon}-{model_name}"
+            f"fit-{fw_id}-{target}-h{horizon}-{model or type(est).__name__.lower()}"
             + (f"-seed{seed}" if seed is not None else "")
         )
-        metrics = self._fit_metrics(fr)
-        note = (
-            f"Out-of-time validation of `{type(est).__name__}` for `{target}` within {horizon} "
-            f"year(s); held-out years {_years(fr.test_years)}."
-        )
-        pooled_auc = (
-            _finite(fr.overall.loc["pooled", "auc_pooled"])
-            if "auc_pooled" in fr.overall.columns
-            else None
-        )
-        if pooled_auc is not None:
-            note += f" Pooled AUC {pooled_auc:.4f}."
-        all_tags = {
-            "calibrate.kind": "fit",
-            "calibrate.command": command,
-            "calibrate.base_framework": framework.id if framework is not None else "",
-            "calibrate.target": target,
-            "mlflow.note.content": note,
-            **(dict(tags) if tags else {}),
-        }
-
-        def write(folder: Path) -> None:
-            _write_csv(fr.to_frame(), folder / "heldout_metrics.csv", index=True)
-            text = json.dumps(fr.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n"
-            (folder / "fit.json").write_bytes(text.encode("utf-8"))
-            if framework is not None:
-                (folder / FRAMEWORK_ARTIFACT).write_bytes(framework.to_yaml().encode("utf-8"))
-
-        return self._log_run("fit", name, logged, metrics, all_tags, write, extra_artifacts)
+        extras = list(extra_artifacts)
+        with self.command_run(command, run_name=name) as run:
+            log_fit(
+                run,
+                fit_result,
+                target=target,
+                horizon=horizon,
+                data_fingerprint=data_fingerprint,
+                framework=framework,
+                seed=seed,
+            )
+            run.log_params(dict(params or {}))
+            run.set_tags(dict(tags or {}))
+            run.log_artifacts(extras, "extra")
+        return run.result()
 
     def log_report(
         self, run_id: str, path: str | Path, *, artifact_dir: str = "report"
@@ -879,127 +1451,24 @@ class Tracker:
                     out.append((f"{summary}.{metric}", value, 0))
         return out
 
-    def _log_run(
-        self,
-        what: str,
-        run_name: str,
-        params: Mapping[str, Any],
-        metrics: list[tuple[str, float, int]],
-        tags: Mapping[str, Any],
-        write: Any,
-        extra_artifacts: Iterable[str | Path],
-    ) -> TrackedRun | None:
-        if not self.enabled:
-            return None
-        extras = []
-        for item in extra_artifacts:
-            p = Path(item)
-            if p.exists():
-                extras.append(p)
-            else:
-                warnings.warn(MSG_MISSING_EXTRA.format(path=p), TrackingWarning, stacklevel=3)
-        run_id: str | None = None
-        try:
-            with _mlflow_quiet(), tempfile.TemporaryDirectory(prefix="calibrate-run-") as tmp:
-                from mlflow.entities import Metric, Param, RunTag
-
-                client = self.client
-                experiment_id = self.experiment_id()
-                versions = package_versions()
-                all_tags = {
-                    "calibrate.version": versions["calibrate"],
-                    **{f"version.{k}": v for k, v in versions.items()},
-                    **tags,
-                }
-                run = client.create_run(experiment_id, run_name=run_name)
-                run_id = run.info.run_id
-                now = int(time.time() * 1000)
-                ps = [Param(k, _text(v)) for k, v in params.items()]
-                t = [RunTag(k, _text(v, 5000)) for k, v in all_tags.items()]
-                m = [Metric(k, v, now, step) for k, v, step in metrics]
-                for i in range(0, len(ps), 100):
-                    client.log_batch(run_id, params=ps[i : i + 100])
-                for i in range(0, len(t), 100):
-                    client.log_batch(run_id, tags=t[i : i + 100])
-                for i in range(0, len(m), 1000):
-                    client.log_batch(run_id, metrics=m[i : i + 1000])
-                folder = Path(tmp)
-                write(folder)
-                names = sorted(f.name for f in folder.iterdir())
-                client.log_artifacts(run_id, tmp)
-                for extra in extras:
-                    if extra.is_dir():
-                        client.log_artifacts(run_id, str(extra), f"extra/{extra.name}")
-                    else:
-                        client.log_artifact(run_id, str(extra), "extra")
-                    names.append(f"extra/{extra.name}")
-                client.set_terminated(run_id, "FINISHED")
-                return TrackedRun(
-                    run_id=run_id,
-                    run_name=run_name,
-                    experiment_id=experiment_id,
-                    uri=self._uri,
-                    artifact_uri=run.info.artifact_uri or "",
-                    artifacts=tuple(names),
-                )
-        except Exception as exc:  # tracking must never fail the caller
-            if run_id is not None:
-                with contextlib.suppress(Exception):
-                    self.client.set_tag(
-                        run_id, "calibrate.tracking_error", _text(_describe(exc), 5000)
-                    )
-                    self.client.set_terminated(run_id, "FAILED")
-            self._warn(exc, what)
-            return None
-
     def _register(
         self, run_id: str, name: str, alias: str | None, description: str | None, tmp: Path
     ) -> int:
-        import mlflow.pyfunc
         from mlflow.exceptions import MlflowException
-        from mlflow.models import Model
 
         client = self.client
         run = client.get_run(run_id)
-        yaml_dir = tmp / "yaml"
-        yaml_dir.mkdir()
-        local_yaml = Path(client.download_artifacts(run_id, FRAMEWORK_ARTIFACT, str(yaml_dir)))
-        text = local_yaml.read_text(encoding="utf-8")
-        from calibrate.framework import Framework
-
-        fw = Framework.from_yaml(text, f"run {run_id}: {FRAMEWORK_ARTIFACT}")
-        info = {
-            "framework_id": fw.id,
-            "framework_version": fw.version,
-            "framework_fingerprint": fw.fingerprint,
-            "calibrate_version": package_versions()["calibrate"],
-        }
-        logged_model = client.create_logged_model(
-            run.info.experiment_id,
-            name=_slug(name),
-            source_run_id=run_id,
-            tags=info,
-            model_type=MODEL_TYPE,
-        )
-        code = tmp / "framework_model.py"
-        code.write_bytes(MODEL_CODE.encode("utf-8"))
-        model_dir = tmp / "model"
-        versions = package_versions()
-        requirements = [
-            f"{pkg}=={versions[pkg]}"
-            for pkg in ("mlflow", "calibrate", "pandas", "numpy")
-            if versions[pkg] != "not installed"
-        ]
-        mlflow.pyfunc.save_model(
-            path=str(model_dir),
-            python_model=str(code),
-            artifacts={MODEL_ARTIFACT_KEY: str(local_yaml)},
-            pip_requirements=requirements,
-            mlflow_model=Model(run_id=run_id, model_id=logged_model.model_id),
-            metadata={"calibrate": info},
-        )
-        client.log_model_artifacts(logged_model.model_id, str(model_dir))
-        client.finalize_logged_model(logged_model.model_id, "READY")
+        model_id = run.data.tags.get("calibrate.model_id")
+        if model_id:  # the command already logged its framework as a model: register that one
+            logged_model = client.get_logged_model(model_id)
+        else:
+            yaml_dir = tmp / "yaml"
+            yaml_dir.mkdir()
+            local_yaml = Path(client.download_artifacts(run_id, FRAMEWORK_ARTIFACT, str(yaml_dir)))
+            logged_model = _log_framework_model(
+                client, run.info.experiment_id, run_id, local_yaml, name, tmp
+            )
+        info = dict(logged_model.tags)
         try:
             client.create_registered_model(
                 name,
@@ -1030,6 +1499,52 @@ class Tracker:
             TrackingWarning,
             stacklevel=4,
         )
+
+
+def _log_framework_model(
+    client: MlflowClient, experiment_id: str, run_id: str, yaml_path: Path, name: str, tmp: Path
+) -> Any:
+    """Log the framework YAML at ``yaml_path`` as a model from code of ``run_id``; ready to register.
+
+    Returns the MLflow ``LoggedModel`` (its tags name the framework id, version, fingerprint).
+    """
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    from calibrate.framework import Framework
+
+    fw = Framework.from_yaml(
+        yaml_path.read_text(encoding="utf-8"), f"run {run_id}: {yaml_path.name}"
+    )
+    versions = package_versions()
+    info = {
+        "framework_id": fw.id,
+        "framework_version": fw.version,
+        "framework_fingerprint": fw.fingerprint,
+        "calibrate_version": versions["calibrate"],
+    }
+    logged_model = client.create_logged_model(
+        experiment_id, name=_slug(name), source_run_id=run_id, tags=info, model_type=MODEL_TYPE
+    )
+    folder = tmp / f"model-{logged_model.model_id}"
+    folder.mkdir()
+    code = folder / "framework_model.py"
+    code.write_bytes(MODEL_CODE.encode("utf-8"))
+    requirements = [
+        f"{pkg}=={versions[pkg]}"
+        for pkg in ("mlflow", "calibrate", "pandas", "numpy")
+        if versions[pkg] != "not installed"
+    ]
+    mlflow.pyfunc.save_model(
+        path=str(folder / "model"),
+        python_model=str(code),
+        artifacts={MODEL_ARTIFACT_KEY: str(yaml_path)},
+        pip_requirements=requirements,
+        mlflow_model=Model(run_id=run_id, model_id=logged_model.model_id),
+        metadata={"calibrate": info},
+    )
+    client.log_model_artifacts(logged_model.model_id, str(folder / "model"))
+    return client.finalize_logged_model(logged_model.model_id, "READY")
 
 
 def _describe(exc: BaseException) -> str:

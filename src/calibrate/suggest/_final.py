@@ -5,7 +5,7 @@ over firms, and the framework a structure and its points make."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -158,11 +158,9 @@ def bootstrap(
     draws = np.empty((n_bootstrap, *box.current.shape))
     rng = np.random.default_rng(spec.seed)
     codes, uniq = pd.factorize(full.firm)
-    iterator: Any = range(n_bootstrap)
-    if progress and n_bootstrap:
-        from tqdm.auto import tqdm
+    from calibrate.progress import progress as report
 
-        iterator = tqdm(iterator, desc="bootstrap", unit="sample")
+    iterator = report(range(n_bootstrap), desc="bootstrap", unit="sample", enabled=progress)
     _, _, states = full.fit(parts, box, np.ones(full.rows.size))
     with threadpool_limits(limits=1, user_api="blas"):
         for b in iterator:

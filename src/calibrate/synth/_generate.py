@@ -37,7 +37,7 @@ def generate(config: SynthConfig | None = None, *, progress: bool = True) -> Pan
         Size, years, seed and model knobs; default ``SynthConfig()`` (3,000 firms a year,
         2 parks, 2018–2024, seed 0).
     progress : bool, default True
-        Show a tqdm progress bar over the simulated years (on stderr).
+        Show progress over the simulated years on stderr (a bar on a terminal, lines otherwise).
 
     Returns
     -------
@@ -51,7 +51,7 @@ def generate(config: SynthConfig | None = None, *, progress: bool = True) -> Pan
     >>> panel = generate(SynthConfig(enterprises=500, seed=1), progress=False)
     >>> panel.write("out/synth", fmt="csv")  # doctest: +SKIP
     """
-    from tqdm import tqdm
+    from calibrate.progress import progress as report
 
     cfg = config if config is not None else SynthConfig()
     coef = cfg.coefficients()
@@ -83,7 +83,7 @@ def generate(config: SynthConfig | None = None, *, progress: bool = True) -> Pan
     rows: list[dict[str, np.ndarray]] = []
     truth: list[dict[str, np.ndarray]] = []
 
-    bar = tqdm(total=len(sim_years), desc="synth", unit="year", disable=not progress, leave=False)
+    bar: Any = report(total=len(sim_years), desc="synth", unit="year", enabled=progress)
     for year in sim_years:
         if year > y0:
             m.transition(st, env.year_shock[year], rng, env)
