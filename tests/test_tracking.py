@@ -223,9 +223,12 @@ def test_artifacts_hold_the_framework_yaml_byte_for_byte(
         "diff.csv",
         "heldout_metrics.csv",
         "heldout_metrics_by_year.csv",
+        "edits.csv",  # the edit path the engine writes into the calibration block
+        "edit_points.csv",
+        "directions.csv",
         "extra/importance.png",
         "extra/report.html",
-    }
+    } | ({"warnings.txt"} if suggestion.warnings else set())
     for path in logged.artifacts:
         assert local(logged, path).is_file(), path
     assert local(logged, "framework.yaml").read_bytes() == suggestion.framework.to_yaml().encode(

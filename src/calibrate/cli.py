@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate import __version__
-from calibrate.exceptions import CalibrateError, Problem, UsageError
+from calibrate.exceptions import CalibrateError, CalibrateWarning, Problem, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
@@ -611,8 +611,6 @@ def _cfg_suggest(p: argparse.ArgumentParser) -> None:
         default="year",
         help="park: also require evidence with points fitted without each park (>= 2 parks)",
     )
-    p.add_argument("--storage", help="shared Optuna storage URL for non-smooth objectives")
-    p.add_argument("--study", help="Optuna study name in --storage (several workers share it)")
     p.add_argument(
         "--objective",
         choices=["loglik", "auc", "top5", "top10", "top20"],
@@ -659,7 +657,7 @@ def _study_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _constraints(args: argparse.Namespace) -> Any:
+def _constraints(args: argparse.Namespace) -> Any:  # noqa: C901 - one branch per constraint flag, read in order
     from calibrate.constraints import ConstraintSet
 
     spec: dict[str, Any] = {}
@@ -1370,6 +1368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, handler, _ = _COMMANDS[args.command]
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
+        # the product's own warnings are messages to the user: always shown, never escalated
+        warnings.simplefilter("always", CalibrateWarning)
         return _run(handler, args)
 
 

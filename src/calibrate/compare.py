@@ -133,7 +133,7 @@ BoolArray = npt.NDArray[np.bool_]
 # --- the entry point -------------------------------------------------------------------------
 
 
-def compare(
+def compare(  # noqa: PLR0913 - public entry: keyword options mirror the command line
     base: Framework | str,
     candidate: Framework | str,
     data: pd.DataFrame,

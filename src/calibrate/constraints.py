@@ -158,7 +158,7 @@ class ConstraintSet:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Any, source: str = "<constraints>") -> ConstraintSet:
+    def from_dict(cls, raw: Any, source: str = "<constraints>") -> ConstraintSet:  # noqa: C901 - validates every key of the constraints YAML, one branch per key
         """Build from a parsed YAML mapping; every problem is reported with its YAML path."""
         problems: list[Problem] = []
         if raw is None:
@@ -322,7 +322,7 @@ class ConstraintSet:
             raise ConstraintError(f"constraints for {framework.id}", problems)
 
     # -- applied to a framework -----------------------------------------------------------------
-    def box(self, framework: Framework) -> Box:
+    def box(self, framework: Framework) -> Box:  # noqa: C901 - applies each kind of constraint in a fixed order
         """Per-(indicator, stage) bounds and group rows for the core indicators of ``framework``.
 
         Raises

@@ -45,6 +45,11 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+class CalibrateWarning(UserWarning):
+    """Base class of the warnings this package gives on purpose (the CLI prints each as one
+    ``warning:`` line, whatever the interpreter's warning filters say)."""
+
+
 class CalibrateError(Exception):
     """Base class of every error this package raises on purpose."""
 

@@ -1498,7 +1498,7 @@ def batch_evaluate(
     return _frame(auc_v if auc else None, prec, plan, _column_labels(S, mat.shape[1]))
 
 
-def batch_evaluate_weights(
+def batch_evaluate_weights(  # noqa: PLR0913 - batch evaluator: the arrays and their evaluation options
     y: ArrayLike,
     F: ArrayLike,
     W: ArrayLike,

@@ -514,7 +514,7 @@ class MonotoneGBM(ClassifierMixin, BaseEstimator):
         When ``X`` had column names.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - scikit-learn estimator: one constructor argument per hyper-parameter
         self,
         monotone: Sequence[int] | Mapping[str, int] | None = None,
         *,
@@ -931,7 +931,7 @@ class FitResult:
         }
 
 
-def fit_temporal(
+def fit_temporal(  # noqa: PLR0913 - scikit-learn estimator: one constructor argument per hyper-parameter
     estimator: Any,
     X: pd.DataFrame | npt.ArrayLike,
     y: npt.ArrayLike,

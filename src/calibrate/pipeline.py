@@ -399,7 +399,7 @@ def run_experiment(
     return result
 
 
-def _run_experiment(
+def _run_experiment(  # noqa: PLR0915 - the experiment's steps in order; each step is a function call
     exp: Experiment, say: Callable[[str], None], run: Any, study: StudySpec | None = None
 ) -> RunResult:
     """The body of :func:`run_experiment`, logging into the open MLflow ``run``."""
@@ -637,7 +637,7 @@ def _log_experiment(
         run.tracker.register_framework(run.run_id, f"{framework.id}-{exp.target}", alias=str(alias))
 
 
-def _write_report(
+def _write_report(  # noqa: PLR0913 - public entry: keyword options mirror the experiment file
     exp: Experiment,
     out: Path,
     paths: dict[str, Path],

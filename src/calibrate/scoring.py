@@ -1174,7 +1174,7 @@ def _credit(
     return credit
 
 
-def _assemble(
+def _assemble(  # noqa: PLR0913 - assembles the scores table from the scorer's intermediate arrays
     data: pd.DataFrame,
     framework: Framework,
     stage_index: IntArray,

@@ -71,7 +71,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from calibrate.exceptions import CalibrateError
+from calibrate.exceptions import CalibrateError, CalibrateWarning
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -161,7 +161,7 @@ set_model(FrameworkModel())
 '''
 
 
-class TrackingWarning(UserWarning):
+class TrackingWarning(CalibrateWarning):
     """MLflow tracking failed or was incomplete; the run's results are unaffected."""
 
 
@@ -1193,7 +1193,7 @@ class Tracker:
             run.log_artifacts(list(extra_artifacts), "extra")
         return run.result()
 
-    def log_fit(
+    def log_fit(  # noqa: PLR0913 - keyword options of a logged fit, one per MLflow field
         self,
         fit_result: FitResult,
         *,

@@ -518,7 +518,7 @@ EMPTY = {
 }
 
 
-def nearest_path(
+def nearest_path(  # noqa: C901, PLR0915 - one inversion per rule kind, kept together to stay exact
     framework: Framework,
     data: pd.DataFrame,
     result: ScoreResult | None,

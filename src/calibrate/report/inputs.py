@@ -24,7 +24,7 @@ __all__ = ["DIRICHLET_DRAWS", "report_inputs"]
 DIRICHLET_DRAWS = 300
 
 
-def report_inputs(
+def report_inputs(  # noqa: PLR0913 - public entry: keyword options mirror the report command
     base: Framework,
     candidate: Framework,
     data: pd.DataFrame,

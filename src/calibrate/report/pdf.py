@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from calibrate.exceptions import CalibrateWarning
+
 __all__ = [
     "BROWSERS",
     "ChromiumMissingWarning",
@@ -40,7 +42,7 @@ MSG_FAILED = "Chromium failed to print {html} to PDF (exit code {code}): {stderr
 MSG_NO_OUTPUT = "Chromium exited without writing {pdf}; stderr: {stderr}"
 
 
-class ChromiumMissingWarning(UserWarning):
+class ChromiumMissingWarning(CalibrateWarning):
     """No headless Chromium is available, so the PDF is skipped (the HTML is still written)."""
 
 

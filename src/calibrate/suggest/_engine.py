@@ -45,7 +45,7 @@ MSG_CONSTANT_COLUMN = (
 MSG_UNKNOWN_COLUMN = "column {column!r} proposed as an indicator is not in the enterprise table"
 
 
-def suggest(
+def suggest(  # noqa: PLR0913 - public entry: keyword options mirror the suggest command
     framework: Framework,
     data: pd.DataFrame,
     events: pd.DataFrame,

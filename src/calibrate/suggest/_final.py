@@ -88,13 +88,18 @@ def fit_objective(
         loglik_cv[k] = objective_value(full, F, box, w_ll, spec.objective, held)
     # adopt the search only when it is better in every fold and in total: a tie (precision
     # saturated at 1, say) or a gain in one fold is noise, and the loglik points are kept
-    if not (np.all(searched >= loglik_cv) and searched.sum() > loglik_cv.sum()):
+    better = bool(np.all(searched >= loglik_cv) and searched.sum() > loglik_cv.sum())
+    # a shared study gets this process's trials either way (workers pool their search)
+    points = (
+        search(full, F, box, loglik, np.ones(full.rows.size, dtype=bool), spec)
+        if better or spec.storage is not None
+        else loglik
+    )
+    if not better:
         note = MSG_TOPK_KEPT.format(
             objective=spec.objective, searched=searched.mean(), loglik=loglik_cv.mean()
         )
         return loglik, "convex-logit (search not better in cross-validation)", (note,)
-    rows = np.ones(full.rows.size, dtype=bool)
-    points = search(full, F, box, loglik, rows, spec)
     return points, "optuna-tpe (from loglik, cross-validated)", ()
 
 
@@ -116,7 +121,7 @@ def search(
             spec.objective, F[idx], full.fixed[idx], full.y[idx], full.group[idx],
             [start[:, c0], today], box.lo[:, c0], box.hi[:, c0], box.budget, box.groups,
             spec.trials, spec.seed + p_i, storage=spec.storage,
-            study_name=f"{spec.study_name}-{p_i}" if spec.study_name else None,
+            study_name=f"{spec.study_name}.stage{p_i}" if spec.study_name else None,
         )  # fmt: skip
         for c in cset:
             out[:, c] = w

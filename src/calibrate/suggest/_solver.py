@@ -31,7 +31,7 @@ def sigmoid(z: FloatArray) -> FloatArray:
 _State = FloatArray  # the solver's variable vector at an optimum (warm start for bootstrap refits)
 
 
-def fit_loglik(
+def fit_loglik(  # noqa: PLR0913 - solver kernel: data arrays and constraint arrays, no copies
     F: FloatArray,
     fixed: FloatArray,
     y: FloatArray,
@@ -174,7 +174,7 @@ def metric_values(
     return table[col].to_numpy(dtype=np.float64)
 
 
-def fit_search(
+def fit_search(  # noqa: PLR0913 - solver kernel: data arrays and constraint arrays, no copies
     objective: str,
     F: FloatArray,
     fixed: FloatArray,

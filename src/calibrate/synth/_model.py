@@ -393,7 +393,7 @@ def transition(st: State, eta: float | FloatArray, rng: np.random.Generator, env
 # --------------------------------------------------------------------------------------------
 
 
-def observe(
+def observe(  # noqa: PLR0915 - one year of the generative model, equations in the order of data/README.md
     st: State, year: int, rng: np.random.Generator, env: Env, *, full: bool = True
 ) -> dict[str, np.ndarray]:
     """Generate the data of ``year`` for every firm of ``st`` (already moved to ``year``).

@@ -535,7 +535,7 @@ class AHPMatrix:
         }
 
 
-def _read_level(
+def _read_level(  # noqa: C901 - validates every field of an AHP level, one branch per field
     raw: Any, where: str, source: str, allowed: set[str], problems: list[Problem]
 ) -> AHPMatrix | None:
     """Read one ``criteria`` + ``matrix`` pair, appending every problem; ``None`` if unusable."""

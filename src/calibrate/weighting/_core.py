@@ -525,7 +525,7 @@ def _points(table: pd.DataFrame, budget: float, rounding: Rounding) -> pd.DataFr
     return pd.DataFrame(out, index=table.index)
 
 
-def compute_weights(
+def compute_weights(  # noqa: PLR0913 - weighting options mirror the baseline methods' parameters
     framework: Framework,
     data: pd.DataFrame | ScoreResult | None,
     method: str,
@@ -615,7 +615,7 @@ def compute_weights(
     )
 
 
-def _compute(
+def _compute(  # noqa: PLR0913 - weighting options mirror the baseline methods' parameters
     framework: Framework,
     method: str,
     prepared: _Prepared | None,
