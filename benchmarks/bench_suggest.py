@@ -139,6 +139,9 @@ def closure(table: pd.DataFrame, row: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--only", choices=["quality", "solvers", "speed"], help="run one section of the three"
+    )
     args = parser.parse_args()
     pd.set_option("display.width", 200)
     n_quality = 2000 if args.quick else 8000
@@ -146,7 +149,7 @@ def main() -> None:
         f"== 1. quality: longwan-2022 and national-2024, hte_certified h=1, synth {n_quality} firms/yr, "
         "3 parks, 2018-2024, seed 11 =="
     )
-    for fw in ("longwan-2022", "national-2024"):
+    for fw in ("longwan-2022", "national-2024") if args.only in (None, "quality") else ():
         bootstrap = 20 if args.quick else 50
         points = quality(fw, n_quality, 11, bootstrap, "points")
         moves = quality(fw, n_quality, 11, bootstrap, "all")
@@ -158,8 +161,12 @@ def main() -> None:
         print(table[cols].round(4).to_string())
         for row in ("suggested (points only)", "suggested (all moves)"):
             print(f"   {row}: closes {closure(table, row):.0%} of the official-to-oracle gap")
-    print("\n== 2. solver choice: longwan-2022, synth 3000 firms/yr, seed 5, no bootstrap ==")
-    print(solvers("longwan-2022", 1000 if args.quick else 3000, 5).round(4).to_string(index=False))
+    if args.only in (None, "solvers"):
+        print("\n== 2. solver choice: longwan-2022, synth 3000 firms/yr, seed 5, no bootstrap ==")
+        table = solvers("longwan-2022", 1000 if args.quick else 3000, 5)
+        print(table.round(4).to_string(index=False))
+    if args.only not in (None, "speed"):
+        return
     runs = (
         [(2000, (2020, 2024), 10, ("points",)), (2000, (2020, 2024), 10, MOVES)]
         if args.quick

@@ -136,7 +136,7 @@ def test_loading_a_suggestion_and_stepping(page: Page, tmp_path: Path) -> None:
     assert page.wb.candidate == sug
     assert page.step.end == 1 and page.step.value == 1
     assert list(page.path_table.value["step"]) == [0, 1]
-    assert page.path_table.value.iloc[1]["train"] == "auc 0.81"
+    assert page.path_table.value.iloc[1]["train"] == "auc_within_group 0.81"
     assert "留出年份 2023" in page.years.object
     page._on_step(SimpleNamespace(new=0))
     assert page.wb.comparison.unchanged
