@@ -662,12 +662,15 @@ def event_coverage(
     first, last_data = int(years.min()), int(years.max())
     start = first + start_offset
     ev_years = pd.to_numeric(events["year"], errors="coerce").to_numpy(dtype=np.float64)
-    ids = events["enterprise_id"].astype("string")
-    known = ids.isin(pd.Index(enterprises["enterprise_id"].astype("string"))).to_numpy(bool)
+    # plain object arrays: hashing pandas' string dtype is ~20x slower at 250k firm-years
+    ids = events["enterprise_id"].astype(str).to_numpy(dtype=object)
+    firms = pd.Index(pd.unique(enterprises["enterprise_id"].astype(str).to_numpy(dtype=object)))
+    known = firms.get_indexer(ids) >= 0
     out: list[str] = []
     if (~known).any():
-        examples = ", ".join(repr(str(x)) for x in pd.unique(ids[~known])[:3])
-        k = int(ids[~known].nunique())
+        unknown = pd.unique(ids[~known])
+        examples = ", ".join(repr(str(x)) for x in unknown[:3])
+        k = len(unknown)
         out.append(MSG_EVENTS_UNKNOWN_FIRMS.format(n=int((~known).sum()), k=k, examples=examples))
     before = ev_years < start
     if before.all():

@@ -216,12 +216,15 @@ class Design:
         box: Box,
         weight: FloatArray,
         states: dict[int, FloatArray | None] | None = None,
+        *,
+        predict: bool = True,
     ) -> tuple[FloatArray, FloatArray, dict[int, FloatArray | None]]:
         """Constrained loglik fit per stage set: continuous points, linear predictor, states.
 
         The linear predictor ``α + β·(F·w + fixed)`` is that of the continuous optimum (the
         states), for every row of ``F`` — rows with weight 0 included, which is how held-out
-        folds are predicted.
+        folds are predicted. ``predict=False`` skips it (zeros), for refits that need only the
+        points (the bootstrap).
         """
         parts = F if isinstance(F, Sliced) else self.slice(F, box)
         points = np.empty_like(box.current)
@@ -241,6 +244,8 @@ class Design:
             out_states[p_i] = state
             for c in cset:
                 points[:, c] = w
+            if not predict:
+                continue
             if state is None:  # nothing to learn: a constant predictor at the base rate
                 rate = float(np.clip((wt @ y) / max(wt.sum(), 1e-12), 1e-6, 1 - 1e-6))
                 z[idx] = np.log(rate / (1 - rate))

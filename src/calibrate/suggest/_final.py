@@ -171,7 +171,7 @@ def bootstrap(
         for b in iterator:
             counts = np.bincount(rng.integers(0, uniq.size, uniq.size), minlength=uniq.size)
             weight = counts[codes].astype(np.float64)
-            points, _, _ = full.fit(parts, box, weight, states)
+            points, _, _ = full.fit(parts, box, weight, states, predict=False)
             if spec.objective != "loglik":
                 rep = np.repeat(np.arange(full.rows.size), counts[codes])
                 sub = replace(
