@@ -257,3 +257,17 @@ def test_a_constant_candidate_column_is_refused(fw: Framework, panel: tuple) -> 
         DataContractError, match="'constant' proposed as an indicator has a single value"
     ):
         _run(fw, (flat, events, p), MOVES, candidate_columns=["constant"])
+
+
+def test_the_bootstrap_gives_the_same_draws_whatever_the_threads(
+    fw: Framework, panel: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calibrate.suggest import _final
+
+    runs = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_final, "BOOTSTRAP_THREADS", threads)
+        s = _run(fw, panel, ("points",))
+        runs.append((s.bootstrap_draws, s.framework.to_yaml()))
+    pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]

@@ -5,7 +5,7 @@ over firms, and the framework a structure and its points make."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +147,11 @@ def objective_value(
     return float(np.nan_to_num(value[0], nan=0.0))
 
 
+#: Threads refitting bootstrap samples (numpy and the QP release the GIL on the heavy work).
+#: Samples are drawn up front in order, so the draws are the same whatever this number is.
+BOOTSTRAP_THREADS = 2
+
+
 def bootstrap(
     full: Design,
     structure: Structure,
@@ -156,40 +161,66 @@ def bootstrap(
     progress: bool,
 ) -> FloatArray:
     """Rounded points refitted on bootstrap samples of firms (all years of a firm together)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from threadpoolctl import threadpool_limits
+
+    from calibrate.progress import progress as report
 
     F = full.matrix(structure)
     parts = full.slice(F, box)
-    draws = np.empty((n_bootstrap, *box.current.shape))
     rng = np.random.default_rng(spec.seed)
     codes, uniq = pd.factorize(full.firm)
-    from calibrate.progress import progress as report
-
-    iterator = report(range(n_bootstrap), desc="bootstrap", unit="sample", enabled=progress)
+    samples = [
+        np.bincount(rng.integers(0, uniq.size, uniq.size), minlength=uniq.size)
+        for _ in range(n_bootstrap)
+    ]
     _, _, states = full.fit(parts, box, np.ones(full.rows.size))
-    with threadpool_limits(limits=1, user_api="blas"):
-        for b in iterator:
-            counts = np.bincount(rng.integers(0, uniq.size, uniq.size), minlength=uniq.size)
-            weight = counts[codes].astype(np.float64)
-            points, _, _ = full.fit(parts, box, weight, states, predict=False)
-            if spec.objective != "loglik":
-                rep = np.repeat(np.arange(full.rows.size), counts[codes])
-                sub = replace(
-                    full,
-                    rows=full.rows[rep],
-                    y=full.y[rep],
-                    fixed=full.fixed[rep],
-                    stage=full.stage[rep],
-                    group=full.group[rep],
-                    firm=full.firm[rep],
-                    fold=full.fold[rep],
-                    _stage_rows={},  # row positions of the original rows: not these
-                    _firm_codes=None,
-                )
-                each = SearchSpec(spec.objective, spec.trials, spec.seed + 1 + b)
-                points = search(sub, F[rep], box, points, np.ones(rep.size, dtype=bool), each)
-            draws[b] = rounded(box, points)
+    full.part_codes(box)  # fill the shared caches before threads read them
+
+    def one(b: int) -> FloatArray:
+        counts = samples[b]
+        points, _, _ = full.fit(parts, box, counts[codes].astype(np.float64), states, predict=False)
+        if spec.objective != "loglik":
+            points = _search_resampled(full, F, box, points, counts[codes], spec, b)
+        return rounded(box, points)
+
+    draws = np.empty((n_bootstrap, *box.current.shape))
+    bar: Any = report(total=n_bootstrap, desc="bootstrap", unit="sample", enabled=progress)
+    threads = BOOTSTRAP_THREADS if spec.objective == "loglik" else 1  # Optuna: one at a time
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+        for b, points in enumerate(pool.map(one, range(n_bootstrap))):
+            draws[b] = points
+            bar.update()
+    bar.close()
     return draws
+
+
+def _search_resampled(
+    full: Design,
+    F: FloatArray,
+    box: Box,
+    points: FloatArray,
+    repeats: npt.NDArray[np.int64],
+    spec: SearchSpec,
+    b: int,
+) -> FloatArray:
+    """The objective's search on a bootstrap sample, rows repeated as drawn."""
+    rep = np.repeat(np.arange(full.rows.size), repeats)
+    sub = replace(
+        full,
+        rows=full.rows[rep],
+        y=full.y[rep],
+        fixed=full.fixed[rep],
+        stage=full.stage[rep],
+        group=full.group[rep],
+        firm=full.firm[rep],
+        fold=full.fold[rep],
+        _stage_rows={},  # row positions of the original rows: not these
+        _firm_codes=None,
+    )
+    each = SearchSpec(spec.objective, spec.trials, spec.seed + 1 + b)
+    return search(sub, F[rep], box, points, np.ones(rep.size, dtype=bool), each)
 
 
 def interval(draws: FloatArray, suggested: FloatArray) -> tuple[FloatArray, FloatArray]:
