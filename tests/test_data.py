@@ -229,3 +229,36 @@ def test_fingerprint_depends_on_content_only(ids: list[str]) -> None:
     assert fingerprint(a) == fingerprint(b)
     c = _frame(ids, revenue=[100, 600, 21])
     assert fingerprint(a) != fingerprint(c)
+
+
+def test_revenue_is_needed_only_when_stages_are_cut_by_it() -> None:
+    """A framework with one open stage scores a table with no revenue column (every firm is in
+    that stage); one with several stages names the column and why it needs it."""
+    from calibrate.framework import load_framework
+    from calibrate.scoring import score
+
+    one = Framework.from_yaml(
+        """
+schema: calibrate/framework@1
+id: one
+version: "1"
+name: {zh: 一档, en: one stage}
+provenance: {status: reconstructed, reasoning: test}
+core_budget: 100
+stages:
+  - {id: all, name: {zh: 全部, en: all}, revenue_min: 0, provenance: {status: reconstructed, reasoning: x}}
+groups:
+  - {id: tech, name: {zh: 技术, en: tech}, kind: core, provenance: {status: reconstructed, reasoning: x}}
+indicators:
+  - {id: rd_intensity, name: {zh: 研发强度, en: R&D intensity}, unit: share, group: tech,
+     rule: {kind: linear, low: 0, high: 0.1}, points: {all: 100}, provenance: {status: reconstructed, reasoning: x}}
+"""
+    )
+    assert not one.needs_revenue and load_framework("longwan-2022").needs_revenue
+    table = pd.DataFrame(
+        {"enterprise_id": ["a", "b"], "year": 2024, "park": "p", "rd_intensity": [0.05, 0.2]}
+    )
+    loaded = load_enterprises(table, one, id_check="none").frame
+    assert score(one, loaded).frame["total"].tolist() == [50.0, 100.0]
+    with pytest.raises(DataContractError, match="revenue that decides the growth stage"):
+        load_enterprises(table, load_framework("longwan-2022"), id_check="none")

@@ -1285,10 +1285,15 @@ class Comparison:
         use = self._outcome_mask()
         lab = self.labels.to_numpy(dtype=np.float64, na_value=np.nan)[use]
         y = (lab if self.direction == "higher" else 1.0 - lab).astype(np.int8)
-        sides = [
-            metrics.ranking_metrics(y, s.total[use], s.group_code[use], self.top)
-            for s in (self._b, self._c)
-        ]
+        if not use.any():  # no labelled firm ranked by both: every metric is undefined
+            keys = metrics.ranking_metrics([0, 1], [0.0, 1.0], None, self.top)
+            empty = {k: (0.0 if k in ("n", "events") else math.nan) for k in keys}
+            sides = [empty, empty]
+        else:
+            sides = [
+                metrics.ranking_metrics(y, s.total[use], s.group_code[use], self.top)
+                for s in (self._b, self._c)
+            ]
         rows = {key: [side[key] for side in sides] for key in sides[0]}
         out = pd.DataFrame.from_dict(rows, orient="index", columns=["base", "candidate"])
         out["change"] = out["candidate"] - out["base"]

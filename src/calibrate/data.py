@@ -716,8 +716,9 @@ def _required_columns(framework: Framework | None) -> dict[str, str]:
     required = {
         "enterprise_id": "the key of every row",
         "year": "the data year of every row",
-        "revenue": f"the revenue that decides the growth stage in {fw}",
     }
+    if framework is None or framework.needs_revenue:
+        required["revenue"] = f"the revenue that decides the growth stage in {fw}"
     if framework is None:
         return required
     group = ", ".join(framework.ranking_group)
@@ -770,7 +771,7 @@ def _check_required(
 
 def _numeric_columns(framework: Framework | None, columns: Iterable[str]) -> dict[str, bool]:
     """Numeric column → whether it is a 0/1 flag (yes/no values allowed)."""
-    numeric = {"revenue": False}
+    numeric = {"revenue": False} if "revenue" in columns else {}
     if framework is not None:
         for ind in framework.indicators:
             numeric.setdefault(ind.id, ind.rule.kind == "binary")
@@ -942,7 +943,8 @@ def load_enterprises(
         )
     ids, missing_id = _check_ids(problems, raw, clean, id_check)
     year_bad = _check_years(problems, raw, clean)
-    _check_revenue(problems, clean, framework, not_numeric["revenue"])
+    if "revenue" in clean.columns:
+        _check_revenue(problems, clean, framework, not_numeric["revenue"])
     _check_duplicates(problems, ids, clean["year"], missing_id | year_bad)
 
     good, rejects = _finish(problems, raw, clean, on_error)

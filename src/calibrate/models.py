@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from calibrate import metrics
 from calibrate.exceptions import DataContractError, Problem
-from calibrate.scoring import ScoreResult, assign_stages
+from calibrate.scoring import ScoreResult, stage_index_of
 
 if TYPE_CHECKING:
     from calibrate.framework import Framework
@@ -171,7 +171,8 @@ def features_from_indicators(
         A required column is missing.
     """
     ids = list(framework.indicator_ids)
-    needed = [*ids, *(["revenue"] if "stage" in by else []), *[c for c in by if c != "stage"]]
+    by_stage = "stage" in by and framework.needs_revenue
+    needed = [*ids, *(["revenue"] if by_stage else []), *[c for c in by if c != "stage"]]
     problems = [
         Problem(
             f"{source}, column {c}",
@@ -191,8 +192,7 @@ def features_from_indicators(
     keys: list[npt.ArrayLike] = []
     for col in by:
         if col == "stage":
-            revenue = pd.to_numeric(data["revenue"]).to_numpy(np.float64, na_value=np.nan)
-            keys.append(assign_stages(revenue, framework))
+            keys.append(stage_index_of(data, framework))
         else:
             keys.append(data[col].to_numpy())
     if not keys:

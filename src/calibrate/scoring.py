@@ -265,6 +265,14 @@ def competition_rank(values: FloatArray, codes: IntArray, *, descending: bool = 
     return ranks
 
 
+def stage_index_of(data: pd.DataFrame, framework: Framework) -> IntArray:
+    """Stage index per row: from revenue, or 0 for every firm of a framework with one open stage
+    when the data carry no revenue (:attr:`Framework.needs_revenue`)."""
+    if not framework.needs_revenue and "revenue" not in data.columns:
+        return np.zeros(len(data), dtype=np.int64)
+    return assign_stages(_numeric(data, "revenue"), framework)
+
+
 def assign_stages(revenue: FloatArray, framework: Framework) -> IntArray:
     """Stage index per firm (position in ``framework.stages``); -1 when no stage fits or revenue is missing."""
     lows = np.array([s.revenue_min for s in framework.stages], dtype=np.float64)
@@ -613,7 +621,8 @@ def _policy_columns(framework: Framework) -> list[str]:
 
 def _require(data: pd.DataFrame, framework: Framework, source: str) -> None:
     problems: list[Problem] = []
-    needed = ["revenue", *[c for c in framework.ranking_group if c != "stage"]]
+    needed = ["revenue"] if framework.needs_revenue else []
+    needed += [c for c in framework.ranking_group if c != "stage"]
     needed += [i.id for i in framework.indicators] + [p.id for p in framework.penalties]
     needed += _policy_columns(framework)
     seen: set[str] = set()
@@ -666,10 +675,10 @@ def score(framework: Framework, data: pd.DataFrame, *, source: str = "<data>") -
     """
     _require(data, framework, source)
     n = len(data)
-    revenue = _numeric(data, "revenue")
-    stage_index = assign_stages(revenue, framework)
+    stage_index = stage_index_of(data, framework)
     problems: list[Problem] = []
     unstaged = np.flatnonzero(stage_index < 0)
+    revenue = _numeric(data, "revenue") if len(unstaged) else np.zeros(0)
     for pos in unstaged[:50]:
         problems.append(
             Problem(

@@ -44,7 +44,7 @@ from calibrate.framework import (
     Name,
 )
 from calibrate.framework.model import value_at
-from calibrate.scoring import assign_stages
+from calibrate.scoring import stage_index_of
 
 __all__ = [
     "MANIPULABLE",
@@ -199,7 +199,7 @@ def _rows(framework: Framework, data: pd.DataFrame | None) -> list[dict[str, Any
     kinds = {g.id: g for g in framework.groups}
     stage_index = None
     if data is not None:
-        stage_index = assign_stages(numeric(data, "revenue"), framework)
+        stage_index = stage_index_of(data, framework)
     rows: list[dict[str, Any]] = []
     for ind in framework.indicators:
         flag, why = manipulability(ind)

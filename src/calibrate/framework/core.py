@@ -89,6 +89,16 @@ class Framework(FrameworkData):
         return tuple(s.id for s in self.stages)
 
     @property
+    def needs_revenue(self) -> bool:
+        """Whether stages are cut by revenue: several stages, or bounds on the only one.
+
+        A framework with one open stage (``revenue_min`` 0, no ``revenue_max``) places every firm
+        in it, so its data need no revenue column.
+        """
+        first = self.stages[0]
+        return len(self.stages) > 1 or first.revenue_min > 0 or first.revenue_max is not None
+
+    @property
     def indicator_ids(self) -> tuple[str, ...]:
         return tuple(i.id for i in self.indicators)
 
