@@ -648,3 +648,12 @@ def test_outcome_scope_says_held_out_only_for_years_not_fitted(hand: Comparison)
         hand.base, hand.candidate, data, labels=labels, target="grant_won", direction="higher"
     )
     assert plain.outcome_scope["held_out"] is None and plain.outcome_scope["years"] == [2024, 2025]
+
+
+def test_outcome_years_without_data_are_an_error_not_an_empty_table(hand: Comparison) -> None:
+    from calibrate.exceptions import ConstraintError
+
+    labels = [1, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+    with pytest.raises(ConstraintError, match="no data in 1990; the data years are 2024"):
+        compare(hand.base, hand.candidate, HAND, labels=labels, target="grant_won",
+                direction="higher", years=[1990])  # fmt: skip

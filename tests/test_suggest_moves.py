@@ -271,3 +271,10 @@ def test_the_bootstrap_gives_the_same_draws_whatever_the_threads(
         runs.append((s.bootstrap_draws, s.framework.to_yaml()))
     pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
+
+
+def test_a_text_candidate_column_is_refused_as_text(fw: Framework, panel: tuple) -> None:
+    data, events, p = panel
+    coded = data.assign(sector="C39")
+    with pytest.raises(DataContractError, match=r"'sector' .* holds text \('C39'\), not numbers"):
+        _run(fw, (coded, events, p), MOVES, candidate_columns=["sector"])

@@ -152,7 +152,10 @@ def _guard_options(args: argparse.Namespace) -> None:
             flag = "--" + name.replace("_", "-")
             problems.append(Problem(flag, f"is {value}; {fix}"))
     events, target = getattr(args, "events", None), getattr(args, "target", None)
-    if args.command in {"compare", "report"} and (events is None) != (target is None):
+    # report: with --events alone, the target is the candidate's calibration target
+    if (args.command == "compare" and (events is None) != (target is None)) or (
+        args.command == "report" and target is not None and events is None
+    ):
         given, missing = ("--events", "--target") if events else ("--target", "--events")
         problems.append(Problem(missing, f"{given} needs {missing}; give both (or neither)"))
     if getattr(args, "moves", None) is not None:

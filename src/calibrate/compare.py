@@ -217,6 +217,8 @@ def compare(  # noqa: PLR0913 - public entry: keyword options mirror the command
     )
     if years is None and fitted and cal.get("test_years"):
         years = [int(y) for y in cal["test_years"]]
+    elif years is not None and label is not None:
+        _check_years(frame, years)
     return Comparison(
         base_fw,
         cand_fw,
@@ -230,6 +232,27 @@ def compare(  # noqa: PLR0913 - public entry: keyword options mirror the command
         outcome_years=tuple(sorted(int(y) for y in years)) if years is not None else None,
         fitted_years=fitted,
     )
+
+
+def _check_years(data: pd.DataFrame, years: Sequence[int]) -> None:
+    """Outcome years must be data years: an empty selection would report nothing, silently."""
+    have = sorted({int(y) for y in pd.to_numeric(data["year"], errors="coerce").dropna()})
+    missing = sorted(set(int(y) for y in years) - set(have))
+    if missing:
+        from calibrate.exceptions import ConstraintError, Problem
+
+        raise ConstraintError(
+            "years",
+            [
+                Problem(
+                    "--years",
+                    f"no data in {', '.join(map(str, missing))}; the data years are "
+                    f"{have[0]}–{have[-1]}"
+                    if have
+                    else "the table has no data years",
+                )
+            ],
+        )
 
 
 def _scores(

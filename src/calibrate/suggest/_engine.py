@@ -42,6 +42,10 @@ MSG_CONSTANT_COLUMN = (
     "column {column!r} proposed as an indicator has a single value ({value}) in the training "
     "rows; it cannot rank firms — leave it out of --candidate-columns"
 )
+MSG_TEXT_COLUMN = (
+    "column {column!r} proposed as an indicator holds text ({values}), not numbers; an indicator "
+    "needs a numeric column — leave it out of --candidate-columns or convert it"
+)
 MSG_UNKNOWN_COLUMN = "column {column!r} proposed as an indicator is not in the enterprise table"
 
 
@@ -357,6 +361,16 @@ def _columns(
             )
             continue
         x = raw_values(data, col)[full.rows]
+        given_values = data[col].iloc[full.rows].dropna()
+        if len(given_values) and not np.isfinite(x).any():
+            shown = ", ".join(repr(str(v)) for v in pd.unique(given_values)[:3])
+            problems.append(
+                Problem(
+                    f"--candidate-columns {col}",
+                    MSG_TEXT_COLUMN.format(column=col, values=shown),
+                )
+            )
+            continue
         values = np.unique(x[np.isfinite(x)])
         if values.size < 2:
             shown = f"{values[0]:g}" if values.size else "all missing"
