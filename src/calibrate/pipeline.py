@@ -405,7 +405,7 @@ def _run_experiment(  # noqa: PLR0915 - the experiment's steps in order; each st
     """The body of :func:`run_experiment`, logging into the open MLflow ``run``."""
     from calibrate.compare import compare
     from calibrate.scoring import score
-    from calibrate.suggest import evaluate_policy, evaluate_ranking, suggest
+    from calibrate.suggest import evaluate_policy, evaluate_ranking
 
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -427,22 +427,11 @@ def _run_experiment(  # noqa: PLR0915 - the experiment's steps in order; each st
     say(
         f"suggesting points for {exp.target} (horizon {exp.horizon}, {exp.objective}, {exp.bootstrap} bootstrap samples)"
     )
-    sug = suggest(
-        framework,
-        data,
-        events,
-        exp.target,
-        exp.horizon,
-        constraints=constraints,
-        objective=exp.objective,  # type: ignore[arg-type]  # validated in Experiment.from_dict
-        n_bootstrap=exp.bootstrap,
-        n_trials=exp.trials,
-        seed=exp.seed,
+    sug = _suggest(
+        exp, framework, data, events, constraints, exp.objective, exp.seed,
+        study.storage if study else None, study.name if study else None,
         base_scores=base_scores,
-        direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
-        storage=study.storage if study else None,
-        study_name=study.name if study else None,
-    )
+    )  # fmt: skip
     sug = sug.saved(out / "suggested.yaml")
     sug.diff().to_csv(out / "diff.csv", index=False)
     sug.points.to_csv(out / "points.csv", index=False)
@@ -880,27 +869,15 @@ def _run_cell(
 
     ``inputs`` maps a framework id to its (enterprise table, events table).
     """
-    from calibrate.suggest import suggest
 
     framework = load_framework(cell.framework)
     data, events = inputs[cell.framework]
     constraints = ConstraintSet.from_dict(cell.constraints, f"grid cell {cell.id}")
-    sug = suggest(
-        framework,
-        data,
-        events,
-        exp.target,
-        exp.horizon,
-        constraints=constraints,
-        objective=cell.objective,  # type: ignore[arg-type]  # validated in Grid.from_dict
-        n_bootstrap=exp.bootstrap,
-        n_trials=exp.trials,
-        seed=cell.seed,
+    sug = _suggest(
+        exp, framework, data, events, constraints, cell.objective, cell.seed,
+        study.storage if study else None, study.for_cell(cell.id).name if study else None,
         progress=False,
-        direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
-        storage=study.storage if study else None,
-        study_name=study.for_cell(cell.id).name if study else None,
-    )
+    )  # fmt: skip
     files = {
         "suggested.yaml": sug.framework.to_yaml().encode("utf-8"),
         "points.csv": sug.points.to_csv(index=False, lineterminator="\n").encode("utf-8"),
@@ -1147,3 +1124,37 @@ def split_study(raw: Any, source: str) -> tuple[Any, StudySpec | None]:
     assert isinstance(spec, Mapping)
     name = str(spec.get("name") or rest.get("name") or "calibrate")
     return rest, StudySpec(str(spec["storage"]), name)
+
+
+def _suggest(  # noqa: PLR0913 - an experiment's suggestion: its inputs and the cell's choices
+    exp: Experiment,
+    framework: Framework,
+    data: pd.DataFrame,
+    events: pd.DataFrame,
+    constraints: ConstraintSet,
+    objective: str,
+    seed: int,
+    storage: str | None,
+    study_name: str | None,
+    **options: Any,
+) -> Any:
+    """``suggest`` with the experiment's target, horizon, bootstrap and trials (one call for a
+    plain run and for every grid cell)."""
+    from calibrate.suggest import suggest
+
+    return suggest(
+        framework,
+        data,
+        events,
+        exp.target,
+        exp.horizon,
+        constraints=constraints,
+        objective=objective,  # type: ignore[arg-type]  # validated in Experiment / Grid
+        n_bootstrap=exp.bootstrap,
+        n_trials=exp.trials,
+        seed=seed,
+        direction=exp.direction,  # type: ignore[arg-type]  # validated in Experiment.from_dict
+        storage=storage,
+        study_name=study_name,
+        **options,
+    )
