@@ -224,3 +224,49 @@ def test_scores_are_deterministic_and_do_not_depend_on_row_order(
     shuffled = score(f, data.iloc[perm]).frame
     assert list(shuffled.index) == list(data.index[perm])
     pd.testing.assert_frame_equal(shuffled.loc[data.index], first, check_exact=True)
+
+
+# --- competition ranks: every path of the ranker agrees with pandas' groupby rank ------------
+
+
+@settings(SETTINGS, max_examples=40)
+@given(
+    units=st.lists(st.integers(-3_000, 3_000), min_size=1, max_size=300),
+    n_groups=st.integers(1, 6),
+    decimals=st.sampled_from([0, 1, 2]),
+    descending=st.booleans(),
+    path=st.sampled_from(["counting", "radix", "per-group", "global"]),
+    choice=st.data(),
+)
+def test_competition_rank_paths_agree_with_pandas(
+    units: list[int],
+    n_groups: int,
+    decimals: int,
+    descending: bool,
+    path: str,
+    choice: st.DataObject,
+) -> None:
+    import calibrate.scoring as scoring
+
+    values = np.round(np.array(units, dtype=np.float64) / 10.0**decimals, decimals)
+    codes = np.array(
+        choice.draw(
+            st.lists(st.integers(0, n_groups - 1), min_size=len(units), max_size=len(units))
+        )
+    )
+    codes = pd.factorize(codes, sort=True)[0].astype(np.int64)  # dense from 0
+    expected = (
+        pd.Series(values).groupby(codes).rank(method="min", ascending=not descending).to_numpy()
+    )
+    saved = scoring.COUNTING_MIN_BINS, scoring.COUNTING_MAX_BINS, scoring.SEGMENT_MIN_MEAN
+    try:
+        scoring.COUNTING_MIN_BINS = 1 << 30 if path == "counting" else 0
+        scoring.COUNTING_MAX_BINS = 0 if path != "counting" else scoring.COUNTING_MAX_BINS
+        scoring.SEGMENT_MIN_MEAN = 1 if path == "per-group" else 10**9
+        given_decimals = decimals if path in ("counting", "radix") else None
+        got = scoring.competition_rank(
+            values, codes, descending=descending, decimals=given_decimals
+        )
+    finally:
+        scoring.COUNTING_MIN_BINS, scoring.COUNTING_MAX_BINS, scoring.SEGMENT_MIN_MEAN = saved
+    np.testing.assert_array_equal(got, expected.astype(np.int64))

@@ -168,7 +168,9 @@ def _guard_options(args: argparse.Namespace) -> None:
 
 def _check_years(args: argparse.Namespace, years: Any) -> None:
     """``--train-years`` / ``--test-years`` must name years the data has."""
-    have = sorted({int(y) for y in years})
+    from pandas import unique as pd_unique
+
+    have = sorted(int(y) for y in pd_unique(years))
     problems = []
     for flag in ("train_years", "test_years"):
         span = getattr(args, flag, None)

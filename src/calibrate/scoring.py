@@ -33,6 +33,7 @@ decisions, documented in ``docs/scoring-rules.md`` and pinned by ``tests/cases/*
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ def tie_broken_rank(
     b = -breaker if order == "higher_first" else breaker
     b_key = np.unique(b, return_inverse=True)[1].reshape(-1).astype(np.int64)  # NaN sorts last
     key = (t_key * (int(b_key.max()) + 1) + b_key).astype(np.float64)  # exact below 2**53
-    return competition_rank(key, codes, descending=False)
+    return competition_rank(key, codes, descending=False, decimals=0)
 
 
 def _order_key(values: FloatArray) -> IntArray:
@@ -222,7 +223,9 @@ def _order_key(values: FloatArray) -> IntArray:
     return bits ^ ((bits >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
 
 
-def competition_rank(values: FloatArray, codes: IntArray, *, descending: bool = True) -> IntArray:
+def competition_rank(
+    values: FloatArray, codes: IntArray, *, descending: bool = True, decimals: int | None = None
+) -> IntArray:
     """Rank within groups, ties sharing the best rank ("1224").
 
     Parameters
@@ -233,23 +236,46 @@ def competition_rank(values: FloatArray, codes: IntArray, *, descending: bool = 
         Group code per element (dense, from 0).
     descending : bool
         Largest value gets rank 1 (scores); ``False`` ranks the smallest first.
+    decimals : int, optional
+        The values are multiples of ``10**-decimals`` (rounded scores, integer ranks): they are
+        ranked by counting, without a sort, when their range times the number of groups is
+        small, else by radix sorts when the range is below 65,536 units.
 
     Notes
     -----
-    One quicksort on order-preserving integer keys, then a stable radix sort on the group code
-    (uint16 when there are fewer than 65,536 groups): the result is the same as
-    ``np.lexsort((key, codes))`` at about a third of the cost. Ties may come out of the sort in
-    any order; competition ranks do not depend on it.
+    Values in units of ``10**-decimals`` spanning fewer than 65,536 units are sorted by two
+    stable radix sorts (the value, then the group code; uint16 when there are fewer than 65,536
+    groups). Other values become order-preserving integer keys, sorted group by group when groups
+    are large (cache-sized sorts), else by one global quicksort and the stable group sort. Ties
+    may come out of a sort in any order; competition ranks do not depend on it.
     """
     n = values.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    key = _order_key(values)
-    if descending:
-        np.negative(key, out=key)
-    order = np.argsort(key)
     group_dtype = np.uint16 if codes.max() < 65_536 else np.int64
-    order = order[np.argsort(codes[order].astype(group_dtype), kind="stable")]
+    key: npt.NDArray[Any] | None = None
+    if decimals is not None:
+        units = np.rint(values * 10.0**decimals).astype(np.int64)
+        if descending:
+            np.negative(units, out=units)
+        counted = _rank_by_counting(units, codes)
+        if counted is not None:
+            return counted
+        low = int(units.min())
+        if int(units.max()) - low < 65_536:  # a radix sort on 16 bits
+            key = (units - low).astype(np.uint16)
+            order = np.argsort(key, kind="stable")
+            order = order[np.argsort(codes[order].astype(group_dtype), kind="stable")]
+    if key is None:
+        key = _order_key(values)
+        if descending:
+            np.negative(key, out=key)
+        if n >= SEGMENT_MIN_MEAN * (int(codes.max()) + 1):
+            by_group = np.argsort(codes.astype(group_dtype), kind="stable")
+            order = by_group[_sort_within_groups(key[by_group], codes[by_group])]
+        else:
+            order = np.argsort(key)
+            order = order[np.argsort(codes[order].astype(group_dtype), kind="stable")]
     c = codes[order]
     v = key[order]
     idx = np.arange(n, dtype=np.int64)
@@ -263,6 +289,43 @@ def competition_rank(values: FloatArray, codes: IntArray, *, descending: bool = 
     ranks = np.empty(n, dtype=np.int64)
     ranks[order] = value_start - group_start + 1
     return ranks
+
+
+#: Mean group size from which :func:`competition_rank` sorts group by group.
+SEGMENT_MIN_MEAN = 512
+#: Most bins (range × groups) ranking by counting may use, as a multiple of the rows, and at
+#: least :data:`COUNTING_MIN_BINS` (a histogram of that size costs less than a sort).
+COUNTING_MAX_BINS = 4
+COUNTING_MIN_BINS = 1 << 16
+
+
+def _sort_within_groups(key: IntArray, codes: IntArray) -> IntArray:
+    """Positions that sort ``key`` within each run of equal (already grouped) ``codes``."""
+    n = key.shape[0]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    edges = [0, *bounds.tolist(), n]
+    order = np.empty(n, dtype=np.int64)
+    for a, b in itertools.pairwise(edges):
+        segment = order[a:b]
+        segment[:] = np.argsort(key[a:b])
+        segment += a
+    return order
+
+
+def _rank_by_counting(units: IntArray, codes: IntArray) -> IntArray | None:
+    """Competition ranks (smallest first) of integers with a small range: a histogram per group
+    and its running sum give, for each value, the firms strictly below it. ``None`` when the
+    histogram would be large."""
+    n = units.shape[0]
+    lo = int(units.min())
+    span = int(units.max()) - lo + 1
+    n_groups = int(codes.max()) + 1
+    if span * n_groups > max(COUNTING_MAX_BINS * n, COUNTING_MIN_BINS):
+        return None
+    bins = codes * span + (units - lo)
+    hist = np.bincount(bins, minlength=span * n_groups)
+    below = np.cumsum(hist) - hist  # firms in earlier bins, earlier groups included
+    return below[bins] - below[codes * span] + 1
 
 
 def stage_index_of(data: pd.DataFrame, framework: Framework) -> IntArray:
@@ -472,14 +535,24 @@ class ScoreResult:
         """Firms per stage and tier (tiers in framework order, then ``none``, ``vetoed`` and, when
         the framework declares eligibility, ``ineligible``)."""
         f = self.frame
-        tier = f["tier"].astype("string").fillna("none").where(~f["vetoed"], "vetoed")
         order = [t.id for t in self.framework.tiers] + ["none", "vetoed"]
+        column = f["tier"].cat.codes.to_numpy(dtype=np.int64)
+        column[column < 0] = len(order) - 2  # none
+        vetoed = f["vetoed"].to_numpy(dtype=bool)
+        column[vetoed] = len(order) - 1
         if self.framework.eligibility is not None:
-            tier = tier.where(f["eligible"] | f["vetoed"], "ineligible")
             order.append("ineligible")
-        table = pd.crosstab(f["stage"], pd.Categorical(tier, categories=order), dropna=False)
-        table.columns.name = "tier"
-        return table
+            column[~(f["eligible"].to_numpy(dtype=bool) | vetoed)] = len(order) - 1
+        stage = f["stage"]
+        row = stage.cat.codes.to_numpy(dtype=np.int64)
+        kept = row >= 0
+        n_rows, n_cols = len(stage.cat.categories), len(order)
+        counts = np.bincount(row[kept] * n_cols + column[kept], minlength=n_rows * n_cols)
+        return pd.DataFrame(
+            counts.reshape(n_rows, n_cols),
+            index=pd.CategoricalIndex(stage.cat.categories, stage.cat.categories, name="stage"),
+            columns=pd.CategoricalIndex(order, order, name="tier"),
+        )
 
     @property
     def ranked(self) -> npt.NDArray[np.bool_]:
@@ -1008,7 +1081,7 @@ def _ranking(
     n = total.shape[0]
     ranked = ~vetoed & eligible
     rank = np.zeros(n, dtype=np.int64)  # 0 = not ranked
-    rank[ranked] = competition_rank(total[ranked], codes[ranked])
+    rank[ranked] = competition_rank(total[ranked], codes[ranked], decimals=framework.decimals)
     n_groups = int(codes.max()) + 1 if n else 0
     tb = framework.tie_breaker
     return _Ranking(
@@ -1056,7 +1129,7 @@ def _select(
         sub_rank = (
             tie_broken_rank(total, ctx.breaker[rows], sub_codes, ctx.breaker_order)
             if ties == "tie_breaker" and ctx.breaker is not None
-            else competition_rank(total, sub_codes)
+            else competition_rank(total, sub_codes, decimals=framework.decimals)
         )
         size = np.bincount(sub_codes, minlength=ctx.size.shape[0])
     won = select_top(
@@ -1499,7 +1572,9 @@ def _within(ranks: IntArray, codes: IntArray, n_groups: int) -> IntArray:
     if m == 0:
         return ranks
     cells = (np.arange(n_draws, dtype=np.int64)[:, None] * n_groups + codes[None, :]).reshape(-1)
-    out = competition_rank(ranks.reshape(-1).astype(np.float64), cells, descending=False)
+    out = competition_rank(
+        ranks.reshape(-1).astype(np.float64), cells, descending=False, decimals=0
+    )
     return out.reshape(n_draws, m)
 
 
