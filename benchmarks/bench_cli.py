@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -56,6 +57,19 @@ def _wall(cmd: list[str], n: int) -> float:
         subprocess.run(cmd, check=True, capture_output=True, env=_env())
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+#: Runs of each side of the score comparison (the best counts: first runs pay for a cold cache).
+RUNS = 3
+
+
+def _best_of(n: int, work: Any) -> float:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - t)
+    return min(times)
 
 
 def _cli(*args: str) -> dict[str, float]:
@@ -100,28 +114,18 @@ def bench_score(rows: int, work: Path) -> None:
     src, out = work / f"score-{rows}.parquet", work / "scores.parquet"
     if not src.exists():
         make_table("longwan-2022", rows).to_parquet(src, index=False)
-    t = time.perf_counter()
-    pq.write_table(pq.read_table(src), work / "copy.parquet")
-    arrow = time.perf_counter() - t
-    run = _cli(
-        "score",
-        "--framework",
-        "longwan-2022",
-        "--data",
-        str(src),
-        "--out",
-        str(out),
-        "--no-id-check",
-    )
+    arrow = _best_of(RUNS, lambda: pq.write_table(pq.read_table(src), work / "copy.parquet"))
+    args = ["score", "--framework", "longwan-2022", "--data", str(src), "--out", str(out)]
+    runs = [_cli(*args, "--no-id-check") for _ in range(RUNS)]
+    run = min(runs, key=lambda r: r["seconds"])
     imports = _wall(
         [sys.executable, "-c", "import calibrate.cli, calibrate.data, calibrate.scoring"], 3
     )
     # The floor of any scorer: pyarrow reading this input and writing calibrate's (wider) output.
     scores = pq.read_table(out)
-    t = time.perf_counter()
-    pq.read_table(src)
-    pq.write_table(scores, work / "copy.parquet")
-    floor = time.perf_counter() - t
+    floor = _best_of(
+        RUNS, lambda: (pq.read_table(src), pq.write_table(scores, work / "copy.parquet"))
+    )
     steps = _score_steps(src, work)
     n_in, n_out = pq.read_schema(src), scores.schema
     print(f"{rows:,} rows, longwan-2022, parquet -> parquet")
@@ -130,6 +134,8 @@ def bench_score(rows: int, work: Path) -> None:
         f"pyarrow I/O floor         {floor:6.2f} s  (read the input, write the "
         f"{len(n_out.names)}-column scores table)"
     )
+    shown = ", ".join(f"{r['seconds']:.2f}" for r in runs)
+    print(f"(best of {RUNS}; calibrate runs: {shown} s)")
     print(
         f"calibrate score           {run['seconds']:6.2f} s in process + start-up; "
         f"= {run['seconds'] / arrow:.1f}x pyarrow (goal <= 2x), {run['seconds'] / floor:.1f}x "

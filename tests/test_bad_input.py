@@ -168,6 +168,36 @@ def test_score_writes_bom_csv_and_real_xlsx(good: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
 
 
+def test_workbooks_store_typed_cells_never_formulas_and_the_same_bytes(tmp_path: Path) -> None:
+    import openpyxl
+
+    table = pd.DataFrame(
+        {
+            "name": pd.array(["=1+1", "http://x.cn", None], dtype="string"),
+            "tier": pd.Categorical(["leading", None, "racing"]),
+            "rank": pd.array([1, None, 3], dtype="Int64"),
+            "score": [1.5, np.nan, np.inf],
+            "flag": [True, False, True],
+            "n": np.array([1, 2, 3], dtype=np.int64),
+        }
+    )
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    _io.write_workbook({"表一": table, "second": table.head(1)}, a)
+    _io.write_workbook({"表一": table, "second": table.head(1)}, b)
+    assert a.read_bytes() == b.read_bytes()  # no wall-clock stamp anywhere
+    book = openpyxl.load_workbook(a)
+    sheet = book["表一"]
+    assert sheet.freeze_panes == "A2"
+    assert list(sheet.values) == [
+        ("name", "tier", "rank", "score", "flag", "n"),
+        ("=1+1", "leading", 1, 1.5, True, 1),
+        ("http://x.cn", None, None, None, False, 2),
+        (None, "racing", 3, None, True, 3),
+    ]
+    assert sheet["A2"].data_type == "s"  # text, not a formula
+    assert book.sheetnames == ["表一", "second"]
+
+
 def test_out_equal_to_the_input_is_refused(good: Path) -> None:
     expect_bad_input(_score(good, good), place="--out", found="input file", inputs=[good])
 

@@ -14,7 +14,7 @@ Every file the package writes for a user goes through here:
   are one file, a file output that is a folder (or a folder output that is a file), an output
   below a file, and folders that cannot be written.
 
-An ``.xlsx`` name gets a real workbook (openpyxl); CSV is UTF-8 with a BOM so Excel shows
+An ``.xlsx`` name gets a real workbook (xlsxwriter, :func:`write_workbook`); CSV is UTF-8 with a BOM so Excel shows
 Chinese text correctly. Failures are :class:`~calibrate.exceptions.OutputError` (exit code 2).
 """
 
@@ -26,7 +26,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ __all__ = [
     "output_staging",
     "write_table",
     "write_text",
+    "write_workbook",
+    "write_workbook_to",
 ]
 
 #: In every output folder: the files the command wrote, so a re-run may replace them all.
@@ -217,27 +219,80 @@ def table_format(path: str | Path, what: str = "") -> str:
     return TABLE_SUFFIXES[suffix]
 
 
-def _write_xlsx(frame: Any, path: Path) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("data")
-    sheet.append([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        sheet.append([None if _is_missing(v) else _plain(v) for v in row])
-    book.save(path)
+#: Creation date stamped in every workbook (same tables → same bytes).
+WORKBOOK_DATE = (2000, 1, 1)
+#: Widest column, in characters, when sizing columns to their headers.
+MAX_COLUMN_WIDTH = 40
 
 
-def _is_missing(value: Any) -> bool:
+def write_workbook_to(sheets: Mapping[str, Any], path: str | Path) -> None:
+    """Tables to one ``.xlsx`` at ``path`` directly (a temporary file of a set), a sheet each.
+
+    Each sheet has its header frozen and its columns sized to the headers; numbers, text and
+    booleans are stored as such, missing and infinite values as empty cells. Text is never read
+    as a formula or a link (a cell ``=1+1`` stays text). Rows are streamed (xlsxwriter's
+    constant-memory mode), and the same tables give the same bytes.
+    """
+    from datetime import datetime
+
+    import xlsxwriter
+
+    options = {
+        "constant_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    }
+    book = xlsxwriter.Workbook(str(path), options)
+    book.set_properties({"created": datetime(*WORKBOOK_DATE), "author": "calibrate"})
     try:
-        return bool(value != value)  # NaN and pandas NA
-    except (TypeError, ValueError):
-        return value is None
+        for name, frame in sheets.items():
+            _write_sheet(book.add_worksheet(str(name)[:31]), frame)
+    finally:
+        book.close()
+
+
+def _write_sheet(sheet: Any, frame: Any) -> None:
+    header = [str(c) for c in frame.columns]
+    for j, text in enumerate(header):
+        sheet.set_column(j, j, min(MAX_COLUMN_WIDTH, max(10, 2 * len(text))))
+    sheet.freeze_panes(1, 0)
+    sheet.write_row(0, 0, header)
+    columns = [_cells(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    for i, row in enumerate(zip(*columns, strict=True), start=1):
+        sheet.write_row(i, 0, row)
+
+
+def _cells(column: Any) -> list[Any]:
+    """A column as Python values Excel stores: float, int, bool, str; ``None`` for empty."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return list(column.tolist())
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = column.to_numpy(dtype=np.float64)
+        out = values.astype(object)
+        out[~np.isfinite(values)] = None
+        return list(out.tolist())
+    missing = pd.isna(column).to_numpy(dtype=bool)
+    return [None if m else _plain(v) for v, m in zip(column.tolist(), missing, strict=True)]
 
 
 def _plain(value: Any) -> Any:
     item = getattr(value, "item", None)
-    return item() if callable(item) else value
+    value = item() if callable(item) else value
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return None
+    return value if isinstance(value, bool | int | float | str) else str(value)
+
+
+def write_workbook(sheets: Mapping[str, Any], path: str | Path) -> Path:
+    """Tables to one ``.xlsx`` atomically (see :func:`write_workbook_to`)."""
+    with atomic_file(path) as temp:
+        write_workbook_to(sheets, temp)
+    return Path(path)
 
 
 def write_table_to(frame: Any, path: Path, fmt: str) -> None:
@@ -245,7 +300,7 @@ def write_table_to(frame: Any, path: Path, fmt: str) -> None:
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
     elif fmt == "xlsx":
-        _write_xlsx(frame, path)
+        write_workbook_to({"data": frame}, path)
     else:
         frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 

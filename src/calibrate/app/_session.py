@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate import metrics
+from calibrate._io import write_workbook
 from calibrate.compare import DEFAULT_TOP, Comparison, compare
 from calibrate.exceptions import CalibrateError, FrameworkError
 from calibrate.framework import Framework, LinearRule
@@ -519,14 +520,7 @@ class Workbench:
         base_fp, cand_fp = full.fingerprints
         path = Path(folder) / f"comparison-{base_fp}-{cand_fp}.xlsx"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tables = full.tables()
-        tables = {"points_changed": self.changed_points(), **tables}
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for name, table in tables.items():
-                _plain_frame(table).to_excel(
-                    writer, sheet_name=name[:31], index=False, freeze_panes=(1, 0)
-                )
-        return path
+        return write_workbook({"points_changed": self.changed_points(), **full.tables()}, path)
 
 
 def _digest(values: Any) -> str:
@@ -540,12 +534,3 @@ def _is_nan(value: Any) -> bool:
 def _plain_number(value: Any) -> Any:
     number = float(value)
     return int(number) if number.is_integer() else number
-
-
-def _plain_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """Categoricals and nullable types as plain values Excel understands."""
-    out = table.copy()
-    for col in out.columns:
-        if isinstance(out[col].dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("string")
-    return out

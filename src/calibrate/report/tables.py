@@ -8,11 +8,7 @@ headers frozen, sheet and column names in the report's language, names instead o
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,9 +75,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "most_likely_tier": ("最可能榜单", "Most likely list"),
     "p_most_likely": ("其概率", "Its probability"),
 }
-_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
-#: Fixed timestamp of every workbook part (same inputs → same bytes).
-EPOCH = (2000, 1, 1, 0, 0, 0)
 
 
 def _header(col: str, lang: str) -> str:
@@ -155,58 +148,17 @@ def _tables(b: _Builder) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _fixed_zip(raw: bytes) -> bytes:
-    """The workbook with every zip entry dated :data:`EPOCH` (openpyxl stamps the wall clock)."""
-    src = zipfile.ZipFile(io.BytesIO(raw))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=EPOCH)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" on save
-                data = _MODIFIED.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data)
-            dst.writestr(fixed, data)
-    return buf.getvalue()
-
-
 def write_tables(b: _Builder, html: Path) -> tuple[Path, ...]:
     """Write ``<html stem>.xlsx`` beside the report; return the files written (none if no table)."""
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
+    from calibrate._io import write_workbook_to
 
     tables = _tables(b)
     if not tables:
         return ()
-    wb = Workbook()
-    wb.remove(wb.active)
-    stamp = datetime(*EPOCH)
-    wb.properties.created = wb.properties.modified = stamp
-    wb.properties.creator = "calibrate"
-    for key, frame in tables.items():
-        ws = wb.create_sheet(SHEETS[key][0 if b.lang == "zh" else 1])
-        ws.append([str(col) for col in frame.columns])
-        for row in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        ws.freeze_panes = "A2"
-        for j, col in enumerate(frame.columns, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = min(40, max(10, 2 * len(str(col))))
-    buf = io.BytesIO()
-    wb.save(buf)
     path = html.with_suffix(".xlsx")
-    path.write_bytes(_fixed_zip(buf.getvalue()))
+    lang = 0 if b.lang == "zh" else 1
+    write_workbook_to({SHEETS[key][lang]: frame for key, frame in tables.items()}, path)
     return (path,)
-
-
-def _cell(value: Any) -> Any:
-    """A value openpyxl can store: NaN / NA as empty, numpy scalars as Python numbers."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    return value if isinstance(value, int | str | bool) else str(value)
 
 
 def to_csv(frame: pd.DataFrame, path: str | Path) -> Path:
