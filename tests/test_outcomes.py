@@ -293,10 +293,8 @@ def test_events_missing_columns_listed_together():
         make_labels(panel(["a"]), bad, "x", events_source="events.csv")
     assert str(err.value) == (
         "events.csv: 2 data problems\n"
-        "  - events.csv, column year: required column is missing; the events table is long: "
-        "one row per enterprise_id, year, event\n"
-        "  - events.csv, column event: required column is missing; the events table is long: "
-        "one row per enterprise_id, year, event"
+        "  - events.csv, column year: missing; an events table needs enterprise_id, year, event\n"
+        "  - events.csv, column event: missing; an events table needs enterprise_id, year, event"
     )
 
 
@@ -304,17 +302,15 @@ def test_events_bad_years_and_missing_values_with_rows():
     bad = events(("a", 2020, "x"), ("a", "2021Q1", "x"), (None, 2021.5, None), ("b", None, "x"))
     with pytest.raises(DataContractError) as err:
         validate_events(bad, source="events.csv")
+    # rows as a spreadsheet shows them (the header is row 1), in row order
     assert [str(p) for p in err.value.problems] == [
-        "events.csv, row 3, column enterprise_id: missing enterprise_id; every row needs one "
-        "(drop the row or fill it in)",
-        "events.csv, row 3, column event: missing event; every row needs one (drop the row or "
-        "fill it in)",
-        "events.csv, row 2, column year: year '2021Q1' is not a whole calendar year; write the "
-        "year as a number such as 2021",
-        "events.csv, row 3, column year: year 2021.5 is not a whole calendar year; write the "
-        "year as a number such as 2021",
-        "events.csv, row 4, column year: missing year; every row needs one (drop the row or "
-        "fill it in)",
+        "events.csv, row 3, column year: year '2021Q1' is not a whole number; write the data "
+        "year, e.g. 2023",
+        "events.csv, row 4, column enterprise_id: enterprise_id is empty; every row needs an id",
+        "events.csv, row 4, column year: year 2021.5 is not a whole number; write the data "
+        "year, e.g. 2023",
+        "events.csv, row 4, column event: event name is empty; name the event, e.g. hte_certified",
+        "events.csv, row 5, column year: year is empty; every row needs its data year, e.g. 2023",
     ]
 
 

@@ -75,6 +75,7 @@ MSG_BAD_USCC = (
 )
 MSG_MISSING_ID = "enterprise_id is empty; every row needs an id"
 MSG_BAD_YEAR = "year {found!r} is not a whole number; write the data year, e.g. 2023"
+MSG_MISSING_YEAR = "year is empty; every row needs its data year, e.g. 2023"
 MSG_MISSING_VALUE = "missing, and the framework says missing: error for {ind}; supply the value"
 MSG_BOOL_AMOUNT = "{found!r} is a yes/no value, not an amount; write the number"
 MSG_MISSING_SPELLED = (
@@ -829,9 +830,12 @@ def _check_ids(
 
 def _check_years(problems: _Problems, raw: pd.DataFrame, clean: pd.DataFrame) -> np.ndarray:
     values, bad = _to_number(raw["year"])
+    absent = np.isnan(values) & ~bad
     bad |= np.isnan(values) | (~np.isnan(values) & (values != np.round(values)))
     for pos in np.flatnonzero(bad):
-        problems.row(int(pos), "year", MSG_BAD_YEAR.format(found=raw["year"].iloc[pos]))
+        found = raw["year"].iloc[pos]
+        message = MSG_MISSING_YEAR if absent[pos] else MSG_BAD_YEAR.format(found=found)
+        problems.row(int(pos), "year", message)
     lo, hi = YEAR_RANGE
     odd = ~bad & ((values < lo) | (values > hi))
     for pos in np.flatnonzero(odd):
@@ -968,7 +972,8 @@ def load_enterprises(
 
 def _event_names(event: pd.Series) -> tuple[pd.Series, list[str]]:
     """Event names matched as written, trimmed and NFKC/lower-cased; each change is a note."""
-    tidy = event.map(lambda v: v if pd.isna(v) else _norm_name(v)).astype("string")
+    names = {v: _norm_name(v) for v in event.dropna().unique()}  # a few names, many rows
+    tidy = event.map(names).astype("string")
     changed = (tidy != event).fillna(False).to_numpy(dtype=bool)
     notes = []
     if changed.any():

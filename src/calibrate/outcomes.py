@@ -411,6 +411,9 @@ def _missing_columns(
 def validate_events(events: pd.DataFrame, *, source: str = "<events>") -> pd.DataFrame:
     """Check an events table and return it with ``year`` as int64 and ids/events as strings.
 
+    The checks are :func:`calibrate.data.load_events`' (the one events validator), so a frame
+    passed here is held to what an events file is held to.
+
     Parameters
     ----------
     events : pandas.DataFrame
@@ -421,24 +424,20 @@ def validate_events(events: pd.DataFrame, *, source: str = "<events>") -> pd.Dat
     Returns
     -------
     pandas.DataFrame
-        A copy with clean dtypes, same rows in the same order.
+        A copy with clean dtypes, same rows in the same order; event names trimmed and
+        lower-cased.
 
     Raises
     ------
     DataContractError
         Missing columns, missing ids or events, years that are not whole numbers — every
-        problem with its row (1-based, as a spreadsheet shows it) and column.
+        problem with its row (as a spreadsheet shows it, the header being row 1) and column.
     """
-    problems = _missing_columns(events, EVENT_COLUMNS, source, MSG_EVENTS_HINT)
-    if problems:
-        raise DataContractError(source, problems)
-    _not_missing(events["enterprise_id"], source, "enterprise_id", problems)
-    _not_missing(events["event"], source, "event", problems)
-    years = _years(events["year"], source, "year", problems)
-    if problems:
-        raise DataContractError(source, problems)
-    out = events.copy()
-    out["year"] = years
+    from calibrate.data import load_events
+
+    # an events table already read by load_events carries its file rows; they are set anew
+    table = load_events(events.drop(columns="source_row", errors="ignore"), source=source)
+    out = table.frame.drop(columns="source_row")
     out["enterprise_id"] = out["enterprise_id"].astype("string")
     out["event"] = out["event"].astype("string")
     return out
