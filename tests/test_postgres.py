@@ -242,3 +242,82 @@ def test_a_dropped_connection_mid_run_leaves_results_on_disk_with_a_warning(
 
     _admin(_server(), f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     assert _run_status(uri) == "RUNNING"  # the run does not claim what it could not log
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(
+    port: int, server: subprocess.Popen[str], log: Path, seconds: float = 180
+) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(
+                f"mlflow server exited with {server.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("mlflow server did not answer /health")
+
+
+def test_an_mlflow_server_on_postgresql_keeps_runs_and_their_artifacts(
+    databases: list[tuple[str, str]], small: Path, tmp_path: Path
+) -> None:
+    """The README's team set-up: ``mlflow server`` with a PostgreSQL backend and an artifact
+    root; workers only know its address."""
+    from mlflow.tracking import MlflowClient
+
+    (_, backend), _ = databases
+    store, port, log = tmp_path / "server-artifacts", _free_port(), tmp_path / "server.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,
+             "--artifacts-destination", str(store), "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        )  # fmt: skip
+    try:
+        _wait_healthy(port, server, log)
+        address = f"http://127.0.0.1:{port}"
+        worker_dir = tmp_path / "worker"
+        worker_dir.mkdir()
+        out, err = finish(
+            calibrate(
+                *suggest_args(small, worker_dir / "s.yaml", "--tracking-uri", address,
+                              "--experiment", "team"),
+                cwd=worker_dir,
+            )
+        )  # fmt: skip
+        assert "MLflow run" in out, err
+        client = MlflowClient(address)
+        experiment = client.get_experiment_by_name("team")
+        assert experiment is not None
+        runs = client.search_runs([experiment.experiment_id])
+        assert [r.info.status for r in runs] == ["FINISHED"]
+        logged = {a.path for a in client.list_artifacts(runs[0].info.run_id)}
+        assert {"edits.csv", "directions.csv"} <= logged, logged
+        # the artifacts went through the server to its artifact root, not to the worker's folder
+        assert any(store.rglob("edits.csv"))
+        assert not (worker_dir / "mlartifacts").exists() and not (worker_dir / "mlruns").exists()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
