@@ -813,6 +813,45 @@ def test_nearest_path_unreachable_on_longwan(longwan):
     json.dumps(path.to_dict())
 
 
+def _below_last_seat(res: Any, t_pos: int) -> np.ndarray:
+    """Ranked firms one place below the last firm on list ``t_pos`` (or a better one), by the
+    scorer's own membership."""
+    frame = res.frame
+    codes = frame["tier"].cat.codes.to_numpy()
+    rank = frame["rank"].to_numpy(dtype=float, na_value=np.nan)
+    on = (codes >= 0) & (codes <= t_pos)
+    last = pd.Series(np.where(on, rank, np.nan)).groupby(res.group_code).transform("max")
+    return np.flatnonzero(res.ranked & ~on & (rank == last.to_numpy() + 1))
+
+
+def test_nearest_path_competes_with_ranked_firms_under_the_declared_seat_rule(longwan):
+    """Eligibility (longwan-2022-text) takes firms out of the race and min_seats gives a small
+    group its one seat: the path knows both, and every answer holds when re-scored."""
+    import dataclasses
+
+    _, data, _, _, _ = longwan
+    fw = dataclasses.replace(load_framework("longwan-2022-text"), min_seats=1)
+    res = score(fw, data)
+    frame = res.frame
+    outside = np.flatnonzero(~res.ranked & ~frame["vetoed"].to_numpy(dtype=bool))
+    assert outside.size  # firms the eligibility rules leave unranked
+    i = outside[0]
+    path = nearest_path(fw, data, res, frame["enterprise_id"].iloc[i], frame["year"].iloc[i])
+    assert path.reason == "ineligible" and path.rank is None
+    assert set(path.frame["reason"]) == {"ineligible"}
+    size = np.bincount(res.group_code[res.ranked], minlength=int(res.group_code.max()) + 1)
+    firms = np.concatenate([_below_last_seat(res, 0)[:8], _below_last_seat(res, 1)[:4]])
+    # groups so small that floor(5 % of them) is no seat: min_seats=1 gives one
+    small = [j for j in _below_last_seat(res, 0) if 0.05 * size[res.group_code[j]] < 1]
+    assert small
+    firms = np.concatenate([firms, small[:3]])
+    for j in firms:
+        got = nearest_path(fw, data, res, frame["enterprise_id"].iloc[j], frame["year"].iloc[j])
+        assert got.reason is None, got.reason
+    seen: dict[str, int] = {}
+    assert _rescore_paths(fw, data, res, firms, seen, {}) > 50
+
+
 def test_gaming_on_longwan_and_manipulable_list(longwan):
     fw, data, _, _, _ = longwan
     table = gaming_table(fw, data)

@@ -859,3 +859,31 @@ def test_constraints_are_described_in_the_report_language() -> None:
     assert not re.search(r"max_change|absolute|granularity|min\b", zh)
     en = _constraints_text(c, Translator("en"))
     assert en == "granularity: 1; max change: absolute 10; group totals: tech (at least 40)"
+
+
+def test_next_list_path_counts_ranked_firms_and_names_ineligible_ones() -> None:
+    """The points path of the report: unranked (ineligible) firms neither compete for seats nor
+    get a path, and the cut-off is the total of the last firm the scorer put on the list."""
+    import calibrate.synth as synth
+    from calibrate.report._data import nearest_path as points_path
+
+    config = synth.SynthConfig(enterprises=800, parks=2, years=(2020, 2023), seed=1)
+    fw = dataclasses.replace(load_framework("longwan-2022-text"), min_seats=1)
+    res = score(fw, synth.generate(config, progress=False).enterprises)
+    frame = res.frame
+    outside = np.flatnonzero(~res.ranked & ~frame["vetoed"].to_numpy(dtype=bool))
+    assert outside.size
+    assert points_path(res, int(outside[0])).status == "ineligible"
+    assert Translator("zh")("state_ineligible") == "不符合参评条件"
+    codes = frame["tier"].cat.codes.to_numpy()
+    total = frame["total"].to_numpy(dtype=np.float64)
+    checked = 0
+    for row in np.flatnonzero(res.ranked & (codes == 1))[:40]:  # on the second list
+        path = points_path(res, int(row))
+        members = (res.group_code == res.group_code[row]) & (codes == 0)
+        if not members.any():
+            assert path.status == "no_seat"
+            continue
+        assert path.cutoff == total[members].min(), (row, path)
+        checked += 1
+    assert checked > 10

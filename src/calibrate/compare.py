@@ -76,7 +76,15 @@ from calibrate import metrics
 from calibrate.framework import Framework, load_framework
 from calibrate.scoring import ScoreResult, score, seat_options, seats
 
-__all__ = ["DEFAULT_TOP", "NO_TIER", "VETOED", "Comparison", "compare"]
+__all__ = [
+    "DEFAULT_TOP",
+    "INELIGIBLE",
+    "NO_TIER",
+    "UNLISTED_STATES",
+    "VETOED",
+    "Comparison",
+    "compare",
+]
 
 #: Transition state of a firm that is ranked but on no list.
 NO_TIER = "none"
@@ -84,6 +92,8 @@ NO_TIER = "none"
 VETOED = "vetoed"
 #: Transition state of a firm outside the framework's evaluated categories (not ranked).
 INELIGIBLE = "ineligible"
+#: The states of a firm on no list (each has a ``state_<name>`` text in the report).
+UNLISTED_STATES = (NO_TIER, VETOED, INELIGIBLE)
 #: List sizes at which outcome precision and lift are reported.
 DEFAULT_TOP = (0.05, 0.10, 0.20)
 #: Slices summarised by :meth:`Comparison.write` (those present in the data).

@@ -88,7 +88,7 @@ from calibrate.framework import (
     PercentileRule,
 )
 from calibrate.framework.model import value_at
-from calibrate.scoring import ScoreResult, impute_group_median, score, seats
+from calibrate.scoring import ScoreResult, impute_group_median, score, seat_options, seats
 
 __all__ = ["REASONS", "NearestPath", "nearest_path"]
 
@@ -96,6 +96,10 @@ __all__ = ["REASONS", "NearestPath", "nearest_path"]
 REASONS: dict[str, Name] = {
     "vetoed": Name(
         "企业被一票否决，不进入任何榜单", "the firm is vetoed: it is on no list whatever its points"
+    ),
+    "ineligible": Name(
+        "企业不符合参评条件，不参与排名，不进入任何榜单",
+        "the firm does not meet the eligibility rules: it is not ranked and on no list",
     ),
     "no_lists": Name("该积分办法不发布榜单", "the framework publishes no lists"),
     "top": Name(
@@ -160,7 +164,8 @@ class NearestPath:
     seats : int
         Seats of the target list in the ranking group.
     reason : str or None
-        Why no indicator can help (``vetoed``, ``no_lists``, ``top``, ``no_seats``), else None.
+        Why no indicator can help (``vetoed``, ``ineligible``, ``no_lists``, ``top``,
+        ``no_seats``), else None.
     frame : pandas.DataFrame
         One row per indicator (indexed by id): ``name_zh``, ``name_en``, ``group``,
         ``group_kind``, ``kind``, ``unit``, ``current`` (raw value, NaN when missing),
@@ -250,8 +255,7 @@ class _Firm:
         codes = result.group_code
         self.rows: IntArray = np.flatnonzero(codes == codes[i])
         self.gi = int(np.flatnonzero(self.rows == i)[0])
-        vetoed = result.frame["vetoed"].to_numpy(dtype=bool)[self.rows]
-        self.others: BoolArray = ~vetoed
+        self.others: BoolArray = result.ranked[self.rows]  # the ranked peers
         self.others[self.gi] = False
         self.stage_pos = int(result.stage_index[i])
         self.stage_rows: IntArray = result.stage_index[self.rows]
@@ -567,7 +571,8 @@ def nearest_path(  # noqa: C901, PLR0915 - one inversion per rule kind, kept tog
     pos = int(tier_codes(result)[i])
     current = fw.tiers[pos].id if pos >= 0 else None
     vetoed = bool(frame["vetoed"].iloc[i])
-    rank = None if vetoed else int(frame["rank"].iloc[i])
+    ranked = result.ranked  # eligible and not vetoed: the firms that compete for seats
+    rank = int(frame["rank"].iloc[i]) if ranked[i] else None
     tier_ids = [t.id for t in fw.tiers]
     if target is not None:
         if target not in tier_ids:
@@ -579,16 +584,21 @@ def nearest_path(  # noqa: C901, PLR0915 - one inversion per rule kind, kept tog
     n_seats = 0
     if vetoed:
         reason = "vetoed"
+    elif not ranked[i]:
+        reason = "ineligible"
     elif not tier_ids:
         reason = "no_lists"
     elif t_pos < 0 or 0 <= pos <= t_pos:
         reason = "top"
     else:
-        ranked = ~frame["vetoed"].to_numpy(dtype=bool)
         n_ranked = int((ranked & (result.group_code == result.group_code[i])).sum())
+        rounding, min_seats, _ = seat_options(fw)  # tiers follow the framework's seat rule
         n_seats = int(
             seats(
-                fw.tiers[t_pos].top_fraction, np.array([n_ranked], dtype=np.int64), fw.tier_seats
+                fw.tiers[t_pos].top_fraction,
+                np.array([n_ranked], dtype=np.int64),
+                rounding,
+                min_seats,
             )[0]
         )
         if n_seats == 0:

@@ -170,10 +170,12 @@ def _keys(result: ScoreResult, rows: IntArray) -> pd.DataFrame:
 
 
 def _state(result: ScoreResult) -> np.ndarray:
-    """Tier id, ``none`` (ranked, on no list) or ``vetoed`` per firm."""
+    """Tier id, ``none`` (ranked, on no list), ``vetoed`` or ``ineligible`` per firm."""
     ids = np.array([t.id for t in result.framework.tiers] + ["none"], dtype=object)
     state = ids[tier_codes(result)]  # -1 picks "none"
-    state[result.frame["vetoed"].to_numpy(dtype=bool)] = "vetoed"
+    vetoed = result.frame["vetoed"].to_numpy(dtype=bool)
+    state[~result.ranked & ~vetoed] = "ineligible"
+    state[vetoed] = "vetoed"
     return state
 
 
@@ -485,7 +487,7 @@ def portrait(result: ScoreResult, data: pd.DataFrame, enterprise_id: str, year: 
     table = pd.DataFrame(rows).set_index("indicator")
 
     total = frame["total"].to_numpy(dtype=np.float64)
-    ranked = ~frame["vetoed"].to_numpy(dtype=bool)
+    ranked = result.ranked  # eligible and not vetoed
     bonus_ids = [f"pts__{b}" for b in fw.bonus_indicator_ids]
     bonus_uncapped = (
         float(units(frame[bonus_ids].iloc[i].to_numpy(dtype=np.float64), fw.decimals).sum())

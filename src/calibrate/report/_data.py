@@ -18,7 +18,7 @@ import pandas as pd
 
 from calibrate.framework import Framework
 from calibrate.framework.model import Name
-from calibrate.scoring import ScoreResult, seats
+from calibrate.scoring import ScoreResult, seat_options, seats
 
 if TYPE_CHECKING:
     from calibrate.compare import Comparison
@@ -255,8 +255,9 @@ class NextTierPath:
     """How far one firm is from the next better list, and the fewest indicators that close the gap.
 
     ``status``: ``"gap"`` (``steps`` close it), ``"impossible"`` (all room is not enough),
-    ``"top"`` (already on the best list), ``"vetoed"`` or ``"no_seat"`` (the list has no seat in
-    the firm's ranking group). ``steps`` are ``(indicator, earned, full, room)``, most room first.
+    ``"top"`` (already on the best list), ``"vetoed"``, ``"ineligible"`` (not ranked under the
+    eligibility rules) or ``"no_seat"`` (the list has no seat in the firm's ranking group).
+    ``steps`` are ``(indicator, earned, full, room)``, most room first.
     """
 
     status: str
@@ -281,15 +282,19 @@ def nearest_path(scores: ScoreResult, row: int) -> NextTierPath:
         return NextTierPath("no_seat", None, math.nan, math.nan)
     if bool(f["vetoed"].iat[row]):
         return NextTierPath("vetoed", None, math.nan, math.nan)
+    ranked = scores.ranked  # eligible and not vetoed: the firms that compete for seats
+    if not ranked[row]:
+        return NextTierPath("ineligible", None, math.nan, math.nan)
     tier = f["tier"].iat[row]
     pos = tiers.index(str(tier)) if isinstance(tier, str) and str(tier) in tiers else len(tiers)
     if pos == 0:
         return NextTierPath("top", tiers[0], math.nan, 0.0)
     target = pos - 1
     code = scores.group_code[row]
-    in_group = (scores.group_code == code) & ~f["vetoed"].to_numpy(dtype=bool)
+    in_group = (scores.group_code == code) & ranked
     totals = np.sort(f["total"].to_numpy(dtype=np.float64)[in_group])[::-1]
-    k = int(seats(fw.tiers[target].top_fraction, np.array([totals.size]), fw.tier_seats)[0])
+    rounding, min_seats, _ = seat_options(fw)  # tiers follow the framework's seat rule
+    k = int(seats(fw.tiers[target].top_fraction, np.array([totals.size]), rounding, min_seats)[0])
     if k <= 0:
         return NextTierPath("no_seat", tiers[target], math.nan, math.nan)
     cutoff = float(totals[k - 1])

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from calibrate.compare import Comparison
+from calibrate.compare import UNLISTED_STATES, Comparison
 from calibrate.framework import Framework
 from calibrate.report import style
 from calibrate.report._data import (
@@ -315,10 +315,8 @@ class ReportContext:
         return sid
 
     def state(self, state: str, fw: Framework | None = None) -> str:
-        if state == "none":
-            return self.t("state_none")
-        if state == "vetoed":
-            return self.t("state_vetoed")
+        if state in UNLISTED_STATES:
+            return self.t(f"state_{state}")
         for f in ([fw] if fw is not None else []) + self.frameworks():
             for tier in f.tiers:
                 if tier.id == state:

@@ -473,6 +473,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "axis_candidate": ("候选框架", "candidate"),
     "state_none": ("未上榜", "no list"),
     "state_vetoed": ("一票否决", "vetoed"),
+    "state_ineligible": ("不符合参评条件", "ineligible"),
     "h_lists": ("各榜单变化", "Lists"),
     "col_list": ("榜单", "List"),
     "col_firms_base": ("基准人数", "Firms (base)"),

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from calibrate.compare import UNLISTED_STATES
 from calibrate.framework import Framework
 from calibrate.framework.model import Name
 from calibrate.report import style
@@ -84,10 +85,8 @@ def _short(name: Any, t: Translator, fallback: str) -> str:
 
 
 def _state_label(state: str, fw: Framework, t: Translator) -> str:
-    if state == "none":
-        return t("state_none")
-    if state == "vetoed":
-        return t("state_vetoed")
+    if state in UNLISTED_STATES:
+        return t(f"state_{state}")
     for tier in fw.tiers:
         if tier.id == state:
             return t.pick(tier.name)

@@ -236,6 +236,8 @@ def points_path_blocks(ctx: ReportContext, scores: ScoreResult, row: int) -> lis
         return out + [_p(t("path_top", list=tier))]
     if path_pts.status == "vetoed":
         return out + [_p(t("path_vetoed"))]
+    if path_pts.status == "ineligible":
+        return out + [_p(t.pick(REASONS["ineligible"]))]
     if path_pts.status == "no_seat":
         return out + [_p(t("path_no_seat", list=tier))]
     out.append(
