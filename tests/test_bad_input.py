@@ -198,6 +198,23 @@ def test_workbooks_store_typed_cells_never_formulas_and_the_same_bytes(tmp_path:
     assert book.sheetnames == ["表一", "second"]
 
 
+def test_a_table_excel_cannot_hold_is_refused_not_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "t.xlsx"
+    out.write_bytes(b"previous")
+    long_text = pd.DataFrame({"a": [1, 2], "note": ["ok", "x" * 40_000], "b": [3, 4]})
+    with pytest.raises(OutputError) as err:
+        _io.write_table(long_text, out)
+    assert str(err.value.problems[0]).startswith(f"{out}, sheet data, row 3, column note: ")
+    assert "40,000 characters" in str(err.value)
+    monkeypatch.setattr(_io, "XLSX_MAX_ROWS", 1)
+    with pytest.raises(OutputError, match="sheet data would hold 2 rows × 3 columns"):
+        _io.write_table(long_text.assign(note="ok"), out)
+    assert out.read_bytes() == b"previous"  # the old file is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]  # no temporary file left
+
+
 def test_out_equal_to_the_input_is_refused(good: Path) -> None:
     expect_bad_input(_score(good, good), place="--out", found="input file", inputs=[good])
 
@@ -268,7 +285,7 @@ def test_a_failing_writer_keeps_the_previous_file(
     out = tmp_path / "scores.csv"
     out.write_text("previous\n", encoding="utf-8")
 
-    def full_disk(frame: object, path: Path, fmt: str) -> None:
+    def full_disk(frame: object, path: Path, fmt: str, shown: object = None) -> None:
         Path(path).write_text("half a tab", encoding="utf-8")
         raise OSError(errno.ENOSPC, "No space left on device")
 

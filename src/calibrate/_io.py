@@ -14,8 +14,8 @@ Every file the package writes for a user goes through here:
   are one file, a file output that is a folder (or a folder output that is a file), an output
   below a file, and folders that cannot be written.
 
-An ``.xlsx`` name gets a real workbook (xlsxwriter, :func:`write_workbook`); CSV is UTF-8 with a BOM so Excel shows
-Chinese text correctly. Failures are :class:`~calibrate.exceptions.OutputError` (exit code 2).
+An ``.xlsx`` name gets a real workbook (:func:`write_workbook`); CSV is UTF-8 with a BOM so
+Excel shows Chinese text correctly. Failures are :class:`~calibrate.exceptions.OutputError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -219,24 +219,44 @@ def table_format(path: str | Path, what: str = "") -> str:
     return TABLE_SUFFIXES[suffix]
 
 
+#: What one worksheet holds (Excel's limits): data rows below the header, columns, text.
+XLSX_MAX_ROWS = 1_048_575
+XLSX_MAX_COLUMNS = 16_384
+XLSX_MAX_TEXT = 32_767
+MSG_XLSX_SHAPE = (
+    "sheet {sheet} would hold {found}, more than an Excel worksheet takes (1,048,575 rows below "
+    "the header, 16,384 columns); name the output .csv or .parquet"
+)
+MSG_XLSX_TEXT = (
+    "a text of {n:,} characters; an Excel cell holds at most 32,767; name the output .csv or "
+    ".parquet"
+)
+MSG_XLSX_TOO_BIG = "is too large for an .xlsx workbook ({reason}); name the output .csv or .parquet"
 #: Creation date stamped in every workbook (same tables → same bytes).
 WORKBOOK_DATE = (2000, 1, 1)
 #: Widest column, in characters, when sizing columns to their headers.
 MAX_COLUMN_WIDTH = 40
 
 
-def write_workbook_to(sheets: Mapping[str, Any], path: str | Path) -> None:
+def write_workbook_to(
+    sheets: Mapping[str, Any], path: str | Path, *, shown: str | Path | None = None
+) -> None:
     """Tables to one ``.xlsx`` at ``path`` directly (a temporary file of a set), a sheet each.
 
     Each sheet has its header frozen and its columns sized to the headers; numbers, text and
     booleans are stored as such, missing and infinite values as empty cells. Text is never read
     as a formula or a link (a cell ``=1+1`` stays text). Rows are streamed (xlsxwriter's
-    constant-memory mode), and the same tables give the same bytes.
+    constant-memory mode), and the same tables give the same bytes. A table Excel cannot hold
+    (too many rows or columns, a text longer than a cell takes) is an :class:`OutputError`
+    naming ``shown`` (the file the user asked for; ``path`` by default), never a cut table.
     """
     from datetime import datetime
 
     import xlsxwriter
 
+    target = Path(shown if shown is not None else path)
+    for name, frame in sheets.items():
+        _check_fits(target, str(name), frame)
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,
@@ -247,12 +267,23 @@ def write_workbook_to(sheets: Mapping[str, Any], path: str | Path) -> None:
     book.set_properties({"created": datetime(*WORKBOOK_DATE), "author": "calibrate"})
     try:
         for name, frame in sheets.items():
-            _write_sheet(book.add_worksheet(str(name)[:31]), frame)
+            _write_sheet(book.add_worksheet(str(name)[:31]), frame, target)
     finally:
-        book.close()
+        try:
+            book.close()
+        except xlsxwriter.exceptions.XlsxWriterException as exc:  # e.g. over 4 GB unzipped
+            reason = f"{type(exc).__name__}: {exc}"
+            raise _problem(target, MSG_XLSX_TOO_BIG.format(reason=reason)) from None
 
 
-def _write_sheet(sheet: Any, frame: Any) -> None:
+def _check_fits(target: Path, name: str, frame: Any) -> None:
+    rows, cols = frame.shape
+    if rows > XLSX_MAX_ROWS or cols > XLSX_MAX_COLUMNS:
+        found = f"{rows:,} rows × {cols:,} columns"
+        raise _problem(target, MSG_XLSX_SHAPE.format(sheet=name, found=found))
+
+
+def _write_sheet(sheet: Any, frame: Any, target: Path) -> None:
     header = [str(c) for c in frame.columns]
     for j, text in enumerate(header):
         sheet.set_column(j, j, min(MAX_COLUMN_WIDTH, max(10, 2 * len(text))))
@@ -260,7 +291,11 @@ def _write_sheet(sheet: Any, frame: Any) -> None:
     sheet.write_row(0, 0, header)
     columns = [_cells(frame.iloc[:, j]) for j in range(frame.shape[1])]
     for i, row in enumerate(zip(*columns, strict=True), start=1):
-        sheet.write_row(i, 0, row)
+        if sheet.write_row(i, 0, row):  # xlsxwriter cuts a long text and drops the rest of the row
+            j = next(k for k, v in enumerate(row) if isinstance(v, str) and len(v) > XLSX_MAX_TEXT)
+            where = f"{target}, sheet {sheet.name}, row {i + 1}, column {header[j]}"
+            message = MSG_XLSX_TEXT.format(n=len(row[j]))
+            raise OutputError(str(target), [Problem(where, message)])
 
 
 def _cells(column: Any) -> list[Any]:
@@ -291,16 +326,17 @@ def _plain(value: Any) -> Any:
 def write_workbook(sheets: Mapping[str, Any], path: str | Path) -> Path:
     """Tables to one ``.xlsx`` atomically (see :func:`write_workbook_to`)."""
     with atomic_file(path) as temp:
-        write_workbook_to(sheets, temp)
+        write_workbook_to(sheets, temp, shown=path)
     return Path(path)
 
 
-def write_table_to(frame: Any, path: Path, fmt: str) -> None:
-    """Write a table in ``fmt`` to ``path`` directly (a temporary file of a set)."""
+def write_table_to(frame: Any, path: Path, fmt: str, shown: str | Path | None = None) -> None:
+    """Write a table in ``fmt`` to ``path`` directly (a temporary file of a set); messages name
+    ``shown`` (the file asked for)."""
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
     elif fmt == "xlsx":
-        write_workbook_to({"data": frame}, path)
+        write_workbook_to({"data": frame}, path, shown=shown)
     else:
         frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
 
@@ -309,7 +345,7 @@ def write_table(frame: Any, path: str | Path) -> Path:
     """Write a pandas table atomically as CSV (UTF-8 with BOM), Parquet or xlsx by its suffix."""
     fmt = table_format(path)
     with atomic_file(path) as temp:
-        write_table_to(frame, temp, fmt)
+        write_table_to(frame, temp, fmt, shown=path)
     return Path(path)
 
 

@@ -74,7 +74,7 @@ import pandas as pd
 
 from calibrate import metrics
 from calibrate.framework import Framework, load_framework
-from calibrate.scoring import ScoreResult, score, seat_options, seats
+from calibrate.scoring import ScoreResult, score, tier_seats
 
 __all__ = [
     "DEFAULT_TOP",
@@ -992,7 +992,7 @@ class Comparison:
                 part.insert(0, "framework", which)
                 part["tier"] = tier.id
                 part["ranked"] = size
-                part["seats"] = seats(tier.top_fraction, size, *seat_options(fw)[:2])
+                part["seats"] = tier_seats(fw, k, size)
                 part["cutoff"] = side.cutoff[:, k]
                 parts.append(part)
         if not parts:

@@ -83,7 +83,6 @@ __all__ = [
 STATUS_LABELLED = "labelled"
 STATUS_CENSORED = "censored"
 
-EVENT_COLUMNS = ("enterprise_id", "year", "event")
 ENTERPRISE_KEYS = ("enterprise_id", "year")
 #: Problems listed per column before the rest are summarised (a bad export repeats its mistake).
 _MAX_ROWS_SHOWN = 20
@@ -91,7 +90,6 @@ _MAX_ROWS_SHOWN = 20
 # --- messages (constants so tests compare them exactly) -------------------------------------
 
 MSG_MISSING_COLUMN = "required column is missing; {hint}"
-MSG_EVENTS_HINT = "the events table is long: one row per enterprise_id, year, event"
 MSG_ENTERPRISES_HINT = "the enterprise-year table needs enterprise_id and year"
 MSG_BAD_YEAR = (
     "year {found!r} is not a whole calendar year; write the year as a number such as 2021"

@@ -72,6 +72,7 @@ __all__ = [
     "score",
     "score_many",
     "seat_options",
+    "tier_seats",
     "seats",
     "select_top",
     "tie_broken_rank",
@@ -136,6 +137,14 @@ def seat_options(framework: Framework, options: SeatOptions | None = None) -> tu
         framework.min_seats if o.min_seats is None else o.min_seats,
         o.ties or framework.ties,
     )
+
+
+def tier_seats(framework: Framework, t_pos: int, n_ranked: Any) -> IntArray:
+    """Seats of tier ``t_pos`` in ranking groups of ``n_ranked`` ranked firms, by the rule the
+    scorer applies (the framework's seat rounding and ``min_seats``; tier seats count the firms
+    on the tier or a better one)."""
+    rounding, min_seats, _ = seat_options(framework)
+    return seats(framework.tiers[t_pos].top_fraction, np.asarray(n_ranked), rounding, min_seats)
 
 
 def select_top(

@@ -88,7 +88,7 @@ from calibrate.framework import (
     PercentileRule,
 )
 from calibrate.framework.model import value_at
-from calibrate.scoring import ScoreResult, impute_group_median, score, seat_options, seats
+from calibrate.scoring import ScoreResult, impute_group_median, score, tier_seats
 
 __all__ = ["REASONS", "NearestPath", "nearest_path"]
 
@@ -592,15 +592,7 @@ def nearest_path(  # noqa: C901, PLR0915 - one inversion per rule kind, kept tog
         reason = "top"
     else:
         n_ranked = int((ranked & (result.group_code == result.group_code[i])).sum())
-        rounding, min_seats, _ = seat_options(fw)  # tiers follow the framework's seat rule
-        n_seats = int(
-            seats(
-                fw.tiers[t_pos].top_fraction,
-                np.array([n_ranked], dtype=np.int64),
-                rounding,
-                min_seats,
-            )[0]
-        )
+        n_seats = int(tier_seats(fw, t_pos, [n_ranked])[0])
         if n_seats == 0:
             reason = "no_seats"
     target_id = tier_ids[t_pos] if t_pos >= 0 else None

@@ -18,7 +18,7 @@ import pandas as pd
 
 from calibrate.framework import Framework
 from calibrate.framework.model import Name
-from calibrate.scoring import ScoreResult, seat_options, seats
+from calibrate.scoring import ScoreResult, tier_seats
 
 if TYPE_CHECKING:
     from calibrate.compare import Comparison
@@ -293,8 +293,7 @@ def nearest_path(scores: ScoreResult, row: int) -> NextTierPath:
     code = scores.group_code[row]
     in_group = (scores.group_code == code) & ranked
     totals = np.sort(f["total"].to_numpy(dtype=np.float64)[in_group])[::-1]
-    rounding, min_seats, _ = seat_options(fw)  # tiers follow the framework's seat rule
-    k = int(seats(fw.tiers[target].top_fraction, np.array([totals.size]), rounding, min_seats)[0])
+    k = int(tier_seats(fw, target, [totals.size])[0])
     if k <= 0:
         return NextTierPath("no_seat", tiers[target], math.nan, math.nan)
     cutoff = float(totals[k - 1])
