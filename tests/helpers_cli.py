@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import io
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -71,6 +72,13 @@ def run_cli(
         check=False,
     )
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on (free when this returns)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def file_hashes(paths: Iterable[Path]) -> dict[Path, str]:

@@ -34,7 +34,7 @@ from calibrate.exceptions import (
 from calibrate.ids import make_uscc
 from calibrate.outcomes import event_coverage, make_labels
 from calibrate.pipeline import Experiment
-from helpers_cli import expect_bad_input, file_hashes, run_cli
+from helpers_cli import expect_bad_input, file_hashes, free_port, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "frameworks" / "mini_official.yaml"
@@ -676,6 +676,43 @@ def test_empty_events_file(good: Path, tmp_path: Path) -> None:
     )
 
 
+def test_a_rejects_file_fed_back_names_its_source_row_column(good: Path, tmp_path: Path) -> None:
+    # --rejects writes source_row (the row in the first file); fed back, the column is refused
+    # with the fix, for data and for events alike (it was an internal error)
+    again = tmp_path / "again.csv"
+    frame = pd.read_csv(good, dtype=str)
+    frame.insert(0, "source_row", range(2, len(frame) + 2))
+    frame.to_csv(again, index=False)
+    out = tmp_path / "o.csv"
+    expect_bad_input(
+        _score(again, out), place="again.csv, column source_row", found="drop it, or rename it",
+        inputs=[again], absent=[out],
+    )  # fmt: skip
+    events = _events(tmp_path, [(_ids(1)[0], 2022, "hte_certified")])
+    with_rows = pd.read_csv(events, dtype=str).assign(source_row="2")
+    with_rows.to_csv(events, index=False)
+    expect_bad_input(
+        _compare(good, events, tmp_path / "cmp"),
+        place="events.csv, column source_row",
+        found="the column calibrate adds",
+        inputs=[good, events],
+        absent=[tmp_path / "cmp"],
+    )
+
+
+def test_a_target_the_events_never_name_is_said_of_the_events_file(
+    good: Path, tmp_path: Path
+) -> None:
+    events = _events(tmp_path, [(_ids(1)[0], 2022, "loan_granted")])
+    expect_bad_input(
+        _compare(good, events, tmp_path / "cmp", target="hte_certified"),
+        place="events.csv, column event",  # the file, not a placeholder
+        found="never occurs",
+        inputs=[good, events],
+        absent=[tmp_path / "cmp"],
+    )
+
+
 def test_unused_events_are_counted_and_warned(good: Path, tmp_path: Path) -> None:
     ids = _ids(12)
     events = _events(
@@ -893,9 +930,7 @@ def panel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tracking_store_that_refuses_keeps_results_and_warns_once(
     panel: Path, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port nobody listens on
     out = tmp_path / "fit"
     data, events = panel / "enterprises.parquet", panel / "events.parquet"
     run = run_cli(

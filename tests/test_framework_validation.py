@@ -393,8 +393,16 @@ def test_duplicate_top_level_key() -> None:
                 "not valid YAML: found character '\\t' that cannot start any token",
             ),
         ),
+        (
+            "a: 1\nid: a\x00b\n",  # a NUL pasted from another program
+            (
+                "line 2, column 6",
+                "a control character (code 0x0000) that YAML does not allow; delete it (it is "
+                "often left by a copy from another program)",
+            ),
+        ),
     ],
-    ids=["unclosed-list", "bad-indent", "tab"],
+    ids=["unclosed-list", "bad-indent", "tab", "control-character"],
 )
 def test_yaml_syntax_errors_name_line_and_column(text: str, expected: tuple[str, str]) -> None:
     assert _yaml_problems(text) == [expected]

@@ -21,6 +21,7 @@ import pytest
 from calibrate.cli import main
 from calibrate.framework import Framework
 from calibrate.tracking import Tracker
+from helpers_cli import free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -244,14 +245,6 @@ def test_a_dropped_connection_mid_run_leaves_results_on_disk_with_a_warning(
     assert _run_status(uri) == "RUNNING"  # the run does not claim what it could not log
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_healthy(
     port: int, server: subprocess.Popen[str], log: Path, seconds: float = 180
 ) -> None:
@@ -281,7 +274,7 @@ def test_an_mlflow_server_on_postgresql_keeps_runs_and_their_artifacts(
     from mlflow.tracking import MlflowClient
 
     (_, backend), _ = databases
-    store, port, log = tmp_path / "server-artifacts", _free_port(), tmp_path / "server.log"
+    store, port, log = tmp_path / "server-artifacts", free_port(), tmp_path / "server.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
             [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend,

@@ -73,9 +73,17 @@ MSG_BAD_USCC = (
     "{found!r} is not a valid unified social credit code (18 characters, check character must match); "
     "fix the code, or pass id_check='none' (--no-id-check) if this file uses other ids"
 )
+#: The column intake adds: the row of each record in its file, as a spreadsheet shows it.
+SOURCE_ROW = "source_row"
+#: Key of ``DataFrame.attrs`` holding the name of the file a validated table was read from.
+SOURCE_ATTR = "calibrate_source"
 MSG_MISSING_ID = "enterprise_id is empty; every row needs an id"
 MSG_BAD_YEAR = "year {found!r} is not a whole number; write the data year, e.g. 2023"
 MSG_MISSING_YEAR = "year is empty; every row needs its data year, e.g. 2023"
+MSG_RESERVED_COLUMN = (
+    "is the column calibrate adds (the row of each record in this file), so the file cannot bring "
+    "its own; drop it, or rename it (e.g. to original_row) to keep it — a --rejects file has one"
+)
 MSG_MISSING_VALUE = "missing, and the framework says missing: error for {ind}; supply the value"
 MSG_BOOL_AMOUNT = "{found!r} is a yes/no value, not an amount; write the number"
 MSG_MISSING_SPELLED = (
@@ -695,7 +703,7 @@ def _finish(
     if problems.by_position:
         bad[list(problems.by_position)] = True
     rejects = raw.loc[bad].copy()
-    rejects.insert(0, "source_row", problems.rows[bad])
+    rejects.insert(0, SOURCE_ROW, problems.rows[bad])
     rejects["reason"] = ["; ".join(problems.by_position[int(p)]) for p in np.flatnonzero(bad)]
     # no bad row: the clean frame as it is (copying a million rows costs more than scoring them)
     good = clean.loc[~bad].copy() if bad.any() else clean
@@ -754,6 +762,11 @@ def _near_miss(col: str, columns: Iterable[object]) -> str:
             return MSG_NEAR_MISS.format(near=name, why=_why_differs(name), col=col)
     close = difflib.get_close_matches(col, names, n=1, cutoff=0.85)
     return MSG_NEAR_MISS.format(near=close[0], why="a near miss", col=col) if close else ""
+
+
+def _check_reserved(problems: _Problems, raw: pd.DataFrame) -> None:
+    if SOURCE_ROW in raw.columns:
+        problems.file_level(f"{problems.source}, column {SOURCE_ROW}", MSG_RESERVED_COLUMN)
 
 
 def _check_required(
@@ -943,6 +956,7 @@ def load_enterprises(
     read, name = _intake(data, "<data>", source, encoding, sheet)
     problems = _Problems(name, read.rows)
     raw = _check_required(problems, read.frame, framework)
+    _check_reserved(problems, raw)
     if problems.file:
         _finish(problems, raw, raw, on_error)
 
@@ -963,8 +977,9 @@ def load_enterprises(
     _check_duplicates(problems, ids, clean["year"], missing_id | year_bad)
 
     good, rejects = _finish(problems, raw, clean, on_error)
-    good.insert(len(good.columns), "source_row", read.rows[good.index.to_numpy()])
+    good.insert(len(good.columns), SOURCE_ROW, read.rows[good.index.to_numpy()])
     good = good.reset_index(drop=True)
+    good.attrs[SOURCE_ATTR] = name  # messages of later steps name the file
     return EnterpriseTable(
         good, rejects.reset_index(drop=True), name, read.encoding, money_unit, tuple(notes)
     )
@@ -1010,6 +1025,7 @@ def load_events(
                 "missing; an events table needs enterprise_id, year, event"
                 + _near_miss(col, raw.columns),
             )
+    _check_reserved(problems, raw)
     if problems.file:
         _finish(problems, raw, raw, on_error)
     clean = raw.copy()
@@ -1023,7 +1039,7 @@ def load_events(
         problems.row(int(pos), "event", "event name is empty; name the event, e.g. hte_certified")
     clean["event"] = event.astype("str")
     good, rejects = _finish(problems, raw, clean, on_error)
-    good.insert(len(good.columns), "source_row", read.rows[good.index.to_numpy()])
-    return EventsTable(
-        good.reset_index(drop=True), rejects.reset_index(drop=True), name, tuple(notes)
-    )
+    good.insert(len(good.columns), SOURCE_ROW, read.rows[good.index.to_numpy()])
+    good = good.reset_index(drop=True)
+    good.attrs[SOURCE_ATTR] = name  # messages of later steps name the file
+    return EventsTable(good, rejects.reset_index(drop=True), name, tuple(notes))

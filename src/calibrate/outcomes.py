@@ -57,6 +57,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from calibrate.data import SOURCE_ATTR
 from calibrate.exceptions import ConstraintError, DataContractError, LeakageError, Problem
 
 __all__ = [
@@ -712,8 +713,8 @@ def make_labels(
     *,
     last_year: int | None = None,
     rule: TargetRule | None = None,
-    source: str = "<enterprises>",
-    events_source: str = "<events>",
+    source: str | None = None,
+    events_source: str | None = None,
 ) -> Labels:
     """Label every firm-year with whether ``target`` happens in the next ``horizon`` years.
 
@@ -733,8 +734,9 @@ def make_labels(
         Last year in which events were observed; default the latest year in ``events``.
     rule : TargetRule, optional
         Use this rule instead of :func:`target_rule` ``(target)`` (its ``target`` is ignored).
-    source, events_source : str
-        Names of the two tables in error messages.
+    source, events_source : str, optional
+        Names of the two tables in error messages; by default the file each table was read from
+        (:data:`calibrate.data.SOURCE_ATTR`), else ``<enterprises>`` / ``<events>``.
 
     Returns
     -------
@@ -759,6 +761,8 @@ def make_labels(
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
         raise ValueError(MSG_BAD_HORIZON.format(found=horizon))
     horizon = int(horizon)
+    source = source or enterprises.attrs.get(SOURCE_ATTR, "<enterprises>")
+    events_source = events_source or events.attrs.get(SOURCE_ATTR, "<events>")
     ids, years, codes, firms = _validate_enterprises(enterprises, source)
     ev = validate_events(events, source=events_source)
     _check_target(ev, target, events_source)

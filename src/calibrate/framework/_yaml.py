@@ -16,6 +16,11 @@ import yaml
 
 from calibrate.exceptions import FrameworkError, Problem, ProblemsError
 
+MSG_BAD_CHARACTER = (
+    "a control character (code {code:#06x}) that YAML does not allow; delete it (it is often "
+    "left by a copy from another program)"
+)
+
 
 class _StrictSafeLoader(yaml.SafeLoader):
     """SafeLoader that reports duplicate mapping keys."""
@@ -139,8 +144,9 @@ def load_yaml(text: str, source: str, error: type[ProblemsError] = FrameworkErro
 
 
 def _load(text: str, source: str, error: type[ProblemsError], kind: type) -> Any:
-    loader = kind(text)  # a SafeLoader: no Python objects
+    loader = None
     try:
+        loader = kind(text)  # a SafeLoader: no Python objects; PyYAML's reads the text here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -155,6 +161,11 @@ def _load(text: str, source: str, error: type[ProblemsError], kind: type) -> Any
     except yaml.YAMLError as exc:
         if kind is not _StrictSafeLoader:
             return _load(text, source, error, _StrictSafeLoader)
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text.count("\n", 0, exc.position) + 1
+            column = exc.position - text.rfind("\n", 0, exc.position)
+            message = MSG_BAD_CHARACTER.format(code=exc.character)
+            raise error(source, [Problem(f"line {line}, column {column}", message)]) from None
         if not isinstance(exc, yaml.MarkedYAMLError):
             raise error(source, [Problem("<file>", f"not valid YAML: {exc}")]) from None
         mark = exc.problem_mark
@@ -163,7 +174,8 @@ def _load(text: str, source: str, error: type[ProblemsError], kind: type) -> Any
     except RecursionError:
         raise error(source, [Problem("<file>", MSG_TOO_DEEP.format(limit=MAX_DEPTH))]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(
